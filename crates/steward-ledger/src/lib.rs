@@ -1,0 +1,1 @@
+//! Tamper-evident audit log: Merkle tree, signed checkpoints, inclusion and consistency proofs

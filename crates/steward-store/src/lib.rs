@@ -1,0 +1,1 @@
+//! Schema, migrations, SQLite and PostgreSQL backends, the purpose gate, generator, import
