@@ -1,1 +1,69 @@
-fn main() {}
+//! The `steward` binary: argument parsing and wiring of the library crates. It holds no
+//! business logic; each subcommand module turns arguments into library calls and library
+//! results into human or `--json` output.
+//!
+//! Exit codes: 0 ok, 1 denied or failed check, 2 bad input (unreadable or invalid files,
+//! unknown names, malformed arguments), 3 internal or storage failure.
+
+mod cmd;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "steward",
+    version,
+    about = "Steward: the member-data layer that keeps a professional network's privacy promises"
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand understands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Global {
+    /// Print machine-readable JSON instead of human text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Extend the built-in taxonomy with this TOML file.
+    #[arg(long, global = true, value_name = "FILE", env = "STEWARD_TAXONOMY")]
+    pub taxonomy: Option<PathBuf>,
+    /// Database URL: `sqlite://PATH` (embedded, the default) or `postgres://...`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "STEWARD_DB",
+        default_value = "sqlite://steward.db"
+    )]
+    pub db: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check, show, explain and compare purpose policies.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCommand),
+    /// De-identification tools: PII detection and scrubbing, k-anonymity.
+    #[command(subcommand)]
+    Privacy(cmd::privacy::PrivacyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Policy(c) => cmd::policy::run(c, &cli.global),
+        Command::Privacy(c) => cmd::privacy::run(c, &cli.global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(cli.global.json),
+    }
+}

@@ -9,7 +9,11 @@ pub(crate) fn location(source: &str, offset: usize) -> (usize, usize) {
     let before = source.get(..offset).unwrap_or(source);
     let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = before.get(line_start..).map(|s| s.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .get(line_start..)
+        .map(|s| s.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -22,14 +26,18 @@ pub enum TaxonomyError {
         column: usize,
         message: String,
     },
-    #[error("{file}:{line}:{column}: invalid name `{name}` (dot-separated segments of a-z, 0-9, _)")]
+    #[error(
+        "{file}:{line}:{column}: invalid name `{name}` (dot-separated segments of a-z, 0-9, _)"
+    )]
     InvalidName {
         file: String,
         line: usize,
         column: usize,
         name: String,
     },
-    #[error("{file}:{line}:{column}: `{name}` would lose its sensitive or private-content flag; extensions may only make categories stricter")]
+    #[error(
+        "{file}:{line}:{column}: `{name}` would lose its sensitive or private-content flag; extensions may only make categories stricter"
+    )]
     Weakening {
         file: String,
         line: usize,
@@ -117,7 +125,9 @@ pub enum PolicyError {
         id: String,
         message: String,
     },
-    #[error("{file}: policy breaks built-in invariant `{invariant}`: rule `{rule}` gives form `{form}` for {cell}: {explanation}")]
+    #[error(
+        "{file}: policy breaks built-in invariant `{invariant}`: rule `{rule}` gives form `{form}` for {cell}: {explanation}"
+    )]
     Invariant {
         file: String,
         invariant: &'static str,

@@ -319,13 +319,12 @@ impl Taxonomy {
     /// `self`. New entries are added; an existing category may gain `sensitive` or
     /// `private_content` but never lose them; a consent key may not be redefined.
     pub fn extend(&self, file: &str, source: &str) -> Result<Taxonomy, TaxonomyError> {
-        let parsed: TaxonomyFile =
-            toml::from_str(source).map_err(|e| TaxonomyError::Parse {
-                file: file.to_owned(),
-                line: e.span().map(|s| location(source, s.start).0).unwrap_or(0),
-                column: e.span().map(|s| location(source, s.start).1).unwrap_or(0),
-                message: e.message().to_owned(),
-            })?;
+        let parsed: TaxonomyFile = toml::from_str(source).map_err(|e| TaxonomyError::Parse {
+            file: file.to_owned(),
+            line: e.span().map(|s| location(source, s.start).0).unwrap_or(0),
+            column: e.span().map(|s| location(source, s.start).1).unwrap_or(0),
+            message: e.message().to_owned(),
+        })?;
         let mut out = self.clone();
         let at = |span: std::ops::Range<usize>| {
             let (line, column) = location(source, span.start);
@@ -594,10 +593,14 @@ impl Taxonomy {
     }
 
     pub fn category_name(&self, id: CategoryId) -> &str {
-        self.category(id).map(|c| c.name.as_str()).unwrap_or("<unknown>")
+        self.category(id)
+            .map(|c| c.name.as_str())
+            .unwrap_or("<unknown>")
     }
     pub fn purpose_name(&self, id: PurposeId) -> &str {
-        self.purpose(id).map(|p| p.name.as_str()).unwrap_or("<unknown>")
+        self.purpose(id)
+            .map(|p| p.name.as_str())
+            .unwrap_or("<unknown>")
     }
     pub fn consent_key_name(&self, id: ConsentKey) -> &str {
         self.consent_key(id)

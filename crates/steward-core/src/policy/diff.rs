@@ -119,12 +119,22 @@ fn summarize(policy: &Policy, rules: &[CellRule]) -> Vec<RuleSummary> {
         .collect()
 }
 
-fn outcome(policy: &Policy, p: PurposeId, c: CategoryId, v: Visibility, consent: ConsentSet) -> Option<Form> {
+fn outcome(
+    policy: &Policy,
+    p: PurposeId,
+    c: CategoryId,
+    v: Visibility,
+    consent: ConsentSet,
+) -> Option<Form> {
     policy.decide(p, c, v, consent).form()
 }
 
 /// Compares `old` and `new` cell by cell.
-pub fn diff(old: &Policy, new: &Policy, population: Option<&Population>) -> Result<PolicyDiff, DiffError> {
+pub fn diff(
+    old: &Policy,
+    new: &Policy,
+    population: Option<&Population>,
+) -> Result<PolicyDiff, DiffError> {
     if old.taxonomy() != new.taxonomy() {
         return Err(DiffError::TaxonomyMismatch);
     }
@@ -159,7 +169,9 @@ pub fn diff(old: &Policy, new: &Policy, population: Option<&Population>) -> Resu
                 let affected_members = population.map(|pop| {
                     pop.iter()
                         .filter(|(consent, _)| {
-                            vis.iter().any(|&v| outcome(old, p, c, v, *consent) != outcome(new, p, c, v, *consent))
+                            vis.iter().any(|&v| {
+                                outcome(old, p, c, v, *consent) != outcome(new, p, c, v, *consent)
+                            })
                         })
                         .map(|(consent, n)| {
                             affected_sets.insert(consent, n);

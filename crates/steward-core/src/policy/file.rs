@@ -212,8 +212,7 @@ impl PolicyFile {
                         line,
                         column,
                         id,
-                        message: "has an empty visibility list, so it could never apply"
-                            .to_owned(),
+                        message: "has an empty visibility list, so it could never apply".to_owned(),
                     });
                 }
                 Some(mut v) => {

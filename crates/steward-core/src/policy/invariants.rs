@@ -58,12 +58,7 @@ pub fn violated(
 ) -> Option<Invariant> {
     let purpose_name = taxonomy.purpose_name(purpose);
     let private = taxonomy.is_private_content(category, visibility);
-    if private
-        && under_any(
-            purpose_name,
-            &["ai", "ads", "analytics", "personalization"],
-        )
-    {
+    if private && under_any(purpose_name, &["ai", "ads", "analytics", "personalization"]) {
         return Some(PRIVATE_CONTENT_NEVER_FOR_AI_ADS_ANALYTICS_PERSONALIZATION);
     }
     if taxonomy.is_sensitive(category) && name_is_under(purpose_name, "ads.targeting") {
@@ -81,7 +76,8 @@ pub fn violated(
                 "safety.report_review",
                 "security.investigation",
             ],
-        ) || (name_is_under(purpose_name, "security.scan") && form == Form::Verdict);
+        ) || (name_is_under(purpose_name, "security.scan")
+            && form == Form::Verdict);
         if !permitted {
             return Some(PRIVATE_CONTENT_ONLY_FOR_PERMITTED_PURPOSES);
         }

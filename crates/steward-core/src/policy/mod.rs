@@ -25,7 +25,9 @@ pub use file::{MAX_RULES, PolicyFile, Rule};
 
 use crate::consent::ConsentSet;
 use crate::error::{CellName, PolicyError};
-use crate::taxonomy::{CategoryId, ConsentKey, Form, PurposeId, Taxonomy, Visibility, name_is_under};
+use crate::taxonomy::{
+    CategoryId, ConsentKey, Form, PurposeId, Taxonomy, Visibility, name_is_under,
+};
 
 /// The built-in default policy, embedded so `steward` works with no files around it.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("../../../../policies/default.toml");
@@ -229,7 +231,12 @@ impl Policy {
     }
 
     #[inline]
-    fn cell_index(&self, purpose: PurposeId, category: CategoryId, visibility: Visibility) -> Option<usize> {
+    fn cell_index(
+        &self,
+        purpose: PurposeId,
+        category: CategoryId,
+        visibility: Visibility,
+    ) -> Option<usize> {
         let (p, c) = (purpose.index(), category.index());
         if p >= self.n_purposes || c >= self.n_categories {
             return None;
@@ -239,7 +246,12 @@ impl Policy {
 
     /// The candidate rules of a cell, in file order.
     #[inline]
-    pub fn cell_rules(&self, purpose: PurposeId, category: CategoryId, visibility: Visibility) -> &[CellRule] {
+    pub fn cell_rules(
+        &self,
+        purpose: PurposeId,
+        category: CategoryId,
+        visibility: Visibility,
+    ) -> &[CellRule] {
         let Some(cell) = self.cell_index(purpose, category, visibility) else {
             return &[];
         };
@@ -369,7 +381,10 @@ impl Policy {
     }
     /// `version@sha256-prefix`, the identifier recorded with every release.
     pub fn version_id(&self) -> String {
-        let hex: String = self.digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = self.digest[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         format!("{}@{hex}", self.file.version)
     }
     pub fn rules(&self) -> &[Rule] {

@@ -62,8 +62,13 @@ fn eu_member_is_out_of_ai_training_by_default() {
     let p = builtin();
     let (ai, skills) = ids(&p, "ai.training", "member.profile.skills");
     assert!(
-        !p.decide(ai, skills, Visibility::Public, defaults_for(p.taxonomy(), "DE"))
-            .is_allowed()
+        !p.decide(
+            ai,
+            skills,
+            Visibility::Public,
+            defaults_for(p.taxonomy(), "DE")
+        )
+        .is_allowed()
     );
 }
 
@@ -97,8 +102,14 @@ fn private_content_is_never_allowed_for_gated_purposes_whatever_the_consent() {
 fn connections_only_post_is_not_ai_training_data() {
     let p = builtin();
     let (ai, post) = ids(&p, "ai.training", "member.content.post");
-    assert!(p.decide(ai, post, Visibility::Public, ConsentSet::ALL).is_allowed());
-    assert!(!p.decide(ai, post, Visibility::Connections, ConsentSet::ALL).is_allowed());
+    assert!(
+        p.decide(ai, post, Visibility::Public, ConsentSet::ALL)
+            .is_allowed()
+    );
+    assert!(
+        !p.decide(ai, post, Visibility::Connections, ConsentSet::ALL)
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -113,7 +124,10 @@ fn ads_attribute_toggle_removes_only_that_attribute() {
         Some(Form::Audience)
     );
     let off = ConsentSet::ALL.with(key(&p, "ads.personalized"), false);
-    assert!(!p.decide(ads, industry, Visibility::Public, off).is_allowed());
+    assert!(
+        !p.decide(ads, industry, Visibility::Public, off)
+            .is_allowed()
+    );
 }
 
 #[test]
@@ -131,20 +145,34 @@ fn scanners_get_verdicts_and_spam_scanning_follows_the_setting() {
     let (malware, msg) = ids(&p, "security.scan.malware", "member.content.message");
     let (spam, _) = ids(&p, "security.scan.spam", "member.content.message");
     assert_eq!(
-        p.decide(malware, msg, Visibility::Private, ConsentSet::NONE).form(),
+        p.decide(malware, msg, Visibility::Private, ConsentSet::NONE)
+            .form(),
         Some(Form::Verdict)
     );
     let off = ConsentSet::ALL.with(key(&p, "messaging.harmful_detection"), false);
     assert!(!p.decide(spam, msg, Visibility::Private, off).is_allowed());
-    assert!(p.decide(spam, msg, Visibility::Private, ConsentSet::ALL).is_allowed());
+    assert!(
+        p.decide(spam, msg, Visibility::Private, ConsentSet::ALL)
+            .is_allowed()
+    );
 }
 
 #[test]
 fn out_of_range_ids_are_denied_not_aliased() {
     let p = builtin();
-    let d = p.decide(PurposeId(0), CategoryId(u16::MAX), Visibility::Public, ConsentSet::ALL);
+    let d = p.decide(
+        PurposeId(0),
+        CategoryId(u16::MAX),
+        Visibility::Public,
+        ConsentSet::ALL,
+    );
     assert_eq!(d, Decision::Deny(Denial::NoRule));
-    let d = p.decide(PurposeId(u16::MAX), CategoryId(0), Visibility::Public, ConsentSet::ALL);
+    let d = p.decide(
+        PurposeId(u16::MAX),
+        CategoryId(0),
+        Visibility::Public,
+        ConsentSet::ALL,
+    );
     assert_eq!(d, Decision::Deny(Denial::NoRule));
 }
 
@@ -177,7 +205,10 @@ fn diff_reports_cells_and_affected_members() {
     let d = diff::diff(&old, &new, Some(&pop)).expect("same taxonomy");
     assert_eq!(d.changes.len(), 1, "{:#?}", d.changes);
     let c = &d.changes[0];
-    assert_eq!((c.purpose.as_str(), c.category.as_str()), ("ads.targeting", "member.profile.skills"));
+    assert_eq!(
+        (c.purpose.as_str(), c.category.as_str()),
+        ("ads.targeting", "member.profile.skills")
+    );
     assert_eq!(c.visibilities, vec!["public", "connections"]);
     assert_eq!(c.kind, diff::ChangeKind::Changed);
     assert_eq!(c.affected_members, Some(7));
@@ -215,14 +246,16 @@ fn random_rule() -> impl Strategy<Value = RandomRule> {
         prop::collection::vec(any::<usize>(), 0..3),
         prop::option::of(prop::collection::vec(0usize..5, 1..4)),
     )
-        .prop_map(|(purpose, categories, except, form, consent, visibility)| RandomRule {
-            purpose,
-            categories,
-            except,
-            form,
-            consent,
-            visibility,
-        })
+        .prop_map(
+            |(purpose, categories, except, form, consent, visibility)| RandomRule {
+                purpose,
+                categories,
+                except,
+                form,
+                consent,
+                visibility,
+            },
+        )
 }
 
 fn render(t: &Taxonomy, rules: &[RandomRule]) -> String {
