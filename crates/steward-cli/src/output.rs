@@ -21,6 +21,7 @@ impl Failure {
             message: message.to_string(),
         }
     }
+    #[allow(dead_code, reason = "used by subcommands that answer no")]
     pub fn denied(code: &str, message: impl std::fmt::Display) -> Failure {
         Failure::Denied {
             code: code.to_owned(),

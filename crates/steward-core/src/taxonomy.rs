@@ -625,3 +625,108 @@ impl Taxonomy {
             .find(|g| g.countries.iter().any(|c| c.eq_ignore_ascii_case(country)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_taxonomy_parses_without_fallback() {
+        let t = Taxonomy::empty()
+            .extend("taxonomy.toml", DEFAULT_TAXONOMY_TOML)
+            .expect("the embedded taxonomy is valid");
+        assert_eq!(t, Taxonomy::builtin());
+        for name in [
+            "member.content.message",
+            "member.content.attachment",
+            "member.content.private_note",
+            "member.content.group_post.closed",
+        ] {
+            let id = t.category_id(name).expect(name);
+            assert!(t.is_private_content(id, Visibility::Public), "{name}");
+        }
+        for name in ["member.demographic.gender", "member.demographic.age"] {
+            assert!(t.is_sensitive(t.category_id(name).expect(name)), "{name}");
+        }
+        let post = t.category_id("member.content.post").expect("post");
+        assert!(!t.is_private_content(post, Visibility::Public));
+        assert!(t.is_private_content(post, Visibility::GroupClosed));
+    }
+
+    #[test]
+    fn extensions_add_entries_and_children_inherit_strictness() {
+        let t = Taxonomy::builtin()
+            .extend(
+                "ext.toml",
+                r#"
+[[category]]
+name = "member.content.message.voice_note"
+[[category]]
+name = "member.profile.certifications.licence_numbers"
+sensitive = true
+[[purpose]]
+name = "ai.evaluation"
+[[consent_key]]
+name = "ai.evaluation"
+default = false
+"#,
+            )
+            .expect("valid extension");
+        let voice = t.category_id("member.content.message.voice_note").expect("added");
+        assert!(t.is_private_content(voice, Visibility::Public));
+        // The intermediate parent was created, not sensitive itself.
+        let cert = t.category_id("member.profile.certifications").expect("parent");
+        assert!(!t.is_sensitive(cert));
+        assert!(t.purpose_id("ai.evaluation").is_some());
+        assert!(t.consent_key_id("ai.evaluation").is_some());
+    }
+
+    #[test]
+    fn extensions_cannot_weaken_or_redefine() {
+        let weaken = Taxonomy::builtin().extend(
+            "ext.toml",
+            "[[category]]\nname = \"member.content.message\"\nprivate_content = false\n",
+        );
+        assert_eq!(weaken.map_err(|e| e.code()), Err("taxonomy.weakening"));
+        let dup = Taxonomy::builtin().extend(
+            "ext.toml",
+            "[[consent_key]]\nname = \"ai.training\"\ndefault = true\n",
+        );
+        assert_eq!(dup.map_err(|e| e.code()), Err("taxonomy.duplicate"));
+        let bad = Taxonomy::builtin().extend("ext.toml", "[[category]]\nname = \"Member..X\"\n");
+        assert_eq!(bad.map_err(|e| e.code()), Err("taxonomy.invalid_name"));
+        let unknown = Taxonomy::builtin().extend(
+            "ext.toml",
+            "[[jurisdiction]]\nname = \"x\"\ncountries = [\"FR\"]\ndefaults = { \"nope\" = true }\n",
+        );
+        assert_eq!(unknown.map_err(|e| e.code()), Err("taxonomy.unknown_consent_key"));
+    }
+
+    #[test]
+    fn parse_errors_name_file_line_and_column() {
+        let err = Taxonomy::builtin()
+            .extend("ext.toml", "[[category]]\nname = \"a\"\nsensitiv = true\n")
+            .expect_err("unknown field");
+        let msg = err.to_string();
+        assert!(msg.starts_with("ext.toml:3:1:"), "{msg}");
+        assert!(msg.contains("sensitiv"), "{msg}");
+    }
+
+    #[test]
+    fn names_match_by_dotted_prefix_only() {
+        assert!(name_is_under("member.profile.skills", "member.profile"));
+        assert!(name_is_under("member.profile", "member.profile"));
+        assert!(!name_is_under("member.profiles", "member.profile"));
+        assert!(name_is_under("anything", "*"));
+    }
+
+    #[test]
+    fn forms_permit_only_more_protective_forms() {
+        assert!(Form::Raw.permits(Form::Aggregate));
+        assert!(Form::Deidentified.permits(Form::Aggregate));
+        assert!(!Form::Aggregate.permits(Form::Deidentified));
+        assert!(!Form::Raw.permits(Form::Audience));
+        assert!(Form::Audience.permits(Form::Audience));
+        assert!(!Form::Verdict.permits(Form::Raw));
+    }
+}

@@ -256,7 +256,7 @@ fn matrix(policy: &Policy, visibility: Visibility, global: &Global) -> Result<Ex
         out,
         "policy {} — visibility `{visibility}`; cell = allowed form, `+` = needs consent, `-` = denied",
         policy.version_id()
-    );
+    ).ok();
     for (i, p) in purposes.iter().enumerate() {
         writeln!(out, "  [{:>2}] {}", i + 1, t.purpose_name(*p)).ok();
     }
@@ -390,7 +390,7 @@ fn policy_diff(
         out,
         "policy {} → {}: {} cells change ({} opened, {} closed, {} changed)",
         d.old_version, d.new_version, d.cells_changed, d.opened, d.closed, d.changed
-    );
+    ).ok();
     if let (Some(n), Some(total)) = (d.members_affected, d.population) {
         writeln!(out, "members affected: {n} of {total}").ok();
     }
@@ -429,7 +429,7 @@ fn policy_diff(
             c.visibilities.join(", "),
             show(&c.before),
             show(&c.after)
-        );
+        ).ok();
     }
     emit(&out)?;
     Ok(ExitCode::SUCCESS)
