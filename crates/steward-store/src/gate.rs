@@ -1,0 +1,955 @@
+//! The purpose gate: the only read path for every purpose other than running the service and
+//! a member's access to their own data.
+//!
+//! A read names a purpose, the categories it wants and the form it will release them in. The
+//! gate resolves the categories, refuses private content outright, refuses categories the
+//! policy can never give this purpose in this form (naming the rule and reason), then streams
+//! rows: for each item it takes the member's effective consent (jurisdiction defaults +
+//! consent history, at the read's time) and the item's visibility, asks the compiled policy,
+//! and either hands the item over — with only the fields the purpose may have — or counts it
+//! under the reason it was left out. The record types below have no field for sealed content
+//! and the SQL here never selects a `*_sealed` column: private content cannot come out of the
+//! gate even by mistake.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use steward_core::policy::Denial;
+use steward_core::{CategoryId, ConsentSet, Decision, Form, Policy, PurposeId, Visibility, consent};
+use thiserror::Error;
+
+use crate::db::{Store, Tx};
+use crate::error::StoreError;
+use crate::schema::SECTIONS;
+use crate::value::Row;
+use crate::vocab;
+
+/// Why the gate refused a read.
+#[derive(Debug, Error)]
+pub enum GateError {
+    #[error("unknown purpose `{0}`")]
+    UnknownPurpose(String),
+    #[error("unknown category `{0}`")]
+    UnknownCategory(String),
+    /// The request names private content: never readable through the gate.
+    #[error("category `{category}` is private content and is never readable through the gate")]
+    PrivateContent { category: String },
+    /// The policy never gives this purpose this category in this form.
+    #[error("policy denies `{purpose}` reading `{category}` in form `{form}`: {reason}")]
+    Denied {
+        purpose: String,
+        category: String,
+        form: &'static str,
+        rule: Option<String>,
+        reason: String,
+    },
+    /// No table of the store holds this category (another crate owns it).
+    #[error("the store has no source for category `{0}`")]
+    NoSource(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl GateError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            GateError::UnknownPurpose(_) => "gate.unknown_purpose",
+            GateError::UnknownCategory(_) => "gate.unknown_category",
+            GateError::PrivateContent { .. } => "gate.private_content",
+            GateError::Denied { .. } => "gate.denied",
+            GateError::NoSource(_) => "gate.no_source",
+            GateError::Store(e) => e.code(),
+        }
+    }
+}
+
+/// Why an item or a member was left out of a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Exclusion {
+    /// The member has not granted a consent key the rule requires (or a jurisdiction default
+    /// withholds it).
+    Consent,
+    /// The item's visibility (a hidden section, a connections-only post) is not one any rule
+    /// allows for this purpose.
+    Visibility,
+    /// The member is deleted.
+    DeletedMember,
+    /// The member may be under 18 (excluded from AI, ads and analytics).
+    Minor,
+    /// The policy allows the cell but not in the requested form.
+    Form,
+    /// Private content (closed-group posts, messages, attachments, notes): never read.
+    PrivateContent,
+}
+
+impl Exclusion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exclusion::Consent => "consent",
+            Exclusion::Visibility => "visibility",
+            Exclusion::DeletedMember => "deleted_member",
+            Exclusion::Minor => "minor",
+            Exclusion::Form => "form",
+            Exclusion::PrivateContent => "private_content",
+        }
+    }
+}
+
+impl fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A gated read.
+#[derive(Clone, Debug)]
+pub struct GateRequest<'a> {
+    pub purpose: &'a str,
+    /// Category names or prefixes (`member.profile`, `member.content.post`).
+    pub categories: &'a [&'a str],
+    /// The form the caller will release the data in; each item's decision must permit it.
+    pub form: Form,
+    /// Consent is evaluated as of this time (ms since the epoch); also the consent snapshot
+    /// time a release records.
+    pub at_ms: i64,
+}
+
+/// What a read returned and what it left out, per reason — the numbers a release records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GateReport {
+    pub purpose: String,
+    pub form: &'static str,
+    pub policy_version: String,
+    pub at_ms: i64,
+    /// Leaf categories read.
+    pub categories: Vec<String>,
+    /// Leaf categories under a requested prefix that the policy never allows, with the reason.
+    pub categories_denied: Vec<(String, String)>,
+    pub rows_returned: u64,
+    /// Members with at least one row returned.
+    pub members_returned: u64,
+    /// Items left out, per reason.
+    pub excluded_rows: BTreeMap<Exclusion, u64>,
+    /// Members left out entirely (deleted, minor), per reason.
+    pub excluded_members: BTreeMap<Exclusion, u64>,
+}
+
+/// A member's profile fields as the purpose may have them: `None` where the field is absent
+/// or not allowed for this member, this visibility and this purpose.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileRecord {
+    pub member_id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub headline: Option<String>,
+    pub summary: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub industry: Option<String>,
+    pub job_function: Option<String>,
+    pub seniority: Option<String>,
+    pub company_size: Option<String>,
+    pub years_experience: Option<i64>,
+    pub gender: Option<String>,
+    pub birth_year: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PositionRecord {
+    pub position_id: i64,
+    pub member_id: i64,
+    pub company_id: Option<i64>,
+    pub company_name: String,
+    pub title: String,
+    pub start_year: i64,
+    pub end_year: Option<i64>,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EducationRecord {
+    pub education_id: i64,
+    pub member_id: i64,
+    pub school: String,
+    pub degree: Option<String>,
+    pub field: Option<String>,
+    pub start_year: Option<i64>,
+    pub end_year: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkillRecord {
+    pub member_id: i64,
+    pub skill: String,
+    pub endorsements: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectionRecord {
+    pub member_id: i64,
+    pub other_member_id: i64,
+    pub created_at: i64,
+}
+
+/// A feed post or open-group post. There is no closed-group variant: their bodies are sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostRecord {
+    pub post_id: i64,
+    pub member_id: i64,
+    pub group_id: Option<i64>,
+    pub visibility: Visibility,
+    pub body: String,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngagementRecord {
+    pub event_id: i64,
+    pub member_id: i64,
+    pub kind: String,
+    pub target_kind: String,
+    pub target_id: i64,
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SearchRecord {
+    pub event_id: i64,
+    pub member_id: i64,
+    pub query: String,
+    pub at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub application_id: i64,
+    pub member_id: i64,
+    pub job_id: i64,
+    pub applied_at: i64,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompanyRecord {
+    pub company_id: i64,
+    pub name: String,
+    pub industry: Option<String>,
+    pub size_band: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRecord {
+    pub job_id: i64,
+    pub company_id: i64,
+    pub title: String,
+    pub job_function: Option<String>,
+    pub seniority: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+    pub description: Option<String>,
+    pub posted_at: i64,
+}
+
+/// One item the gate hands over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GatedRecord {
+    Profile(ProfileRecord),
+    Position(PositionRecord),
+    Education(EducationRecord),
+    Skill(SkillRecord),
+    Connection(ConnectionRecord),
+    Post(PostRecord),
+    Engagement(EngagementRecord),
+    Search(SearchRecord),
+    Application(ApplicationRecord),
+    Company(CompanyRecord),
+    Job(JobRecord),
+}
+
+impl GatedRecord {
+    /// The member the record is about, if any (organisations have none).
+    pub fn member_id(&self) -> Option<i64> {
+        match self {
+            GatedRecord::Profile(r) => Some(r.member_id),
+            GatedRecord::Position(r) => Some(r.member_id),
+            GatedRecord::Education(r) => Some(r.member_id),
+            GatedRecord::Skill(r) => Some(r.member_id),
+            GatedRecord::Connection(r) => Some(r.member_id),
+            GatedRecord::Post(r) => Some(r.member_id),
+            GatedRecord::Engagement(r) => Some(r.member_id),
+            GatedRecord::Search(r) => Some(r.member_id),
+            GatedRecord::Application(r) => Some(r.member_id),
+            GatedRecord::Company(_) | GatedRecord::Job(_) => None,
+        }
+    }
+}
+
+/// Where the store keeps each readable leaf category.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Source {
+    /// A field of `members`, with the index of its section in `SECTIONS`.
+    ProfileField(usize),
+    Positions,
+    Education,
+    Skills,
+    Connections,
+    FeedPosts,
+    OpenGroupPosts,
+    Engagement,
+    Search,
+    Applications,
+    Companies,
+    Jobs,
+}
+
+fn section_index(name: &str) -> Option<usize> {
+    SECTIONS.iter().position(|s| s.name == name)
+}
+
+fn source_of(category: &str) -> Option<Source> {
+    if let Some(i) = SECTIONS.iter().position(|s| s.category == category) {
+        return Some(match SECTIONS[i].name {
+            "experience" => Source::Positions,
+            "education" => Source::Education,
+            "skills" => Source::Skills,
+            "connections" => Source::Connections,
+            _ => Source::ProfileField(i),
+        });
+    }
+    Some(match category {
+        "member.content.post" => Source::FeedPosts,
+        "member.content.group_post.open" => Source::OpenGroupPosts,
+        "member.activity.engagement" => Source::Engagement,
+        "member.activity.search" => Source::Search,
+        "member.activity.job_applications" => Source::Applications,
+        "org.company_page" => Source::Companies,
+        "org.job_posting" => Source::Jobs,
+        _ => return None,
+    })
+}
+
+/// The visibilities items of a source can carry.
+fn visibilities_of(source: Source) -> &'static [Visibility] {
+    match source {
+        Source::ProfileField(_)
+        | Source::Positions
+        | Source::Education
+        | Source::Skills
+        | Source::Connections => &[Visibility::Public, Visibility::Connections, Visibility::Private],
+        Source::FeedPosts => &[Visibility::Public, Visibility::Connections],
+        Source::OpenGroupPosts => &[Visibility::GroupOpen],
+        Source::Engagement | Source::Search | Source::Applications => &[Visibility::Private],
+        Source::Companies | Source::Jobs => &[Visibility::Public],
+    }
+}
+
+/// How many rows of private content a prefix covers, counted (never read) for the report.
+fn private_count_sql(category: &str) -> Option<&'static str> {
+    Some(match category {
+        "member.content.group_post.closed" => {
+            "SELECT COUNT(*) FROM posts WHERE visibility = 'group_closed'"
+        }
+        "member.content.message" => "SELECT COUNT(*) FROM messages",
+        "member.content.attachment" => "SELECT COUNT(*) FROM attachments",
+        "member.content.private_note" => "SELECT COUNT(*) FROM private_notes",
+        _ => return None,
+    })
+}
+
+/// What the gate knows about each member before reading any item.
+#[derive(Clone, Copy, Debug)]
+struct MemberMeta {
+    consent: ConsentSet,
+    deleted: bool,
+    minor: bool,
+    visibility: [Visibility; SECTIONS_LEN],
+}
+
+const SECTIONS_LEN: usize = 17;
+const _: () = assert!(SECTIONS.len() == SECTIONS_LEN);
+
+/// A gate over a store, bound to one compiled policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Gate<'a> {
+    store: &'a Store,
+    policy: &'a Policy,
+}
+
+impl<'a> Gate<'a> {
+    pub fn new(store: &'a Store, policy: &'a Policy) -> Gate<'a> {
+        Gate { store, policy }
+    }
+
+    /// Streams the permitted items of `request` to `each` from one consistent snapshot and
+    /// returns what was left out and why.
+    pub fn read<E>(
+        &self,
+        request: &GateRequest<'_>,
+        each: impl FnMut(GatedRecord) -> Result<(), E>,
+    ) -> Result<GateReport, E>
+    where
+        E: From<GateError> + From<StoreError>,
+    {
+        let policy = self.policy;
+        self.store.read(|tx| read_in(tx, policy, request, each))
+    }
+}
+
+struct Plan {
+    purpose: PurposeId,
+    /// Leaf categories to read, with their sources.
+    leaves: Vec<(CategoryId, Source)>,
+    denied: Vec<(String, String)>,
+    private_prefixes: Vec<String>,
+}
+
+fn deny_reason(policy: &Policy, purpose: PurposeId, category: CategoryId, source: Source, form: Form)
+    -> Option<(Option<String>, String)>
+{
+    // Allowed for some visibility and full consent in a form that permits the request?
+    let mut best: Option<(Option<String>, String)> = None;
+    for &v in visibilities_of(source) {
+        let d = policy.decide(purpose, category, v, ConsentSet::ALL);
+        if d.permits(form) {
+            return None;
+        }
+        if best.is_none() || d.is_allowed() {
+            let e = policy.explain(purpose, category, v, ConsentSet::ALL);
+            let reason = match d {
+                Decision::Allow { form: allowed, .. } => format!(
+                    "{}; the request asks for form `{form}`, which `{allowed}` does not permit",
+                    e.reason
+                ),
+                Decision::Deny(_) => e.reason,
+            };
+            best = Some((e.rule, reason));
+        }
+    }
+    best.or(Some((None, "no visibility of this source is allowed".to_owned())))
+}
+
+fn plan(policy: &Policy, request: &GateRequest<'_>) -> Result<Plan, GateError> {
+    let t = policy.taxonomy();
+    let purpose = t
+        .purpose_id(request.purpose)
+        .ok_or_else(|| GateError::UnknownPurpose(request.purpose.to_owned()))?;
+    let mut leaves: Vec<(CategoryId, Source)> = Vec::new();
+    let mut denied = Vec::new();
+    let mut private_prefixes = Vec::new();
+    for &name in request.categories {
+        let requested = t
+            .category_id(name)
+            .ok_or_else(|| GateError::UnknownCategory(name.to_owned()))?;
+        if t.category(requested).is_some_and(|c| c.private_content) {
+            return Err(GateError::PrivateContent {
+                category: name.to_owned(),
+            });
+        }
+        let exact = source_of(name).is_some();
+        let mut any = false;
+        for c in t.category_ids() {
+            let cname = t.category_name(c);
+            if !steward_core::taxonomy::name_is_under(cname, name) {
+                continue;
+            }
+            if t.category(c).is_some_and(|x| x.private_content) {
+                if private_count_sql(cname).is_some() {
+                    private_prefixes.push(cname.to_owned());
+                }
+                continue;
+            }
+            let Some(source) = source_of(cname) else {
+                continue;
+            };
+            any = true;
+            if let Some((rule, reason)) = deny_reason(policy, purpose, c, source, request.form) {
+                if exact {
+                    return Err(GateError::Denied {
+                        purpose: request.purpose.to_owned(),
+                        category: cname.to_owned(),
+                        form: request.form.as_str(),
+                        rule,
+                        reason,
+                    });
+                }
+                if !denied.iter().any(|(n, _)| n == cname) {
+                    denied.push((cname.to_owned(), reason));
+                }
+                continue;
+            }
+            if !leaves.iter().any(|(l, _)| *l == c) {
+                leaves.push((c, source));
+            }
+        }
+        if !any {
+            return Err(GateError::NoSource(name.to_owned()));
+        }
+    }
+    if leaves.is_empty() {
+        let (category, reason) = denied
+            .first()
+            .cloned()
+            .unwrap_or_else(|| ("?".to_owned(), "nothing readable".to_owned()));
+        return Err(GateError::Denied {
+            purpose: request.purpose.to_owned(),
+            category,
+            form: request.form.as_str(),
+            rule: None,
+            reason,
+        });
+    }
+    private_prefixes.sort();
+    private_prefixes.dedup();
+    Ok(Plan {
+        purpose,
+        leaves,
+        denied,
+        private_prefixes,
+    })
+}
+
+fn load_members(
+    tx: &mut Tx<'_>,
+    policy: &Policy,
+    at_ms: i64,
+) -> Result<HashMap<i64, MemberMeta>, StoreError> {
+    let t = policy.taxonomy();
+    let mut meta: HashMap<i64, MemberMeta> = HashMap::new();
+    let mut defaults: HashMap<String, ConsentSet> = HashMap::new();
+    let default_vis: [Visibility; SECTIONS_LEN] = {
+        let mut v = [Visibility::Private; SECTIONS_LEN];
+        for (i, s) in SECTIONS.iter().enumerate().take(SECTIONS_LEN) {
+            v[i] = s.default;
+        }
+        v
+    };
+    tx.query_each(
+        "SELECT member_id, jurisdiction, birth_year, deleted_at FROM members",
+        &[],
+        |r: &Row| {
+            let jurisdiction = r.text(1)?;
+            let consent = *defaults
+                .entry(jurisdiction.clone())
+                .or_insert_with(|| consent::defaults_for(t, &jurisdiction));
+            meta.insert(
+                r.i64(0)?,
+                MemberMeta {
+                    consent,
+                    deleted: !r.get(3).is_null(),
+                    minor: vocab::may_be_minor(r.opt_i64(2)?, at_ms),
+                    visibility: default_vis,
+                },
+            );
+            Ok::<(), StoreError>(())
+        },
+    )?;
+    // Events apply in time order on top of the defaults (ties in insertion order).
+    tx.query_each(
+        "SELECT member_id, key, value FROM consent_events WHERE at <= $1 ORDER BY member_id, at, event_id",
+        &[at_ms.into()],
+        |r: &Row| {
+            let key = r.get(1).as_str().unwrap_or("");
+            if let (Some(k), Some(m)) = (t.consent_key_id(key), meta.get_mut(&r.i64(0)?)) {
+                if let Ok(granted) = consent::parse_consent_value(r.get(2).as_str().unwrap_or("")) {
+                    m.consent.set(k, granted);
+                }
+            }
+            Ok::<(), StoreError>(())
+        },
+    )?;
+    tx.query_each(
+        "SELECT member_id, section, visibility FROM profile_visibility",
+        &[],
+        |r: &Row| {
+            if let (Some(i), Some(v), Some(m)) = (
+                r.get(1).as_str().and_then(section_index),
+                r.get(2).as_str().and_then(Visibility::parse),
+                meta.get_mut(&r.i64(0)?),
+            ) {
+                if let Some(slot) = m.visibility.get_mut(i) {
+                    *slot = v;
+                }
+            }
+            Ok::<(), StoreError>(())
+        },
+    )?;
+    Ok(meta)
+}
+
+struct Counter {
+    report: GateReport,
+    members: HashSet<i64>,
+}
+
+impl Counter {
+    fn exclude_row(&mut self, why: Exclusion) {
+        *self.report.excluded_rows.entry(why).or_insert(0) += 1;
+    }
+    fn exclude_rows(&mut self, why: Exclusion, n: u64) {
+        if n > 0 {
+            *self.report.excluded_rows.entry(why).or_insert(0) += n;
+        }
+    }
+    fn returned(&mut self, member: Option<i64>) {
+        self.report.rows_returned += 1;
+        if let Some(m) = member {
+            self.members.insert(m);
+        }
+    }
+}
+
+fn classify(d: Decision, form: Form) -> Result<(), Exclusion> {
+    match d {
+        Decision::Allow { .. } if d.permits(form) => Ok(()),
+        Decision::Allow { .. } => Err(Exclusion::Form),
+        Decision::Deny(Denial::MissingConsent { .. }) => Err(Exclusion::Consent),
+        Decision::Deny(Denial::NoRule) => Err(Exclusion::Visibility),
+    }
+}
+
+/// The gated read inside a caller's transaction — for callers that record the release (a
+/// ledger entry, a dataset registry row) in the same transaction.
+pub fn read_in<E>(
+    tx: &mut Tx<'_>,
+    policy: &Policy,
+    request: &GateRequest<'_>,
+    mut each: impl FnMut(GatedRecord) -> Result<(), E>,
+) -> Result<GateReport, E>
+where
+    E: From<GateError> + From<StoreError>,
+{
+    let plan = plan(policy, request)?;
+    let meta = load_members(tx, policy, request.at_ms).map_err(GateError::from)?;
+    let purpose_name = request.purpose;
+    let protects_minors = ["ai", "ads", "analytics"]
+        .iter()
+        .any(|p| steward_core::taxonomy::name_is_under(purpose_name, p));
+    let mut c = Counter {
+        report: GateReport {
+            purpose: purpose_name.to_owned(),
+            form: request.form.as_str(),
+            policy_version: policy.version_id(),
+            at_ms: request.at_ms,
+            categories: plan
+                .leaves
+                .iter()
+                .map(|(id, _)| policy.taxonomy().category_name(*id).to_owned())
+                .collect(),
+            categories_denied: plan.denied.clone(),
+            ..GateReport::default()
+        },
+        members: HashSet::new(),
+    };
+    for m in meta.values() {
+        if m.deleted {
+            *c.report.excluded_members.entry(Exclusion::DeletedMember).or_insert(0) += 1;
+        } else if protects_minors && m.minor {
+            *c.report.excluded_members.entry(Exclusion::Minor).or_insert(0) += 1;
+        }
+    }
+    // Member-level exclusions first: deleted always, minors for AI, ads and analytics.
+    let member_gate = |m: &MemberMeta| -> Result<(), Exclusion> {
+        if m.deleted {
+            Err(Exclusion::DeletedMember)
+        } else if protects_minors && m.minor {
+            Err(Exclusion::Minor)
+        } else {
+            Ok(())
+        }
+    };
+
+    for prefix in &plan.private_prefixes {
+        if let Some(sql) = private_count_sql(prefix) {
+            let n = tx.query_i64(sql, &[]).map_err(GateError::from)?;
+            c.exclude_rows(Exclusion::PrivateContent, u64::try_from(n).unwrap_or(0));
+        }
+    }
+
+    let profile_fields: Vec<(CategoryId, usize)> = plan
+        .leaves
+        .iter()
+        .filter_map(|(id, s)| match s {
+            Source::ProfileField(i) => Some((*id, *i)),
+            _ => None,
+        })
+        .collect();
+    let p = plan.purpose;
+    let form = request.form;
+
+    if !profile_fields.is_empty() {
+        let sql = "SELECT member_id, first_name, last_name, email, phone, headline, summary, city, \
+                   region, country, industry, job_function, seniority, company_size, \
+                   years_experience, gender, birth_year FROM members ORDER BY member_id";
+        tx.query_each(sql, &[], |r: &Row| {
+            let id = r.i64(0).map_err(GateError::from)?;
+            let Some(m) = meta.get(&id) else {
+                return Ok(());
+            };
+            if let Err(why) = member_gate(m) {
+                c.exclude_rows(why, profile_fields.len() as u64);
+                return Ok(());
+            }
+            let mut rec = ProfileRecord {
+                member_id: id,
+                ..ProfileRecord::default()
+            };
+            let mut any = false;
+            for &(cat, si) in &profile_fields {
+                let vis = m.visibility.get(si).copied().unwrap_or(Visibility::Private);
+                if let Err(why) = classify(policy.decide(p, cat, vis, m.consent), form) {
+                    c.exclude_row(why);
+                    continue;
+                }
+                let text = |i: usize| r.get(i).as_str().map(str::to_owned);
+                match SECTIONS.get(si).map(|s| s.name).unwrap_or("") {
+                    "name" => {
+                        rec.first_name = text(1);
+                        rec.last_name = text(2);
+                        any |= rec.first_name.is_some();
+                    }
+                    "email" => {
+                        rec.email = text(3);
+                        any |= rec.email.is_some();
+                    }
+                    "phone" => {
+                        rec.phone = text(4);
+                        any |= rec.phone.is_some();
+                    }
+                    "headline" => {
+                        rec.headline = text(5);
+                        any |= rec.headline.is_some();
+                    }
+                    "summary" => {
+                        rec.summary = text(6);
+                        any |= rec.summary.is_some();
+                    }
+                    "location" => {
+                        rec.city = text(7);
+                        rec.region = text(8);
+                        rec.country = text(9);
+                        any |= rec.country.is_some();
+                    }
+                    "industry" => {
+                        rec.industry = text(10);
+                        any |= rec.industry.is_some();
+                    }
+                    "job_function" => {
+                        rec.job_function = text(11);
+                        any |= rec.job_function.is_some();
+                    }
+                    "seniority" => {
+                        rec.seniority = text(12);
+                        any |= rec.seniority.is_some();
+                    }
+                    "company_size" => {
+                        rec.company_size = text(13);
+                        any |= rec.company_size.is_some();
+                    }
+                    "years_experience" => {
+                        rec.years_experience = r.get(14).as_i64();
+                        any |= rec.years_experience.is_some();
+                    }
+                    "gender" => {
+                        rec.gender = text(15);
+                        any |= rec.gender.is_some();
+                    }
+                    "birth_year" => {
+                        rec.birth_year = r.get(16).as_i64();
+                        any |= rec.birth_year.is_some();
+                    }
+                    _ => {}
+                }
+            }
+            if any {
+                c.returned(Some(id));
+                each(GatedRecord::Profile(rec))?;
+            }
+            Ok::<(), E>(())
+        })?;
+    }
+
+    for &(cat, source) in &plan.leaves {
+        let (sql, section): (&str, Option<usize>) = match source {
+            Source::ProfileField(_) => continue,
+            Source::Positions => (
+                "SELECT position_id, member_id, company_id, company_name, title, start_year, end_year, description FROM positions ORDER BY member_id, position_id",
+                section_index("experience"),
+            ),
+            Source::Education => (
+                "SELECT education_id, member_id, school, degree, field, start_year, end_year FROM education ORDER BY member_id, education_id",
+                section_index("education"),
+            ),
+            Source::Skills => (
+                "SELECT member_id, skill, endorsements FROM skills ORDER BY member_id, skill",
+                section_index("skills"),
+            ),
+            Source::Connections => (
+                "SELECT member_id, other_member_id, created_at FROM connections ORDER BY member_id, other_member_id",
+                section_index("connections"),
+            ),
+            Source::FeedPosts => (
+                "SELECT post_id, member_id, group_id, visibility, body, created_at FROM posts WHERE visibility IN ('public', 'connections') ORDER BY post_id",
+                None,
+            ),
+            Source::OpenGroupPosts => (
+                "SELECT post_id, member_id, group_id, visibility, body, created_at FROM posts WHERE visibility = 'group_open' ORDER BY post_id",
+                None,
+            ),
+            Source::Engagement => (
+                "SELECT event_id, member_id, kind, target_kind, target_id, at FROM engagement_events ORDER BY event_id",
+                None,
+            ),
+            Source::Search => (
+                "SELECT event_id, member_id, query, at FROM search_events ORDER BY event_id",
+                None,
+            ),
+            Source::Applications => (
+                "SELECT application_id, member_id, job_id, applied_at, status FROM applications ORDER BY application_id",
+                None,
+            ),
+            Source::Companies => (
+                "SELECT company_id, name, industry, size_band, description FROM companies ORDER BY company_id",
+                None,
+            ),
+            Source::Jobs => (
+                "SELECT job_id, company_id, title, job_function, seniority, region, country, description, posted_at FROM jobs ORDER BY job_id",
+                None,
+            ),
+        };
+        let org = matches!(source, Source::Companies | Source::Jobs);
+        let member_col = match source {
+            Source::Skills | Source::Connections => 0,
+            _ => 1,
+        };
+        tx.query_each(sql, &[], |r: &Row| {
+            let (consent, vis) = if org {
+                (ConsentSet::NONE, Visibility::Public)
+            } else {
+                let id = r.i64(member_col).map_err(GateError::from)?;
+                let Some(m) = meta.get(&id) else {
+                    c.exclude_row(Exclusion::DeletedMember);
+                    return Ok(());
+                };
+                if let Err(why) = member_gate(m) {
+                    c.exclude_row(why);
+                    return Ok(());
+                }
+                let vis = match (source, section) {
+                    (Source::FeedPosts | Source::OpenGroupPosts, _) => {
+                        match r.get(3).as_str().and_then(Visibility::parse) {
+                            Some(v) => v,
+                            None => {
+                                c.exclude_row(Exclusion::Visibility);
+                                return Ok(());
+                            }
+                        }
+                    }
+                    (_, Some(i)) => m.visibility.get(i).copied().unwrap_or(Visibility::Private),
+                    (_, None) => Visibility::Private,
+                };
+                (m.consent, vis)
+            };
+            if vis.is_private() {
+                c.exclude_row(Exclusion::PrivateContent);
+                return Ok(());
+            }
+            if let Err(why) = classify(policy.decide(p, cat, vis, consent), form) {
+                c.exclude_row(why);
+                return Ok(());
+            }
+            let record = to_record(source, r, vis).map_err(GateError::from)?;
+            c.returned(record.member_id());
+            each(record)
+        })?;
+    }
+    c.report.members_returned = c.members.len() as u64;
+    Ok(c.report)
+}
+
+fn to_record(source: Source, r: &Row, vis: Visibility) -> Result<GatedRecord, StoreError> {
+    Ok(match source {
+        Source::Positions => GatedRecord::Position(PositionRecord {
+            position_id: r.i64(0)?,
+            member_id: r.i64(1)?,
+            company_id: r.opt_i64(2)?,
+            company_name: r.text(3)?,
+            title: r.text(4)?,
+            start_year: r.i64(5)?,
+            end_year: r.opt_i64(6)?,
+            description: r.opt_text(7)?,
+        }),
+        Source::Education => GatedRecord::Education(EducationRecord {
+            education_id: r.i64(0)?,
+            member_id: r.i64(1)?,
+            school: r.text(2)?,
+            degree: r.opt_text(3)?,
+            field: r.opt_text(4)?,
+            start_year: r.opt_i64(5)?,
+            end_year: r.opt_i64(6)?,
+        }),
+        Source::Skills => GatedRecord::Skill(SkillRecord {
+            member_id: r.i64(0)?,
+            skill: r.text(1)?,
+            endorsements: r.i64(2)?,
+        }),
+        Source::Connections => GatedRecord::Connection(ConnectionRecord {
+            member_id: r.i64(0)?,
+            other_member_id: r.i64(1)?,
+            created_at: r.i64(2)?,
+        }),
+        Source::FeedPosts | Source::OpenGroupPosts => GatedRecord::Post(PostRecord {
+            post_id: r.i64(0)?,
+            member_id: r.i64(1)?,
+            group_id: r.opt_i64(2)?,
+            visibility: vis,
+            body: r.text(4)?,
+            created_at: r.i64(5)?,
+        }),
+        Source::Engagement => GatedRecord::Engagement(EngagementRecord {
+            event_id: r.i64(0)?,
+            member_id: r.i64(1)?,
+            kind: r.text(2)?,
+            target_kind: r.text(3)?,
+            target_id: r.i64(4)?,
+            at: r.i64(5)?,
+        }),
+        Source::Search => GatedRecord::Search(SearchRecord {
+            event_id: r.i64(0)?,
+            member_id: r.i64(1)?,
+            query: r.text(2)?,
+            at: r.i64(3)?,
+        }),
+        Source::Applications => GatedRecord::Application(ApplicationRecord {
+            application_id: r.i64(0)?,
+            member_id: r.i64(1)?,
+            job_id: r.i64(2)?,
+            applied_at: r.i64(3)?,
+            status: r.text(4)?,
+        }),
+        Source::Companies => GatedRecord::Company(CompanyRecord {
+            company_id: r.i64(0)?,
+            name: r.text(1)?,
+            industry: r.opt_text(2)?,
+            size_band: r.opt_text(3)?,
+            description: r.opt_text(4)?,
+        }),
+        Source::Jobs => GatedRecord::Job(JobRecord {
+            job_id: r.i64(0)?,
+            company_id: r.i64(1)?,
+            title: r.text(2)?,
+            job_function: r.opt_text(3)?,
+            seniority: r.opt_text(4)?,
+            region: r.opt_text(5)?,
+            country: r.opt_text(6)?,
+            description: r.opt_text(7)?,
+            posted_at: r.i64(8)?,
+        }),
+        Source::ProfileField(_) => {
+            return Err(StoreError::Invalid("profile fields are read per member".to_owned()));
+        }
+    })
+}

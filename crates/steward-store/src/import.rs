@@ -1,0 +1,496 @@
+//! `steward import`: JSON lines per entity kind, validated strictly, all-or-nothing per file.
+//!
+//! A file's name is its kind (`members.jsonl` fills `members`). Every line is one JSON object
+//! whose fields are exactly the table's columns (see [`crate::schema::TABLES`]); private
+//! content arrives as plaintext in a field named like its column without `_sealed` (`content`,
+//! or `body` for closed-group posts) and passes through the [`Sealer`] before it touches the
+//! database. A file is checked completely — UTF-8, JSON, unknown or missing fields, types,
+//! allowed values, duplicate ids, references to rows that do not exist — before one row is
+//! written, and then written in one transaction; any error names file, line and field and
+//! leaves the database as it was. Re-importing the same ids updates those rows in place, so
+//! importing a file twice changes nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use thiserror::Error;
+
+use crate::db::{Store, Tx};
+use crate::error::StoreError;
+use crate::schema::{ColumnType, TABLES, Table};
+use crate::seal::{SealContext, Sealer};
+use crate::value::Value;
+
+/// Lines longer than this are refused (a line is one entity; nothing legitimate is this big).
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// What kind of problem a line has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineProblem {
+    InvalidUtf8,
+    MalformedJson,
+    NotAnObject,
+    UnknownField,
+    MissingField,
+    WrongType,
+    InvalidValue,
+    DuplicateId,
+    DanglingReference,
+    LineTooLong,
+}
+
+impl LineProblem {
+    pub fn code(self) -> &'static str {
+        match self {
+            LineProblem::InvalidUtf8 => "import.invalid_utf8",
+            LineProblem::MalformedJson => "import.malformed_json",
+            LineProblem::NotAnObject => "import.not_an_object",
+            LineProblem::UnknownField => "import.unknown_field",
+            LineProblem::MissingField => "import.missing_field",
+            LineProblem::WrongType => "import.wrong_type",
+            LineProblem::InvalidValue => "import.invalid_value",
+            LineProblem::DuplicateId => "import.duplicate_id",
+            LineProblem::DanglingReference => "import.dangling_reference",
+            LineProblem::LineTooLong => "import.line_too_long",
+        }
+    }
+}
+
+/// Why an import stopped. Nothing of the named file was written.
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("{file}:{line}: {}{message}", field.as_ref().map(|f| format!("field `{f}`: ")).unwrap_or_default())]
+    Line {
+        file: String,
+        line: usize,
+        field: Option<String>,
+        problem: LineProblem,
+        message: String,
+        /// Files fully imported before this one (a directory import stops at the first bad file).
+        imported_before: Vec<String>,
+    },
+    #[error("`{file}`: unknown entity kind `{kind}`; file names must be one of {known}")]
+    UnknownKind {
+        file: String,
+        kind: String,
+        known: String,
+    },
+    #[error("cannot read `{file}`: {reason}")]
+    Io { file: String, reason: String },
+    #[error("`{file}`: {source}")]
+    Store {
+        file: String,
+        source: StoreError,
+        imported_before: Vec<String>,
+    },
+}
+
+impl ImportError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Line { problem, .. } => problem.code(),
+            ImportError::UnknownKind { .. } => "import.unknown_kind",
+            ImportError::Io { .. } => "import.io",
+            ImportError::Store { source, .. } => source.code(),
+        }
+    }
+    /// Whether the fault is the input's (exit 2) rather than the system's.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ImportError::Line { .. } | ImportError::UnknownKind { .. } | ImportError::Io { .. } => {
+                true
+            }
+            ImportError::Store { source, .. } => matches!(
+                source,
+                StoreError::UniqueViolation(_)
+                    | StoreError::ForeignKey(_)
+                    | StoreError::Constraint(_)
+                    | StoreError::Invalid(_)
+            ),
+        }
+    }
+}
+
+/// One imported file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileReport {
+    pub file: String,
+    pub table: &'static str,
+    pub rows: u64,
+    /// Rows whose ids were not in the table before.
+    pub new_rows: u64,
+}
+
+/// Everything an import wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub files: Vec<FileReport>,
+}
+
+impl ImportReport {
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+}
+
+struct LineErr {
+    line: usize,
+    field: Option<String>,
+    problem: LineProblem,
+    message: String,
+}
+
+impl fmt::Debug for LineErr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{:?}:{}", self.line, self.field, self.message)
+    }
+}
+
+fn err(line: usize, field: Option<&str>, problem: LineProblem, message: impl Into<String>) -> LineErr {
+    LineErr {
+        line,
+        field: field.map(str::to_owned),
+        problem,
+        message: message.into(),
+    }
+}
+
+/// Imports a file or every `*.jsonl` file of a directory (parents before children).
+pub fn import_path(store: &Store, path: &Path, sealer: &dyn Sealer) -> Result<ImportReport, ImportError> {
+    let mut files: Vec<(usize, PathBuf, &'static Table)> = Vec::new();
+    let candidates: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| ImportError::Io { file: path.display().to_string(), reason: e.to_string() })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let known = || TABLES.iter().map(|t| t.name).collect::<Vec<_>>().join(", ");
+    for p in candidates {
+        let kind = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(|n| n.strip_suffix(".jsonl").unwrap_or(n).to_owned())
+            .unwrap_or_default();
+        let Some(pos) = TABLES.iter().position(|t| t.name == kind) else {
+            return Err(ImportError::UnknownKind { file: p.display().to_string(), kind, known: known() });
+        };
+        files.push((pos, p, &TABLES[pos]));
+    }
+    files.sort_by_key(|(pos, _, _)| *pos);
+    let mut report = ImportReport::default();
+    for (_, p, table) in files {
+        let name = p.display().to_string();
+        let done: Vec<String> = report.files.iter().map(|f| f.file.clone()).collect();
+        let bytes = std::fs::read(&p).map_err(|e| ImportError::Io { file: name.clone(), reason: e.to_string() })?;
+        let file_report = import_bytes(store, table, &name, &bytes, sealer).map_err(|e| match e {
+            ImportError::Line { file, line, field, problem, message, .. } => ImportError::Line {
+                file, line, field, problem, message, imported_before: done.clone(),
+            },
+            ImportError::Store { file, source, .. } => ImportError::Store { file, source, imported_before: done.clone() },
+            other => other,
+        })?;
+        report.files.push(file_report);
+    }
+    Ok(report)
+}
+
+/// Imports the JSON lines in `bytes` into `table` in one transaction.
+pub fn import_bytes(
+    store: &Store,
+    table: &'static Table,
+    file: &str,
+    bytes: &[u8],
+    sealer: &dyn Sealer,
+) -> Result<FileReport, ImportError> {
+    let line_err = |e: LineErr| ImportError::Line {
+        file: file.to_owned(),
+        line: e.line,
+        field: e.field,
+        problem: e.problem,
+        message: e.message,
+        imported_before: Vec::new(),
+    };
+    let store_err = |source: StoreError| ImportError::Store {
+        file: file.to_owned(),
+        source,
+        imported_before: Vec::new(),
+    };
+    let parsed = parse(table, bytes).map_err(line_err)?;
+    let columns = table.column_names();
+    store
+        .transaction(|tx| {
+            check_references(tx, table, &parsed).map_err(|e| Ok(line_err(e)))?;
+            let before = tx
+                .query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
+                .map_err(Err)?;
+            let mut rows = Vec::with_capacity(parsed.len());
+            for (line, values) in parsed {
+                rows.push(seal_row(table, values, sealer).map_err(|m| {
+                    Ok(err(line, None, LineProblem::InvalidValue, m))
+                        .map(line_err)
+                })?);
+            }
+            tx.insert_rows(table.name, &columns, &rows, &upsert_clause(table)).map_err(Err)?;
+            if table.identity {
+                if let Some(k) = table.key.first() {
+                    tx.sync_identity(table.name, k).map_err(Err)?;
+                }
+            }
+            let after = tx
+                .query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
+                .map_err(Err)?;
+            Ok(FileReport {
+                file: file.to_owned(),
+                table: table.name,
+                rows: rows.len() as u64,
+                new_rows: u64::try_from(after - before).unwrap_or(0),
+            })
+        })
+        .map_err(|e: Result<ImportError, StoreError>| match e {
+            Ok(ie) => ie,
+            Err(se) => store_err(se),
+        })
+}
+
+impl From<StoreError> for Result<ImportError, StoreError> {
+    fn from(e: StoreError) -> Self {
+        Err(e)
+    }
+}
+
+fn upsert_clause(table: &Table) -> String {
+    let keys = table.key.join(", ");
+    let updates: Vec<String> = table
+        .columns
+        .iter()
+        .filter(|c| !table.key.contains(&c.name))
+        .map(|c| format!("{0} = excluded.{0}", c.name))
+        .collect();
+    if updates.is_empty() {
+        format!("ON CONFLICT ({keys}) DO NOTHING")
+    } else {
+        format!("ON CONFLICT ({keys}) DO UPDATE SET {}", updates.join(", "))
+    }
+}
+
+/// The JSON field that carries a column: sealed columns take plaintext under their name
+/// without `_sealed`; derived columns take nothing.
+fn field_of(table: &Table, column: &str) -> Option<&'static str> {
+    let c = table.column(column)?;
+    if c.derived {
+        return None;
+    }
+    if c.ty == ColumnType::Sealed {
+        // posts.body carries closed-group bodies too.
+        return if table.name == "posts" { None } else { Some("content") };
+    }
+    Some(c.name)
+}
+
+/// Parses and checks every line; returns (line number, values in column order) with sealed
+/// columns still holding plaintext as `Value::Text`.
+fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineErr> {
+    let fields: Vec<(usize, &'static str)> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| field_of(table, c.name).map(|f| (i, f)))
+        .collect();
+    let key_idx: Vec<usize> = table
+        .key
+        .iter()
+        .filter_map(|k| table.columns.iter().position(|c| c.name == *k))
+        .collect();
+    let mut seen: HashSet<Vec<Value>> = HashSet::new();
+    let mut out = Vec::new();
+    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = i + 1;
+        if raw.len() > MAX_LINE_BYTES {
+            return Err(err(line, None, LineProblem::LineTooLong, format!("line is {} bytes; the limit is {MAX_LINE_BYTES}", raw.len())));
+        }
+        let text = std::str::from_utf8(raw).map_err(|e| {
+            err(line, None, LineProblem::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+        })?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let json: Json = serde_json::from_str(text).map_err(|e| {
+            err(line, None, LineProblem::MalformedJson, format!("malformed JSON at column {}: {e}", e.column()))
+        })?;
+        let Json::Object(obj) = json else {
+            return Err(err(line, None, LineProblem::NotAnObject, "each line must be one JSON object"));
+        };
+        for k in obj.keys() {
+            let known = fields.iter().any(|(_, f)| f == k) || (table.name == "posts" && k == "body");
+            if !known {
+                let expected: Vec<&str> = fields.iter().map(|(_, f)| *f).collect();
+                return Err(err(line, Some(k), LineProblem::UnknownField, format!("unknown field; `{}` has {}", table.name, expected.join(", "))));
+            }
+        }
+        let mut values = vec![Value::Null; table.columns.len()];
+        for (ci, field) in &fields {
+            let col = &table.columns[*ci];
+            let v = obj.get(*field).unwrap_or(&Json::Null);
+            values[*ci] = typed(line, field, col.ty, col.nullable, col.allowed, v, obj.contains_key(*field))?;
+        }
+        if table.name == "posts" {
+            let body = obj.get("body").unwrap_or(&Json::Null);
+            let Json::String(body) = body else {
+                return Err(err(line, Some("body"), if body.is_null() { LineProblem::MissingField } else { LineProblem::WrongType }, "expected a string"));
+            };
+            let vis_i = table.columns.iter().position(|c| c.name == "visibility").unwrap_or(0);
+            let body_i = table.columns.iter().position(|c| c.name == "body").unwrap_or(0);
+            let sealed_i = table.columns.iter().position(|c| c.name == "body_sealed").unwrap_or(0);
+            let group_i = table.columns.iter().position(|c| c.name == "group_id").unwrap_or(0);
+            let vis = values[vis_i].as_str().unwrap_or("").to_owned();
+            let grouped = matches!(vis.as_str(), "group_open" | "group_closed");
+            if grouped != !values[group_i].is_null() {
+                return Err(err(line, Some("group_id"), LineProblem::InvalidValue, "group posts need a `group_id`; feed posts must not have one"));
+            }
+            if vis == "group_closed" {
+                values[body_i] = Value::Null;
+                values[sealed_i] = Value::Text(body.clone());
+            } else {
+                values[body_i] = Value::Text(body.clone());
+            }
+        }
+        let key: Vec<Value> = key_idx.iter().map(|i| values[*i].clone()).collect();
+        if !seen.insert(key) {
+            let f = table.key.join(", ");
+            return Err(err(line, Some(&f), LineProblem::DuplicateId, "this id appears earlier in the same file"));
+        }
+        out.push((line, values));
+    }
+    Ok(out)
+}
+
+fn typed(
+    line: usize,
+    field: &str,
+    ty: ColumnType,
+    nullable: bool,
+    allowed: Option<&[&str]>,
+    v: &Json,
+    present: bool,
+) -> Result<Value, LineErr> {
+    if v.is_null() {
+        return if nullable {
+            Ok(Value::Null)
+        } else if present {
+            Err(err(line, Some(field), LineProblem::WrongType, "must not be null"))
+        } else {
+            Err(err(line, Some(field), LineProblem::MissingField, "required field is missing"))
+        };
+    }
+    match ty {
+        ColumnType::Int => v
+            .as_i64()
+            .map(Value::Int)
+            .ok_or_else(|| err(line, Some(field), LineProblem::WrongType, format!("expected an integer, got {}", kind_of(v)))),
+        ColumnType::Text | ColumnType::Sealed => {
+            let Json::String(s) = v else {
+                return Err(err(line, Some(field), LineProblem::WrongType, format!("expected a string, got {}", kind_of(v))));
+            };
+            if let Some(allowed) = allowed {
+                if !allowed.contains(&s.as_str()) {
+                    return Err(err(line, Some(field), LineProblem::InvalidValue, format!("`{s}` is not one of {}", allowed.join(", "))));
+                }
+            }
+            Ok(Value::Text(s.clone()))
+        }
+    }
+}
+
+fn kind_of(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(n) if n.is_f64() => "a fractional number",
+        Json::Number(_) => "a number out of range",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+/// Every reference of every line must point at an existing row (in the database, including
+/// files imported earlier in this run).
+fn check_references(tx: &mut Tx<'_>, table: &Table, rows: &[(usize, Vec<Value>)]) -> Result<(), LineErr> {
+    for (ci, col) in table.columns.iter().enumerate() {
+        let Some((rt, rc)) = col.references else { continue };
+        // The first line mentioning each referenced value, to name it in the error.
+        let mut first_line: HashMap<&Value, usize> = HashMap::new();
+        let mut wanted: Vec<&Value> = Vec::new();
+        for (line, values) in rows {
+            let v = &values[ci];
+            if v.is_null() {
+                continue;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = first_line.entry(v) {
+                e.insert(*line);
+                wanted.push(v);
+            }
+        }
+        let mut missing: Vec<(usize, &Value)> = Vec::new();
+        for chunk in wanted.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {rc} FROM {rt} WHERE {rc} IN ({})", placeholders.join(", "));
+            let params: Vec<Value> = chunk.iter().map(|v| (*v).clone()).collect();
+            let found: HashSet<Value> = tx
+                .query(&sql, &params)
+                .map_err(|e| err(0, Some(col.name), LineProblem::DanglingReference, e.to_string()))?
+                .into_iter()
+                .map(|r| r.get(0).clone())
+                .collect();
+            for v in chunk {
+                if !found.contains(*v) {
+                    missing.push((first_line.get(v).copied().unwrap_or(0), v));
+                }
+            }
+        }
+        if let Some((line, v)) = missing.into_iter().min_by_key(|(l, _)| *l) {
+            let shown = match v {
+                Value::Int(i) => i.to_string(),
+                Value::Text(s) => format!("\"{s}\""),
+                _ => "?".to_owned(),
+            };
+            return Err(err(line, Some(col.name), LineProblem::DanglingReference, format!("no `{rt}` row has {rc} = {shown}")));
+        }
+    }
+    Ok(())
+}
+
+/// Replaces plaintext in sealed columns by the sealer's output and fills derived columns.
+fn seal_row(table: &Table, mut values: Vec<Value>, sealer: &dyn Sealer) -> Result<Vec<Value>, String> {
+    let get = |values: &[Value], name: &str| -> Option<i64> {
+        table.columns.iter().position(|c| c.name == name).and_then(|i| values[i].as_i64())
+    };
+    let row_id = table.key.first().and_then(|k| get(&values, k)).unwrap_or(0);
+    let member_id = get(&values, "member_id").unwrap_or(0);
+    let container = get(&values, "conversation_id").or_else(|| get(&values, "group_id"));
+    let mut sealed_any = false;
+    for (i, c) in table.columns.iter().enumerate() {
+        if c.ty != ColumnType::Sealed {
+            continue;
+        }
+        if let Value::Text(plain) = &values[i] {
+            let ctx = SealContext { table: table.name, row_id, member_id, container_id: container };
+            let sealed = sealer.seal(&ctx, plain.as_bytes()).map_err(|e| e.to_string())?;
+            values[i] = Value::Bytes(sealed.into_stored_bytes());
+            sealed_any = true;
+        }
+    }
+    for (i, c) in table.columns.iter().enumerate() {
+        if c.derived && c.name == "sealing" {
+            values[i] = if sealed_any { Value::Text(sealer.scheme().to_owned()) } else { Value::Null };
+        }
+    }
+    Ok(values)
+}
