@@ -1,0 +1,448 @@
+//! Host names: normalisation, punycode decoding (RFC 3492), confusable skeletons (after Unicode
+//! TR39), registrable domains, IP literals and edit distance.
+
+/// Multi-label suffixes under which anyone can register a name. A short, hand-kept subset of the
+/// Public Suffix List: the country second levels and hosting platforms phishing uses most. A
+/// host under a suffix not listed is treated as `label.tld`, which errs towards grouping more
+/// hosts under one registrable domain (never towards missing a blocklisted parent).
+const MULTI_LABEL_SUFFIXES: &[&str] = &[
+    "co.uk",
+    "org.uk",
+    "ac.uk",
+    "gov.uk",
+    "me.uk",
+    "ltd.uk",
+    "plc.uk",
+    "com.au",
+    "net.au",
+    "org.au",
+    "co.nz",
+    "co.jp",
+    "ne.jp",
+    "or.jp",
+    "com.br",
+    "com.cn",
+    "com.mx",
+    "co.in",
+    "co.za",
+    "com.tr",
+    "com.sg",
+    "com.hk",
+    "co.kr",
+    "com.ar",
+    "com.tw",
+    "co.id",
+    "com.my",
+    "com.ng",
+    "com.pk",
+    "com.ua",
+    "co.il",
+    "uk.com",
+    "us.com",
+    "eu.com",
+    "github.io",
+    "herokuapp.com",
+    "blogspot.com",
+    "netlify.app",
+    "vercel.app",
+    "web.app",
+    "firebaseapp.com",
+    "pages.dev",
+    "workers.dev",
+    "azurewebsites.net",
+    "cloudfront.net",
+    "appspot.com",
+    "s3.amazonaws.com",
+    "000webhostapp.com",
+    "weebly.com",
+    "wixsite.com",
+    "glitch.me",
+    "repl.co",
+    "ngrok.io",
+    "ngrok-free.app",
+    "duckdns.org",
+    "firebaseio.com",
+];
+
+/// A host as it appeared in a link, normalised.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// Lowercase ASCII (or lowercase Unicode if the link spelled it so), no trailing dot.
+    pub name: String,
+    /// The same with every `xn--` label decoded, for look-alike checks.
+    pub unicode: String,
+    /// Whether any label was punycode.
+    pub had_punycode: bool,
+}
+
+impl Host {
+    /// Normalises a raw host; `None` if it is not host-shaped.
+    pub fn parse(raw: &str) -> Option<Host> {
+        let name = raw.trim_end_matches('.').to_lowercase();
+        if name.is_empty() || name.len() > 253 || name.starts_with('.') || name.contains("..") {
+            return None;
+        }
+        if !name.chars().all(|c| {
+            c.is_alphanumeric()
+                || c == '-'
+                || c == '.'
+                || c == '_'
+                || c == ':'
+                || c == '['
+                || c == ']'
+        }) {
+            return None;
+        }
+        let mut had_punycode = false;
+        let mut unicode = String::with_capacity(name.len());
+        for (i, label) in name.split('.').enumerate() {
+            if i > 0 {
+                unicode.push('.');
+            }
+            match label.strip_prefix("xn--").and_then(punycode_decode) {
+                Some(decoded) => {
+                    had_punycode = true;
+                    unicode.push_str(&decoded.to_lowercase());
+                }
+                None => unicode.push_str(label),
+            }
+        }
+        Some(Host {
+            name,
+            unicode,
+            had_punycode,
+        })
+    }
+
+    /// The registrable domain (e.g. `evil.co.uk` for `a.b.evil.co.uk`), of the given spelling.
+    pub fn registrable(name: &str) -> &str {
+        let labels: Vec<&str> = name.split('.').collect();
+        if labels.len() <= 2 {
+            return name;
+        }
+        let mut keep = 2;
+        for suffix in MULTI_LABEL_SUFFIXES {
+            if name.ends_with(suffix) && name.len() > suffix.len() {
+                let before = name.len() - suffix.len();
+                if name.as_bytes().get(before - 1) == Some(&b'.') {
+                    keep = keep.max(suffix.split('.').count() + 1);
+                }
+            }
+        }
+        if keep >= labels.len() {
+            return name;
+        }
+        let skip: usize = labels[..labels.len() - keep]
+            .iter()
+            .map(|l| l.len() + 1)
+            .sum();
+        &name[skip..]
+    }
+
+    /// The host and each parent domain, longest first (`a.b.c`, `b.c`, `c`).
+    pub fn suffixes(name: &str) -> impl Iterator<Item = &str> {
+        std::iter::once(name).chain(name.match_indices('.').map(move |(i, _)| &name[i + 1..]))
+    }
+}
+
+/// What kind of IP literal a host is, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IpLiteral {
+    /// Dotted-quad IPv4 or bracketed IPv6 on a public address.
+    Public,
+    /// Loopback, private or link-local.
+    Private,
+    /// A single decimal or hex number standing for an IPv4 address (`http://3232235777/`),
+    /// which only an obfuscator writes.
+    Obfuscated,
+}
+
+/// Classifies a host as an IP literal.
+pub fn ip_literal(host: &str) -> Option<IpLiteral> {
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        let addr: std::net::Ipv6Addr = inner.parse().ok()?;
+        let private = addr.is_loopback()
+            || addr.is_unspecified()
+            || (addr.segments()[0] & 0xfe00) == 0xfc00
+            || (addr.segments()[0] & 0xffc0) == 0xfe80;
+        return Some(if private {
+            IpLiteral::Private
+        } else {
+            IpLiteral::Public
+        });
+    }
+    if let Ok(addr) = host.parse::<std::net::Ipv4Addr>() {
+        let private = addr.is_loopback()
+            || addr.is_private()
+            || addr.is_link_local()
+            || addr.is_unspecified();
+        return Some(if private {
+            IpLiteral::Private
+        } else {
+            IpLiteral::Public
+        });
+    }
+    let number = if let Some(hex) = host.strip_prefix("0x") {
+        u32::from_str_radix(hex, 16).ok()
+    } else if host.len() >= 8 && host.bytes().all(|b| b.is_ascii_digit()) {
+        host.parse::<u32>().ok()
+    } else {
+        None
+    };
+    number.map(|_| IpLiteral::Obfuscated)
+}
+
+/// Decodes one punycode label (without its `xn--` prefix). `None` if it is not valid punycode.
+pub fn punycode_decode(input: &str) -> Option<String> {
+    const BASE: u32 = 36;
+    const TMIN: u32 = 1;
+    const TMAX: u32 = 26;
+    const INITIAL_BIAS: u32 = 72;
+    const INITIAL_N: u32 = 128;
+    if input.is_empty() || !input.is_ascii() || input.len() > 63 {
+        return None;
+    }
+    let (basic, extended) = match input.rfind('-') {
+        Some(i) => (&input[..i], &input[i + 1..]),
+        None => ("", input),
+    };
+    let mut output: Vec<char> = basic.chars().collect();
+    let mut n = INITIAL_N;
+    let mut i: u32 = 0;
+    let mut bias = INITIAL_BIAS;
+    let mut digits = extended.bytes();
+    let mut remaining = extended.len();
+    while remaining > 0 {
+        let old_i = i;
+        let mut w: u32 = 1;
+        let mut k = BASE;
+        loop {
+            let c = digits.next()?;
+            remaining -= 1;
+            let digit = u32::from(match c {
+                b'a'..=b'z' => c - b'a',
+                b'A'..=b'Z' => c - b'A',
+                b'0'..=b'9' => c - b'0' + 26,
+                _ => return None,
+            });
+            i = i.checked_add(digit.checked_mul(w)?)?;
+            let t = if k <= bias {
+                TMIN
+            } else if k >= bias + TMAX {
+                TMAX
+            } else {
+                k - bias
+            };
+            if digit < t {
+                break;
+            }
+            w = w.checked_mul(BASE - t)?;
+            k = k.checked_add(BASE)?;
+        }
+        let len = u32::try_from(output.len()).ok()? + 1;
+        bias = adapt(i - old_i, len, old_i == 0);
+        n = n.checked_add(i / len)?;
+        i %= len;
+        output.insert(usize::try_from(i).ok()?, char::from_u32(n)?);
+        i += 1;
+        if output.len() > 63 {
+            return None;
+        }
+    }
+    Some(output.into_iter().collect())
+}
+
+fn adapt(delta: u32, points: u32, first: bool) -> u32 {
+    const BASE: u32 = 36;
+    const TMIN: u32 = 1;
+    const TMAX: u32 = 26;
+    const SKEW: u32 = 38;
+    const DAMP: u32 = 700;
+    let mut delta = if first { delta / DAMP } else { delta / 2 };
+    delta += delta / points;
+    let mut k = 0;
+    while delta > ((BASE - TMIN) * TMAX) / 2 {
+        delta /= BASE - TMIN;
+        k += BASE;
+    }
+    k + (BASE - TMIN + 1) * delta / (delta + SKEW)
+}
+
+/// Script of a letter, as far as mixed-script detection needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+    Other,
+}
+
+fn script(c: char) -> Option<Script> {
+    if !c.is_alphabetic() {
+        return None;
+    }
+    Some(match u32::from(c) {
+        0x41..=0x5a | 0x61..=0x7a | 0xc0..=0x24f | 0x1e00..=0x1eff => Script::Latin,
+        0x370..=0x3ff | 0x1f00..=0x1fff => Script::Greek,
+        0x400..=0x52f => Script::Cyrillic,
+        _ => Script::Other,
+    })
+}
+
+/// Whether a label mixes Latin letters with Cyrillic or Greek ones (`pаypal` with a Cyrillic
+/// `а`), which no honest domain needs.
+pub fn mixes_scripts(label: &str) -> bool {
+    let mut latin = false;
+    let mut lookalike = false;
+    for s in label.chars().filter_map(script) {
+        match s {
+            Script::Latin => latin = true,
+            Script::Cyrillic | Script::Greek => lookalike = true,
+            Script::Other => {}
+        }
+    }
+    latin && lookalike
+}
+
+/// The confusable skeleton of a label: characters that look alike map to one ASCII spelling, so
+/// `pаypa1` (Cyrillic `а`, digit `1`) and `paypal` share a skeleton. A subset of TR39's
+/// confusables table covering the Cyrillic, Greek, accented-Latin and digit look-alikes seen in
+/// phishing, plus the multi-letter `rn`→`m`, `vv`→`w`, `cl`→`d`.
+pub fn skeleton(label: &str) -> String {
+    let mut out = String::with_capacity(label.len());
+    for c in label.chars() {
+        let mapped = match c {
+            'а' | 'α' | 'ɑ' | 'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => {
+                'a'
+            }
+            'Ь' | 'ь' | 'Ƅ' => 'b',
+            'с' | 'ϲ' | 'ç' | 'ć' | 'č' => 'c',
+            'ԁ' | 'ď' | 'đ' => 'd',
+            'е' | 'ё' | 'ε' | 'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
+            'ɡ' | 'ġ' | 'ğ' => 'g',
+            'һ' | 'ћ' => 'h',
+            'і' | 'ї' | 'ι' | 'ı' | 'ì' | 'í' | 'î' | 'ï' | 'ɩ' => 'i',
+            'ј' | 'ϳ' => 'j',
+            'κ' | 'к' => 'k',
+            '1' | 'ӏ' | 'ǀ' | '|' | 'ł' | 'ĺ' | 'ļ' | 'ľ' | 'ʟ' => 'l',
+            'ո' => 'n',
+            'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+            '0' | 'о' | 'ο' | 'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'ө' => 'o',
+            'р' | 'ρ' => 'p',
+            'ԛ' => 'q',
+            'ѕ' | 'ś' | 'š' | 'ş' => 's',
+            'τ' | 'т' => 't',
+            'υ' | 'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
+            'ν' | 'ѵ' => 'v',
+            'ԝ' | 'ѡ' => 'w',
+            'х' | 'χ' => 'x',
+            'у' | 'γ' | 'ý' | 'ÿ' => 'y',
+            'ź' | 'ż' | 'ž' => 'z',
+            other => other,
+        };
+        out.push(mapped);
+    }
+    if out.contains("rn") || out.contains("vv") || out.contains("cl") {
+        out = out.replace("rn", "m").replace("vv", "w").replace("cl", "d");
+    }
+    out
+}
+
+/// Whether the Damerau–Levenshtein distance between `a` and `b` is exactly one (one insertion,
+/// deletion, substitution or adjacent transposition).
+pub fn edit_distance_is_one(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    match long.len() - short.len() {
+        0 => {
+            let diffs: Vec<usize> = (0..short.len()).filter(|&i| short[i] != long[i]).collect();
+            match diffs.as_slice() {
+                [_] => true,
+                [i, j] => *j == i + 1 && short[*i] == long[*j] && short[*j] == long[*i],
+                _ => false,
+            }
+        }
+        1 => {
+            let mut i = 0;
+            while i < short.len() && short[i] == long[i] {
+                i += 1;
+            }
+            short[i..] == long[i + 1..]
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn punycode_decodes_known_labels() {
+        assert_eq!(punycode_decode("mnchen-3ya").as_deref(), Some("münchen"));
+        assert_eq!(punycode_decode("80ak6aa92e").as_deref(), Some("аррӏе"));
+        assert_eq!(punycode_decode("pypal-4ve").as_deref(), Some("pаypal"));
+        assert_eq!(punycode_decode("!!!"), None);
+        assert_eq!(punycode_decode(""), None);
+        assert_eq!(punycode_decode("99999999999999"), None);
+    }
+
+    #[test]
+    fn skeletons_fold_lookalikes() {
+        assert_eq!(skeleton("pаypa1"), "paypal");
+        assert_eq!(skeleton("аррӏе"), "apple");
+        assert_eq!(skeleton("rnicrosoft"), "microsoft");
+        assert_eq!(skeleton("g00gle"), "google");
+        assert_eq!(skeleton("linkedin"), "linkedin");
+    }
+
+    #[test]
+    fn registrable_domains() {
+        assert_eq!(Host::registrable("a.b.evil.com"), "evil.com");
+        assert_eq!(Host::registrable("www.bbc.co.uk"), "bbc.co.uk");
+        assert_eq!(
+            Host::registrable("paypal-login.github.io"),
+            "paypal-login.github.io"
+        );
+        assert_eq!(Host::registrable("evil.com"), "evil.com");
+        assert_eq!(Host::registrable("localhost"), "localhost");
+        let suffixes: Vec<&str> = Host::suffixes("a.b.c").collect();
+        assert_eq!(suffixes, vec!["a.b.c", "b.c", "c"]);
+    }
+
+    #[test]
+    fn ip_literals() {
+        assert_eq!(ip_literal("8.8.8.8"), Some(IpLiteral::Public));
+        assert_eq!(ip_literal("192.168.1.1"), Some(IpLiteral::Private));
+        assert_eq!(ip_literal("[2001:db8::1]"), Some(IpLiteral::Public));
+        assert_eq!(ip_literal("[::1]"), Some(IpLiteral::Private));
+        assert_eq!(ip_literal("3232235777"), Some(IpLiteral::Obfuscated));
+        assert_eq!(ip_literal("0xc0a80001"), Some(IpLiteral::Obfuscated));
+        assert_eq!(ip_literal("example.com"), None);
+        assert_eq!(ip_literal("1.2.3"), None);
+    }
+
+    #[test]
+    fn edit_distance_one() {
+        assert!(edit_distance_is_one("paypall", "paypal"));
+        assert!(edit_distance_is_one("paypla", "paypal"));
+        assert!(edit_distance_is_one("linkedln", "linkedin"));
+        assert!(edit_distance_is_one("amazom", "amazon"));
+        assert!(!edit_distance_is_one("paypal", "paypal"));
+        assert!(!edit_distance_is_one("pay", "paypal"));
+        assert!(!edit_distance_is_one("lapyap", "paypal"));
+    }
+
+    #[test]
+    fn mixed_scripts() {
+        assert!(mixes_scripts("pаypal"));
+        assert!(!mixes_scripts("paypal"));
+        assert!(!mixes_scripts("аррӏе"));
+        assert!(!mixes_scripts("münchen"));
+    }
+}

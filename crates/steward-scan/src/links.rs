@@ -1,0 +1,353 @@
+//! Finds links in message text: bare URLs, `www.` hosts, Markdown `[text](url)`, HTML
+//! `<a href="url">text</a>`, and bare host names; keeps what the phishing rules need.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use crate::host::Host;
+
+/// How a link appeared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkSource {
+    /// `http://` or `https://` (or another scheme with `://`).
+    Scheme,
+    /// Starts with `www.`.
+    Www,
+    /// A host name written without scheme (`secure-paypal.com`).
+    Bare,
+}
+
+/// One link found in a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Where it leads.
+    pub host: Host,
+    /// How it was written.
+    pub source: LinkSource,
+    /// Whether it has a path, query or fragment after the host.
+    pub has_path: bool,
+    /// The `user@` part's text looks like a host (`https://paypal.com@evil.example/`).
+    pub userinfo_looks_like_host: bool,
+    /// The host the link's display text shows, when the text of a Markdown or HTML link
+    /// itself names a host.
+    pub display_host: Option<Host>,
+}
+
+/// Extracts links from message text.
+#[derive(Debug)]
+pub struct LinkExtractor {
+    starts: AhoCorasick,
+}
+
+const STARTS: &[&str] = &["://", "www.", "](", "<a "];
+
+impl LinkExtractor {
+    /// Builds the extractor.
+    pub fn new() -> Result<LinkExtractor, aho_corasick::BuildError> {
+        let starts = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(STARTS)?;
+        Ok(LinkExtractor { starts })
+    }
+
+    /// All links in `text`, in order of appearance (a link is reported once).
+    pub fn extract(&self, text: &str) -> Vec<Link> {
+        let mut links = Vec::new();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let matches: Vec<aho_corasick::Match> = self.starts.find_iter(text).collect();
+        // Markdown and HTML links first: their display text may itself look like a URL, and it
+        // is display, not a link.
+        for m in &matches {
+            if spans.iter().any(|&(s, e)| m.start() >= s && m.start() < e) {
+                continue;
+            }
+            let found = match m.pattern().as_usize() {
+                2 => parse_markdown(text, m.start()),
+                3 => parse_anchor(text, m.start()).map(|(link, end)| (link, m.start(), end)),
+                _ => None,
+            };
+            if let Some((link, start, end)) = found {
+                spans.push((start, end));
+                links.push(link);
+            }
+        }
+        let inside =
+            |spans: &[(usize, usize)], at: usize| spans.iter().any(|&(s, e)| at >= s && at < e);
+        for m in &matches {
+            if inside(&spans, m.start()) {
+                continue;
+            }
+            match m.pattern().as_usize() {
+                0 => {
+                    // Back up over the scheme name.
+                    let scheme_start = text[..m.start()]
+                        .rfind(|c: char| {
+                            !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+                        })
+                        .map_or(0, |i| i + 1);
+                    if scheme_start == m.start() || inside(&spans, scheme_start) {
+                        continue;
+                    }
+                    let (link, end) = parse_after_scheme(text, m.end(), LinkSource::Scheme);
+                    spans.push((scheme_start, end));
+                    links.extend(link);
+                }
+                1 => {
+                    let preceded_by_word = text[..m.start()]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '/' || c == '-');
+                    if preceded_by_word {
+                        continue;
+                    }
+                    let (link, end) = parse_after_scheme(text, m.start(), LinkSource::Www);
+                    spans.push((m.start(), end));
+                    links.extend(link);
+                }
+                _ => {}
+            }
+        }
+        bare_hosts(text, &spans, &mut links);
+        links
+    }
+}
+
+fn is_url_char(c: char) -> bool {
+    !(c.is_whitespace()
+        || matches!(
+            c,
+            '<' | '>' | '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | '\\' | '^'
+        ))
+}
+
+/// Parses `host[:port][/path...]` starting at `from`; returns the link (if the host is sane) and
+/// where the URL ends.
+fn parse_after_scheme(text: &str, from: usize, source: LinkSource) -> (Option<Link>, usize) {
+    let rest = &text[from..];
+    let mut len = rest
+        .find(|c: char| !is_url_char(c) && c != '[' && c != ']')
+        .unwrap_or(rest.len());
+    // A bracketed IPv6 host keeps its brackets; elsewhere brackets end the URL.
+    if !rest.starts_with('[') {
+        len = len.min(rest.find(['[', ']']).unwrap_or(rest.len()));
+    }
+    let url = rest[..len].trim_end_matches(['.', ',', ';', ':', '!', '?']);
+    let end = from + url.len();
+    (link_from_authority_and_path(url, source, None), end)
+}
+
+fn link_from_authority_and_path(
+    url: &str,
+    source: LinkSource,
+    display: Option<Host>,
+) -> Option<Link> {
+    let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+    let authority = &url[..authority_end];
+    let has_path = url.len() > authority_end + 1;
+    let (userinfo, host_port) = match authority.rfind('@') {
+        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+        None => (None, authority),
+    };
+    let host = if host_port.starts_with('[') {
+        host_port.find(']').map_or(host_port, |i| &host_port[..=i])
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    };
+    let host = Host::parse(host)?;
+    let userinfo_looks_like_host = userinfo.is_some_and(|u| {
+        let u = u.split(':').next().unwrap_or(u);
+        u.contains('.') && Host::parse(u).is_some()
+    });
+    Some(Link {
+        host,
+        source,
+        has_path,
+        userinfo_looks_like_host,
+        display_host: display,
+    })
+}
+
+/// `[display](url)`, with `at` pointing to `](`.
+fn parse_markdown(text: &str, at: usize) -> Option<(Link, usize, usize)> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let open = text[line_start..at].rfind('[')? + line_start;
+    let display = &text[open + 1..at];
+    let url_start = at + 2;
+    let close = text[url_start..].find(')')? + url_start;
+    let url = text[url_start..close].trim();
+    let link = link_from_url(url, display_host(display))?;
+    Some((link, open, close + 1))
+}
+
+/// `<a ... href="url" ...>display</a>`, with `at` pointing to `<a `.
+fn parse_anchor(text: &str, at: usize) -> Option<(Link, usize)> {
+    let tag_end = text[at..].find('>')? + at;
+    let tag = &text[at..tag_end];
+    let lower = tag.to_ascii_lowercase();
+    let href_at = lower.find("href")?;
+    let after = tag[href_at + 4..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let url = match after.chars().next()? {
+        q @ ('"' | '\'') => {
+            let inner = &after[1..];
+            &inner[..inner.find(q)?]
+        }
+        _ => &after[..after.find(char::is_whitespace).unwrap_or(after.len())],
+    };
+    let close = text[tag_end..]
+        .to_ascii_lowercase()
+        .find("</a")
+        .map_or(text.len(), |i| i + tag_end);
+    let display = &text[tag_end + 1..close.max(tag_end + 1)];
+    let link = link_from_url(url.trim(), display_host(display))?;
+    Some((link, close))
+}
+
+fn link_from_url(url: &str, display: Option<Host>) -> Option<Link> {
+    if let Some(i) = url.find("://") {
+        return link_from_authority_and_path(&url[i + 3..], LinkSource::Scheme, display);
+    }
+    let source = if url.to_ascii_lowercase().starts_with("www.") {
+        LinkSource::Www
+    } else {
+        LinkSource::Bare
+    };
+    link_from_authority_and_path(url, source, display)
+}
+
+/// The host a link's display text names, if the text is (or contains) a host-like token.
+fn display_host(display: &str) -> Option<Host> {
+    display
+        .split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')'))
+        .find_map(|token| {
+            let token = token.trim_matches(|c: char| !c.is_alphanumeric());
+            let token = token.split_once("://").map_or(token, |(_, rest)| rest);
+            let host = token.split(['/', '?', '#']).next()?;
+            looks_like_host(host).then(|| Host::parse(host)).flatten()
+        })
+}
+
+/// A token with a dot whose last label is alphabetic: `paypal.com`, `b.evil.co.uk`, but not
+/// `e.g`, `3.14` or `v1.2.3`.
+fn looks_like_host(token: &str) -> bool {
+    let Some((head, tld)) = token.rsplit_once('.') else {
+        return false;
+    };
+    !head.is_empty()
+        && !head.ends_with('.')
+        && tld.chars().count() >= 2
+        && tld.chars().all(char::is_alphabetic)
+        && head
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+        && head.chars().next().is_some_and(char::is_alphanumeric)
+}
+
+/// Host names written without a scheme. Tokens already inside a found URL are skipped.
+fn bare_hosts(text: &str, spans: &[(usize, usize)], links: &mut Vec<Link>) {
+    let base = text.as_ptr() as usize;
+    for raw in text.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']' | ',' | ';' | '`' | '|'
+            )
+    }) {
+        let offset = raw.as_ptr() as usize - base;
+        if spans
+            .iter()
+            .any(|&(start, end)| offset >= start && offset < end)
+        {
+            continue;
+        }
+        let token = raw.trim_end_matches(['.', ':', '!', '?']);
+        if token.contains("://")
+            || token.contains('@')
+            || token.to_ascii_lowercase().starts_with("www.")
+        {
+            continue;
+        }
+        let host_part = token.split(['/', '?', '#']).next().unwrap_or(token);
+        if !looks_like_host(host_part) {
+            continue;
+        }
+        if let Some(host) = Host::parse(host_part) {
+            if links.iter().any(|l| l.host.name == host.name) {
+                continue;
+            }
+            links.push(Link {
+                host,
+                source: LinkSource::Bare,
+                has_path: token.len() > host_part.len() + 1,
+                userinfo_looks_like_host: false,
+                display_host: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(text: &str) -> Vec<(String, LinkSource)> {
+        LinkExtractor::new()
+            .unwrap()
+            .extract(text)
+            .into_iter()
+            .map(|l| (l.host.name, l.source))
+            .collect()
+    }
+
+    #[test]
+    fn finds_urls_in_prose() {
+        let found = hosts(
+            "See https://Example.com/jobs?id=1, or www.acme.org. Also http://[2001:db8::1]:8080/x",
+        );
+        assert_eq!(
+            found,
+            vec![
+                ("example.com".to_string(), LinkSource::Scheme),
+                ("www.acme.org".to_string(), LinkSource::Www),
+                ("[2001:db8::1]".to_string(), LinkSource::Scheme),
+            ]
+        );
+    }
+
+    #[test]
+    fn finds_bare_hosts_but_not_numbers_or_abbreviations() {
+        let found = hosts("log in at secure-paypal.com/verify e.g. version 3.14 or v1.2.3 today.");
+        assert_eq!(
+            found,
+            vec![("secure-paypal.com".to_string(), LinkSource::Bare)]
+        );
+    }
+
+    #[test]
+    fn markdown_and_anchor_links_carry_display_hosts() {
+        let x = LinkExtractor::new().unwrap();
+        let md = x.extract("click [www.linkedin.com](https://evil.example/login)");
+        assert_eq!(md.len(), 1);
+        assert_eq!(md[0].host.name, "evil.example");
+        assert_eq!(
+            md[0].display_host.as_ref().unwrap().name,
+            "www.linkedin.com"
+        );
+        let a = x.extract(r#"<A HREF="http://evil.example/x">paypal.com</a>"#);
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].host.name, "evil.example");
+        assert_eq!(a[0].display_host.as_ref().unwrap().name, "paypal.com");
+        let plain = x.extract("[my profile](https://linkedin.com/in/me)");
+        assert_eq!(plain[0].display_host, None);
+    }
+
+    #[test]
+    fn userinfo_trick_is_noticed() {
+        let x = LinkExtractor::new().unwrap();
+        let l = x.extract("https://www.paypal.com@evil.example/login");
+        assert_eq!(l[0].host.name, "evil.example");
+        assert!(l[0].userinfo_looks_like_host);
+    }
+}

@@ -1,0 +1,199 @@
+//! Phishing rules over the links of a message: feed blocklist, IP literals, punycode and
+//! confusable look-alikes of brands, shorteners, mismatched display text, userinfo tricks.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::host::{self, Host, IpLiteral};
+use crate::links::{Link, LinkSource};
+use crate::{Finding, ScanError};
+
+/// A brand and the registrable domains it really uses.
+#[derive(Clone, Debug)]
+struct Brand {
+    name: String,
+    skeleton: String,
+}
+
+/// Loaded phishing rule data.
+#[derive(Debug)]
+pub struct PhishingRules {
+    blocklist: HashSet<Box<str>>,
+    allowlist: HashSet<Box<str>>,
+    shorteners: HashSet<Box<str>>,
+    brands: Vec<Brand>,
+    /// Registrable domain → index of the brand that owns it.
+    brand_domains: HashMap<Box<str>, usize>,
+}
+
+/// Rules with their scores. A score of 0.7 or more on its own makes a message phishing.
+pub(crate) mod rule {
+    pub const BLOCKLIST: (&str, f32) = ("phishing.blocklist", 1.0);
+    pub const CONFUSABLE_BRAND: (&str, f32) = ("phishing.confusable_brand", 0.95);
+    pub const USERINFO_TRICK: (&str, f32) = ("phishing.userinfo_trick", 0.9);
+    pub const IP_OBFUSCATED: (&str, f32) = ("phishing.ip_obfuscated", 0.9);
+    pub const DISPLAY_MISMATCH: (&str, f32) = ("phishing.display_mismatch", 0.85);
+    pub const BRAND_TYPO: (&str, f32) = ("phishing.brand_typo", 0.8);
+    pub const MIXED_SCRIPT: (&str, f32) = ("phishing.mixed_script", 0.8);
+    pub const BRAND_IN_SUBDOMAIN: (&str, f32) = ("phishing.brand_in_subdomain", 0.75);
+    pub const BRAND_IMPERSONATION: (&str, f32) = ("phishing.brand_impersonation", 0.75);
+    pub const IP_LITERAL: (&str, f32) = ("phishing.ip_literal", 0.75);
+    pub const IP_LITERAL_PRIVATE: (&str, f32) = ("phishing.ip_literal_private", 0.4);
+    pub const SHORTENER: (&str, f32) = ("phishing.shortener", 0.35);
+    pub const PUNYCODE: (&str, f32) = ("phishing.punycode", 0.3);
+}
+
+fn domain_set(text: &str) -> HashSet<Box<str>> {
+    data_lines(text)
+        .map(|l| {
+            l.trim_end_matches('.')
+                .to_ascii_lowercase()
+                .into_boxed_str()
+        })
+        .collect()
+}
+
+pub(crate) fn data_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+impl PhishingRules {
+    /// Parses the rule files' contents.
+    pub fn parse(
+        blocklist: &str,
+        allowlist: &str,
+        shorteners: &str,
+        brands: &str,
+    ) -> Result<PhishingRules, ScanError> {
+        let mut parsed_brands = Vec::new();
+        let mut brand_domains = HashMap::new();
+        for (n, line) in data_lines(brands).enumerate() {
+            let mut words = line.split_ascii_whitespace();
+            let name = words.next().unwrap_or_default().to_ascii_lowercase();
+            let domains: Vec<&str> = words.collect();
+            if domains.is_empty() {
+                return Err(ScanError::RuleData {
+                    file: "brands.txt",
+                    line: n + 1,
+                    message: format!("brand `{name}` lists no domains"),
+                });
+            }
+            for d in domains {
+                brand_domains.insert(d.to_ascii_lowercase().into_boxed_str(), parsed_brands.len());
+            }
+            parsed_brands.push(Brand {
+                skeleton: host::skeleton(&name),
+                name,
+            });
+        }
+        Ok(PhishingRules {
+            blocklist: domain_set(blocklist),
+            allowlist: domain_set(allowlist),
+            shorteners: domain_set(shorteners),
+            brands: parsed_brands,
+            brand_domains,
+        })
+    }
+
+    /// Number of blocklisted domains loaded.
+    pub fn blocklist_len(&self) -> usize {
+        self.blocklist.len()
+    }
+
+    /// Findings for one link.
+    pub(crate) fn check(&self, link: &Link, out: &mut Vec<Finding>) {
+        let host = &link.host;
+        let name = host.name.as_str();
+        if Host::suffixes(name).any(|s| self.allowlist.contains(s)) {
+            return;
+        }
+        if Host::suffixes(name).any(|s| self.blocklist.contains(s)) {
+            out.push(Finding::phishing(rule::BLOCKLIST));
+        }
+        if link.userinfo_looks_like_host {
+            out.push(Finding::phishing(rule::USERINFO_TRICK));
+        }
+        if link.source != LinkSource::Bare {
+            match host::ip_literal(name) {
+                Some(IpLiteral::Public) => out.push(Finding::phishing(rule::IP_LITERAL)),
+                Some(IpLiteral::Private) => out.push(Finding::phishing(rule::IP_LITERAL_PRIVATE)),
+                Some(IpLiteral::Obfuscated) => out.push(Finding::phishing(rule::IP_OBFUSCATED)),
+                None => {}
+            }
+            if self.shorteners.contains(name) && link.has_path {
+                out.push(Finding::phishing(rule::SHORTENER));
+            }
+        }
+        if let Some(display) = &link.display_host {
+            let shown = Host::registrable(&display.name);
+            let target = Host::registrable(name);
+            let same_owner = match (
+                self.brand_domains.get(shown),
+                self.brand_domains.get(target),
+            ) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            };
+            if shown != target && !same_owner {
+                out.push(Finding::phishing(rule::DISPLAY_MISMATCH));
+            }
+        }
+        self.check_lookalike(host, out);
+    }
+
+    fn check_lookalike(&self, host: &Host, out: &mut Vec<Finding>) {
+        if host::ip_literal(&host.name).is_some() {
+            return;
+        }
+        let registrable_ascii = Host::registrable(&host.name);
+        if self.brand_domains.contains_key(registrable_ascii) {
+            return;
+        }
+        let unicode = host.unicode.as_str();
+        let registrable = Host::registrable(unicode);
+        let label = registrable.split('.').next().unwrap_or(registrable);
+        let label_skeleton = host::skeleton(label);
+        let mut flagged = false;
+        if host.had_punycode || !unicode.is_ascii() {
+            if unicode.split('.').any(host::mixes_scripts) {
+                out.push(Finding::phishing(rule::MIXED_SCRIPT));
+                flagged = true;
+            } else if host.had_punycode {
+                out.push(Finding::phishing(rule::PUNYCODE));
+            }
+        }
+        for brand in &self.brands {
+            if label_skeleton == brand.skeleton {
+                if label != brand.name {
+                    out.push(Finding::phishing(rule::CONFUSABLE_BRAND));
+                    flagged = true;
+                }
+                // The brand's exact name on a domain it does not list (`paypal.support`) is
+                // left to the blocklist: brands own many country domains we do not list.
+            } else if brand.skeleton.len() >= 6
+                && host::edit_distance_is_one(&label_skeleton, &brand.skeleton)
+            {
+                out.push(Finding::phishing(rule::BRAND_TYPO));
+                flagged = true;
+            } else if label.contains('-')
+                && label
+                    .split('-')
+                    .any(|part| host::skeleton(part) == brand.skeleton)
+            {
+                out.push(Finding::phishing(rule::BRAND_IMPERSONATION));
+                flagged = true;
+            }
+            if !flagged {
+                let sub = &unicode[..unicode.len() - registrable.len()];
+                if sub
+                    .split(['.', '-'])
+                    .any(|part| !part.is_empty() && host::skeleton(part) == brand.skeleton)
+                {
+                    out.push(Finding::phishing(rule::BRAND_IN_SUBDOMAIN));
+                    flagged = true;
+                }
+            }
+        }
+    }
+}
