@@ -54,7 +54,9 @@ impl Checkpoint {
     /// The note text that is signed: four lines, each ending in a newline.
     pub fn body(&self) -> Result<String, LedgerError> {
         if self.origin.is_empty() || self.origin.chars().any(char::is_control) {
-            return Err(malformed("origin must be non-empty with no control characters"));
+            return Err(malformed(
+                "origin must be non-empty with no control characters",
+            ));
         }
         Ok(format!(
             "{}\n{}\n{}\ntime {}\n",
@@ -78,10 +80,15 @@ impl Checkpoint {
             return Err(malformed("empty origin"));
         }
         // Decimal without sign or leading zeros: one text per size.
-        if size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) || (size.len() > 1 && size.starts_with('0')) {
+        if size.is_empty()
+            || !size.bytes().all(|b| b.is_ascii_digit())
+            || (size.len() > 1 && size.starts_with('0'))
+        {
             return Err(malformed(format!("bad tree size `{size}`")));
         }
-        let size: u64 = size.parse().map_err(|_| malformed(format!("bad tree size `{size}`")))?;
+        let size: u64 = size
+            .parse()
+            .map_err(|_| malformed(format!("bad tree size `{size}`")))?;
         let root_bytes = BASE64
             .decode(root)
             .map_err(|_| malformed(format!("root `{root}` is not base64")))?;
@@ -89,7 +96,9 @@ impl Checkpoint {
         let mut time_ms = None;
         for line in rest {
             if let Some(t) = line.strip_prefix("time ") {
-                let t: u64 = t.parse().map_err(|_| malformed(format!("bad time `{t}`")))?;
+                let t: u64 = t
+                    .parse()
+                    .map_err(|_| malformed(format!("bad time `{t}`")))?;
                 if time_ms.replace(t).is_some() {
                     return Err(malformed("two time lines"));
                 }
@@ -137,7 +146,9 @@ pub struct CheckpointSigner {
 impl std::fmt::Debug for CheckpointSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret key.
-        f.debug_struct("CheckpointSigner").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("CheckpointSigner")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,7 +161,10 @@ impl CheckpointSigner {
     }
 
     /// From a 32-byte Ed25519 seed.
-    pub fn from_seed(name: impl Into<String>, seed: &[u8]) -> Result<CheckpointSigner, LedgerError> {
+    pub fn from_seed(
+        name: impl Into<String>,
+        seed: &[u8],
+    ) -> Result<CheckpointSigner, LedgerError> {
         let seed: [u8; 32] = seed.try_into().map_err(|_| LedgerError::KeyMalformed {
             detail: format!("an Ed25519 seed is 32 bytes, got {}", seed.len()),
         })?;
@@ -178,7 +192,11 @@ impl CheckpointSigner {
         let mut blob = Vec::with_capacity(4 + 64);
         blob.extend_from_slice(&key_id(&self.name, &self.key.verifying_key()));
         blob.extend_from_slice(&signature.to_bytes());
-        let note = format!("{body}\n{SIGNATURE_PREFIX}{} {}\n", self.name, BASE64.encode(blob));
+        let note = format!(
+            "{body}\n{SIGNATURE_PREFIX}{} {}\n",
+            self.name,
+            BASE64.encode(blob)
+        );
         Ok(SignedCheckpoint {
             checkpoint: checkpoint.clone(),
             note,
@@ -212,12 +230,17 @@ impl CheckpointVerifier {
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| bad("the key id is 8 hex digits"))?;
-        let raw = BASE64.decode(key_b64).map_err(|_| bad("the key is not base64"))?;
+        let raw = BASE64
+            .decode(key_b64)
+            .map_err(|_| bad("the key is not base64"))?;
         let Some((&ED25519_TYPE, key_bytes)) = raw.split_first() else {
             return Err(bad("only Ed25519 keys (type 0x01) are supported"));
         };
-        let key_bytes: [u8; 32] = key_bytes.try_into().map_err(|_| bad("an Ed25519 key is 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| bad("not a valid Ed25519 point"))?;
+        let key_bytes: [u8; 32] = key_bytes
+            .try_into()
+            .map_err(|_| bad("an Ed25519 key is 32 bytes"))?;
+        let key =
+            VerifyingKey::from_bytes(&key_bytes).map_err(|_| bad("not a valid Ed25519 point"))?;
         if key_id(name, &key) != id {
             return Err(bad("the key id does not match the name and key"));
         }
@@ -262,9 +285,10 @@ impl CheckpointVerifier {
                 continue;
             }
             seen_ours = true;
-            let signature = Signature::from_slice(&blob[4..]).map_err(|_| LedgerError::SignatureInvalid {
-                detail: "signature is not 64 bytes".into(),
-            })?;
+            let signature =
+                Signature::from_slice(&blob[4..]).map_err(|_| LedgerError::SignatureInvalid {
+                    detail: "signature is not 64 bytes".into(),
+                })?;
             if self.key.verify_strict(body.as_bytes(), &signature).is_ok() {
                 return Checkpoint::parse_body(body);
             }
@@ -284,7 +308,13 @@ impl std::fmt::Display for CheckpointVerifier {
         let mut raw = Vec::with_capacity(33);
         raw.push(ED25519_TYPE);
         raw.extend_from_slice(self.key.as_bytes());
-        write!(f, "{}+{}+{}", self.name, hex::encode(self.id), BASE64.encode(raw))
+        write!(
+            f,
+            "{}+{}+{}",
+            self.name,
+            hex::encode(self.id),
+            BASE64.encode(raw)
+        )
     }
 }
 
@@ -324,8 +354,13 @@ mod tests {
         for i in 0..body_len {
             let mut bytes = note.clone().into_bytes();
             bytes[i] ^= 0x01;
-            let Ok(text) = String::from_utf8(bytes) else { continue };
-            assert!(verifier.verify(&text).is_err(), "byte {i} changed and still verified");
+            let Ok(text) = String::from_utf8(bytes) else {
+                continue;
+            };
+            assert!(
+                verifier.verify(&text).is_err(),
+                "byte {i} changed and still verified"
+            );
         }
     }
 
@@ -333,17 +368,30 @@ mod tests {
     fn forged_and_foreign_signatures_fail() {
         let note = signer(1).sign(&checkpoint()).unwrap().note;
         let other = signer(2).verifier();
-        assert_eq!(other.verify(&note).unwrap_err().code(), "ledger.signature_invalid");
+        assert_eq!(
+            other.verify(&note).unwrap_err().code(),
+            "ledger.signature_invalid"
+        );
         // The right key id, a wrong signature.
         let forged = signer(2).sign(&checkpoint()).unwrap().note;
         let (body, sig_line) = forged.split_at(forged.rfind("\n\n").unwrap() + 2);
         let real = note.split_at(note.rfind("\n\n").unwrap() + 2).1;
-        let real_blob = BASE64.decode(real.trim_end().rsplit(' ').next().unwrap()).unwrap();
-        let forged_blob = BASE64.decode(sig_line.trim_end().rsplit(' ').next().unwrap()).unwrap();
+        let real_blob = BASE64
+            .decode(real.trim_end().rsplit(' ').next().unwrap())
+            .unwrap();
+        let forged_blob = BASE64
+            .decode(sig_line.trim_end().rsplit(' ').next().unwrap())
+            .unwrap();
         let mut mixed = real_blob[..4].to_vec();
         mixed.extend_from_slice(&forged_blob[4..]);
-        let text = format!("{body}\u{2014} steward.example/ledger {}\n", BASE64.encode(mixed));
-        assert_eq!(signer(1).verifier().verify(&text).unwrap_err().code(), "ledger.signature_invalid");
+        let text = format!(
+            "{body}\u{2014} steward.example/ledger {}\n",
+            BASE64.encode(mixed)
+        );
+        assert_eq!(
+            signer(1).verifier().verify(&text).unwrap_err().code(),
+            "ledger.signature_invalid"
+        );
     }
 
     #[test]
@@ -352,13 +400,28 @@ mod tests {
         for text in ["", "x\n\n", "a\n1\n\n— x y\n", "no blank line"] {
             assert!(v.verify(text).is_err(), "{text:?}");
         }
-        for body in ["o\n01\nAAAA\ntime 1\n", "o\n1\nnot-base64\ntime 1\n", "o\n1\n", "o\n-1\nAA==\ntime 1\n"] {
-            assert_eq!(Checkpoint::parse_body(body).unwrap_err().code(), "ledger.checkpoint_malformed", "{body:?}");
+        for body in [
+            "o\n01\nAAAA\ntime 1\n",
+            "o\n1\nnot-base64\ntime 1\n",
+            "o\n1\n",
+            "o\n-1\nAA==\ntime 1\n",
+        ] {
+            assert_eq!(
+                Checkpoint::parse_body(body).unwrap_err().code(),
+                "ledger.checkpoint_malformed",
+                "{body:?}"
+            );
         }
-        assert_eq!(CheckpointVerifier::parse("a+b").unwrap_err().code(), "ledger.key_malformed");
+        assert_eq!(
+            CheckpointVerifier::parse("a+b").unwrap_err().code(),
+            "ledger.key_malformed"
+        );
         let good = v.to_string();
         let tampered = good.replacen("steward.example/ledger", "other", 1);
-        assert_eq!(CheckpointVerifier::parse(&tampered).unwrap_err().code(), "ledger.key_malformed");
+        assert_eq!(
+            CheckpointVerifier::parse(&tampered).unwrap_err().code(),
+            "ledger.key_malformed"
+        );
         assert!(CheckpointSigner::from_seed("has space", &[1; 32]).is_err());
         assert!(CheckpointSigner::from_seed("ok", &[1; 31]).is_err());
     }

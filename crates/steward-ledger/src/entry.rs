@@ -345,7 +345,13 @@ mod tests {
     use super::*;
 
     pub(crate) fn sample() -> Entry {
-        let mut e = Entry::new(1_764_000_000_000, "staff:417", "reviewer", "safety.report_review", "message.open");
+        let mut e = Entry::new(
+            1_764_000_000_000,
+            "staff:417",
+            "reviewer",
+            "safety.report_review",
+            "message.open",
+        );
         e.seq = 7;
         e.subjects = Subjects::members([42, 7]);
         e.categories = vec!["member.content.private_message".into()];
@@ -380,7 +386,10 @@ mod tests {
         }
         let mut longer = bytes.clone();
         longer.push(0);
-        assert_eq!(Entry::decode(&longer).unwrap_err().code(), "ledger.entry_malformed");
+        assert_eq!(
+            Entry::decode(&longer).unwrap_err().code(),
+            "ledger.entry_malformed"
+        );
     }
 
     #[test]
@@ -396,7 +405,10 @@ mod tests {
         let mut bytes = sample().encode().unwrap();
         let first_id = 1 + 8 + 8 + [9usize, 8, 20, 12].iter().map(|n| 4 + n).sum::<usize>() + 1 + 4;
         bytes[first_id..first_id + 8].copy_from_slice(&100u64.to_be_bytes());
-        assert_eq!(Entry::decode(&bytes).unwrap_err().code(), "ledger.entry_malformed");
+        assert_eq!(
+            Entry::decode(&bytes).unwrap_err().code(),
+            "ledger.entry_malformed"
+        );
     }
 
     #[test]
@@ -408,7 +420,13 @@ mod tests {
         }
         bytes.push(SUBJECTS_MEMBERS);
         bytes.extend_from_slice(&u32::MAX.to_be_bytes());
-        assert_eq!(Entry::decode(&bytes).unwrap_err().code(), "ledger.entry_malformed");
-        assert_eq!(Entry::decode(&[2]).unwrap_err().code(), "ledger.entry_malformed");
+        assert_eq!(
+            Entry::decode(&bytes).unwrap_err().code(),
+            "ledger.entry_malformed"
+        );
+        assert_eq!(
+            Entry::decode(&[2]).unwrap_err().code(),
+            "ledger.entry_malformed"
+        );
     }
 }

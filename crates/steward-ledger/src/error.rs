@@ -35,6 +35,8 @@ pub enum LedgerError {
     NoCheckpoint,
     #[error("ledger storage failed: {detail}")]
     Storage { detail: String },
+    #[error(transparent)]
+    Store(#[from] steward_store::StoreError),
 }
 
 impl LedgerError {
@@ -56,6 +58,7 @@ impl LedgerError {
             LedgerError::EntryNotFound { .. } => "ledger.entry_not_found",
             LedgerError::NoCheckpoint => "ledger.no_checkpoint",
             LedgerError::Storage { .. } => "ledger.storage",
+            LedgerError::Store(e) => e.code(),
         }
     }
 }

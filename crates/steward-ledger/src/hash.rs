@@ -100,7 +100,13 @@ mod tests {
 
     #[test]
     fn bad_hex_is_an_error_not_a_panic() {
-        assert_eq!(Hash::from_hex("zz").map_err(|e| e.code()), Err("ledger.bad_hash"));
-        assert_eq!(Hash::from_hex("abcd").map_err(|e| e.code()), Err("ledger.bad_hash"));
+        assert_eq!(
+            Hash::from_hex("zz").map_err(|e| e.code()),
+            Err("ledger.bad_hash")
+        );
+        assert_eq!(
+            Hash::from_hex("abcd").map_err(|e| e.code()),
+            Err("ledger.bad_hash")
+        );
     }
 }

@@ -94,8 +94,16 @@ impl MemberSet {
         match self.ids.binary_search(&member) {
             Ok(i) => Ok(Membership::Present(self.proof_at(i)?)),
             Err(i) => Ok(Membership::Absent {
-                below: if i > 0 { Some(self.proof_at(i - 1)?) } else { None },
-                above: if i < self.ids.len() { Some(self.proof_at(i)?) } else { None },
+                below: if i > 0 {
+                    Some(self.proof_at(i - 1)?)
+                } else {
+                    None
+                },
+                above: if i < self.ids.len() {
+                    Some(self.proof_at(i)?)
+                } else {
+                    None
+                },
             }),
         }
     }
@@ -109,7 +117,8 @@ pub fn verify_membership(
     digest: &Hash,
     count: u64,
 ) -> Result<bool, LedgerError> {
-    let check = |p: &MemberProof| verify_inclusion(p.index, count, &member_leaf(p.member), &p.path, digest);
+    let check =
+        |p: &MemberProof| verify_inclusion(p.index, count, &member_leaf(p.member), &p.path, digest);
     let bad = |detail: &str| LedgerError::ProofInvalid {
         detail: detail.to_owned(),
     };
@@ -125,7 +134,9 @@ pub fn verify_membership(
             match (below, above) {
                 (None, None) => {
                     if count != 0 || *digest != Hash::empty_tree() {
-                        return Err(bad("absence without neighbours is only valid for the empty set"));
+                        return Err(bad(
+                            "absence without neighbours is only valid for the empty set",
+                        ));
                     }
                 }
                 (Some(b), None) => {
@@ -168,7 +179,10 @@ mod tests {
         }
         for member in [0, 11, 40, 69, 71, u64::MAX] {
             let answer = set.membership(member).unwrap();
-            assert!(!verify_membership(member, &answer, &d, n).unwrap(), "{member}");
+            assert!(
+                !verify_membership(member, &answer, &d, n).unwrap(),
+                "{member}"
+            );
         }
     }
 
@@ -177,17 +191,30 @@ mod tests {
         let set = MemberSet::new([10, 30, 50, 70]);
         let (d, n) = (set.digest(), set.len());
         // Claiming absence of 30 using non-adjacent neighbours 10 and 50.
-        let Membership::Present(p10) = set.membership(10).unwrap() else { panic!() };
-        let Membership::Present(p50) = set.membership(50).unwrap() else { panic!() };
-        let lie = Membership::Absent { below: Some(p10.clone()), above: Some(p50) };
+        let Membership::Present(p10) = set.membership(10).unwrap() else {
+            panic!()
+        };
+        let Membership::Present(p50) = set.membership(50).unwrap() else {
+            panic!()
+        };
+        let lie = Membership::Absent {
+            below: Some(p10.clone()),
+            above: Some(p50),
+        };
         assert!(verify_membership(30, &lie, &d, n).is_err());
         // Claiming presence with another member's proof.
         assert!(verify_membership(20, &Membership::Present(p10.clone()), &d, n).is_err());
         // Claiming absence at the top end when the set continues.
-        let lie = Membership::Absent { below: Some(p10), above: None };
+        let lie = Membership::Absent {
+            below: Some(p10),
+            above: None,
+        };
         assert!(verify_membership(20, &lie, &d, n).is_err());
         // Claiming the set is empty.
-        let lie = Membership::Absent { below: None, above: None };
+        let lie = Membership::Absent {
+            below: None,
+            above: None,
+        };
         assert!(verify_membership(20, &lie, &d, n).is_err());
         // A different digest.
         let other = MemberSet::new([10, 30, 50, 71]);
@@ -197,7 +224,10 @@ mod tests {
 
     #[test]
     fn unsorted_stored_sets_are_rejected() {
-        assert_eq!(MemberSet::from_sorted(vec![1, 3, 2]).unwrap_err().code(), "ledger.member_set_unsorted");
+        assert_eq!(
+            MemberSet::from_sorted(vec![1, 3, 2]).unwrap_err().code(),
+            "ledger.member_set_unsorted"
+        );
         assert!(MemberSet::from_sorted(vec![]).unwrap().is_empty());
     }
 }

@@ -40,6 +40,18 @@ impl Frontier {
         Frontier::default()
     }
 
+    /// Rebuilds a frontier from its parts (as stored beside a checkpoint). The caller must
+    /// check `root()` against a trusted root before relying on it.
+    pub fn from_parts(size: u64, peaks: Vec<Hash>) -> Result<Frontier, LedgerError> {
+        if peaks.len() != size.count_ones() as usize {
+            return Err(LedgerError::SizeOutOfRange {
+                size,
+                available: peaks.len() as u64,
+            });
+        }
+        Ok(Frontier { size, peaks })
+    }
+
     /// Number of leaves appended so far.
     pub fn size(&self) -> u64 {
         self.size
@@ -104,7 +116,10 @@ impl Tree {
 
     /// The leaf hash at `index`, if present.
     pub fn leaf(&self, index: u64) -> Option<Hash> {
-        self.levels.first()?.get(usize::try_from(index).ok()?).copied()
+        self.levels
+            .first()?
+            .get(usize::try_from(index).ok()?)
+            .copied()
     }
 
     /// Appends one leaf hash, completing every perfect subtree it closes.
@@ -129,7 +144,8 @@ impl Tree {
     /// The tree head of the whole tree.
     pub fn root(&self) -> Hash {
         // The full range is always computable.
-        self.root_at(self.size()).unwrap_or_else(|_| Hash::empty_tree())
+        self.root_at(self.size())
+            .unwrap_or_else(|_| Hash::empty_tree())
     }
 
     /// The tree head of the first `size` leaves.
@@ -154,7 +170,7 @@ impl Tree {
     /// `MTH(D[start:end])` for `start < end <= size`.
     fn range_hash(&self, start: u64, end: u64) -> Result<Hash, LedgerError> {
         let len = end - start;
-        if len.is_power_of_two() && start % len == 0 {
+        if len.is_power_of_two() && start.is_multiple_of(len) {
             let height = len.trailing_zeros() as usize;
             let stored = self
                 .levels
@@ -201,7 +217,11 @@ impl Tree {
 
     /// The consistency proof between the trees of the first `old_size` and `new_size`
     /// leaves (RFC 9162 §2.1.4.1 `PROOF`/`SUBPROOF`). Empty when `old_size` is 0 or equal.
-    pub fn consistency_proof(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, LedgerError> {
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<Hash>, LedgerError> {
         self.check_size(new_size)?;
         if old_size > new_size {
             return Err(LedgerError::SizeOutOfRange {
@@ -312,14 +332,18 @@ pub fn verify_consistency(
 ) -> Result<(), LedgerError> {
     let invalid = |detail: String| Err(LedgerError::ProofInvalid { detail });
     if old_size > new_size {
-        return invalid(format!("old size {old_size} is larger than new size {new_size}"));
+        return invalid(format!(
+            "old size {old_size} is larger than new size {new_size}"
+        ));
     }
     if old_size == new_size {
         if !proof.is_empty() {
             return invalid("proof between equal sizes must be empty".into());
         }
         if old_root != new_root {
-            return invalid(format!("trees of equal size {old_size} have different roots"));
+            return invalid(format!(
+                "trees of equal size {old_size} have different roots"
+            ));
         }
         return Ok(());
     }
@@ -370,10 +394,14 @@ pub fn verify_consistency(
         return invalid("consistency proof too short".into());
     }
     if fr != *old_root {
-        return invalid(format!("consistency proof leads to old root {fr}, expected {old_root}"));
+        return invalid(format!(
+            "consistency proof leads to old root {fr}, expected {old_root}"
+        ));
     }
     if sr != *new_root {
-        return invalid(format!("consistency proof leads to new root {sr}, expected {new_root}"));
+        return invalid(format!(
+            "consistency proof leads to new root {sr}, expected {new_root}"
+        ));
     }
     Ok(())
 }
@@ -410,10 +438,22 @@ mod tests {
     #[test]
     fn out_of_range_requests_are_errors() {
         let tree = Tree::from_leaves(leaves(5));
-        assert_eq!(tree.root_at(6).unwrap_err().code(), "ledger.size_out_of_range");
-        assert_eq!(tree.inclusion_proof(5, 5).unwrap_err().code(), "ledger.index_out_of_range");
-        assert_eq!(tree.inclusion_proof(0, 6).unwrap_err().code(), "ledger.size_out_of_range");
-        assert_eq!(tree.consistency_proof(4, 3).unwrap_err().code(), "ledger.size_out_of_range");
+        assert_eq!(
+            tree.root_at(6).unwrap_err().code(),
+            "ledger.size_out_of_range"
+        );
+        assert_eq!(
+            tree.inclusion_proof(5, 5).unwrap_err().code(),
+            "ledger.index_out_of_range"
+        );
+        assert_eq!(
+            tree.inclusion_proof(0, 6).unwrap_err().code(),
+            "ledger.size_out_of_range"
+        );
+        assert_eq!(
+            tree.consistency_proof(4, 3).unwrap_err().code(),
+            "ledger.size_out_of_range"
+        );
         assert!(root_from_inclusion_proof(0, 0, &leaves(1)[0], &[]).is_err());
     }
 }

@@ -11,7 +11,9 @@ use steward_ledger::merkle::{
 const MAX: u64 = 3000;
 
 fn leaves(n: u64) -> Vec<Hash> {
-    (0..n).map(|i| leaf_hash(format!("entry {i}").as_bytes())).collect()
+    (0..n)
+        .map(|i| leaf_hash(format!("entry {i}").as_bytes()))
+        .collect()
 }
 
 fn flip(hash: &Hash, bit: usize) -> Hash {

@@ -126,7 +126,11 @@ fn roots_match_for_every_prefix() {
     for (n, expected) in ROOTS.iter().enumerate() {
         let size = n as u64 + 1;
         assert_eq!(tree.root_at(size).unwrap(), h(expected), "size {size}");
-        assert_eq!(reference_root(&leaf_hashes[..=n]), h(expected), "reference, size {size}");
+        assert_eq!(
+            reference_root(&leaf_hashes[..=n]),
+            h(expected),
+            "reference, size {size}"
+        );
     }
 }
 
@@ -135,7 +139,11 @@ fn inclusion_proofs_are_generated_exactly_and_verify() {
     let tree = tree();
     for (index, size, path) in INCLUSION {
         let expected = hashes(path);
-        assert_eq!(tree.inclusion_proof(index, size).unwrap(), expected, "{index}@{size}");
+        assert_eq!(
+            tree.inclusion_proof(index, size).unwrap(),
+            expected,
+            "{index}@{size}"
+        );
         let root = h(ROOTS[size as usize - 1]);
         verify_inclusion(index, size, &tree.leaf(index).unwrap(), &expected, &root).unwrap();
     }
@@ -146,7 +154,11 @@ fn consistency_proofs_are_generated_exactly_and_verify() {
     let tree = tree();
     for (old, new, path) in CONSISTENCY {
         let expected = hashes(path);
-        assert_eq!(tree.consistency_proof(old, new).unwrap(), expected, "{old}->{new}");
+        assert_eq!(
+            tree.consistency_proof(old, new).unwrap(),
+            expected,
+            "{old}->{new}"
+        );
         let old_root = h(ROOTS[old as usize - 1]);
         let new_root = h(ROOTS[new as usize - 1]);
         verify_consistency(old, new, &old_root, &new_root, &expected).unwrap();
@@ -163,23 +175,65 @@ fn corrupted_inclusion_proofs_fail() {
         let root = h(ROOTS[size as usize - 1]);
         let leaf = tree.leaf(index).unwrap();
         let mut probes: Vec<(u64, u64, Hash, Hash, Vec<Hash>, String)> = vec![
-            (index.wrapping_sub(1), size, leaf, root, proof.clone(), "index-1".into()),
+            (
+                index.wrapping_sub(1),
+                size,
+                leaf,
+                root,
+                proof.clone(),
+                "index-1".into(),
+            ),
             (index + 1, size, leaf, root, proof.clone(), "index+1".into()),
             (index ^ 2, size, leaf, root, proof.clone(), "index^2".into()),
             (index, size * 2, leaf, root, proof.clone(), "size*2".into()),
             (index, size / 2, leaf, root, proof.clone(), "size/2".into()),
-            (index, size, leaf_hash(b"WrongLeaf"), root, proof.clone(), "leaf".into()),
-            (index, size, leaf, Hash::empty_tree(), proof.clone(), "empty root".into()),
+            (
+                index,
+                size,
+                leaf_hash(b"WrongLeaf"),
+                root,
+                proof.clone(),
+                "leaf".into(),
+            ),
+            (
+                index,
+                size,
+                leaf,
+                Hash::empty_tree(),
+                proof.clone(),
+                "empty root".into(),
+            ),
             (index, size, leaf, some, proof.clone(), "random root".into()),
-            (index, size, leaf, root, [proof.clone(), vec![root]].concat(), "trailing".into()),
-            (index, size, leaf, root, [vec![root], proof.clone()].concat(), "preceding".into()),
+            (
+                index,
+                size,
+                leaf,
+                root,
+                [proof.clone(), vec![root]].concat(),
+                "trailing".into(),
+            ),
+            (
+                index,
+                size,
+                leaf,
+                root,
+                [vec![root], proof.clone()].concat(),
+                "preceding".into(),
+            ),
         ];
         for i in 0..proof.len() {
             let mut wrong = proof.clone();
             wrong[i].0[0] ^= 8;
             probes.push((index, size, leaf, root, wrong, format!("bit in proof[{i}]")));
         }
-        probes.push((index, size, leaf, root, proof[..proof.len() - 1].to_vec(), "removed".into()));
+        probes.push((
+            index,
+            size,
+            leaf,
+            root,
+            proof[..proof.len() - 1].to_vec(),
+            "removed".into(),
+        ));
         if proof.len() > 1 {
             let inserted = [vec![proof[0], some], proof[1..].to_vec()].concat();
             probes.push((index, size, leaf, root, inserted, "inserted".into()));
@@ -211,12 +265,54 @@ fn corrupted_consistency_proofs_fail() {
             (old, new, r1, wrong_root, proof.clone(), "root2".into()),
             (old, new, r2, r1, proof.clone(), "swapped".into()),
             (old, new, r1, r2, vec![], "empty".into()),
-            (old, new, r1, r2, [proof.clone(), vec![r1]].concat(), "trailing root1".into()),
-            (old, new, r1, r2, [proof.clone(), vec![r2]].concat(), "trailing root2".into()),
-            (old, new, r1, r2, [vec![r1], proof.clone()].concat(), "preceding root1".into()),
-            (old, new, r1, r2, [vec![r2], proof.clone()].concat(), "preceding root2".into()),
-            (old, new, r1, r2, [vec![proof[0]], proof.clone()].concat(), "preceding p0".into()),
-            (old, new, r1, r2, proof[..proof.len() - 1].to_vec(), "truncated".into()),
+            (
+                old,
+                new,
+                r1,
+                r2,
+                [proof.clone(), vec![r1]].concat(),
+                "trailing root1".into(),
+            ),
+            (
+                old,
+                new,
+                r1,
+                r2,
+                [proof.clone(), vec![r2]].concat(),
+                "trailing root2".into(),
+            ),
+            (
+                old,
+                new,
+                r1,
+                r2,
+                [vec![r1], proof.clone()].concat(),
+                "preceding root1".into(),
+            ),
+            (
+                old,
+                new,
+                r1,
+                r2,
+                [vec![r2], proof.clone()].concat(),
+                "preceding root2".into(),
+            ),
+            (
+                old,
+                new,
+                r1,
+                r2,
+                [vec![proof[0]], proof.clone()].concat(),
+                "preceding p0".into(),
+            ),
+            (
+                old,
+                new,
+                r1,
+                r2,
+                proof[..proof.len() - 1].to_vec(),
+                "truncated".into(),
+            ),
         ];
         for i in 0..proof.len() {
             let mut wrong = proof.clone();

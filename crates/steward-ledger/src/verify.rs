@@ -1,0 +1,337 @@
+//! Full verification of a stored ledger: recompute every leaf and the tree, check every
+//! checkpoint's signature and root, and name the first bad sequence number for each kind of
+//! tampering found.
+//!
+//! What can be pinned to one entry and what cannot: an entry whose bytes no longer match its
+//! stored leaf hash, and any entry whose embedded sequence number disagrees with its place
+//! (deleted, inserted, reordered rows) is named exactly. An attacker who rewrites an entry
+//! *and* recomputes every derived column leaves only the signed roots to contradict them; the
+//! first bad entry is then known to lie between the last checkpoint that still matches and
+//! the first that does not, so checkpoint often (the group committer can sign one per batch).
+
+use steward_store::Tx;
+
+use crate::checkpoint::{Checkpoint, CheckpointVerifier};
+use crate::entry::encoded_seq;
+use crate::error::LedgerError;
+use crate::hash::{Hash, leaf_hash};
+use crate::ledger::{Ledger, bytes, uint};
+use crate::merkle::Frontier;
+
+/// The kinds of tampering verification tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ProblemKind {
+    /// An entry's bytes changed (they no longer match the stored leaf hash, or are unreadable).
+    EntryChanged,
+    /// An entry is missing: its sequence number appears nowhere.
+    EntryDeleted,
+    /// An extra entry was inserted: more rows than sequence numbers, or one number twice.
+    EntryInserted,
+    /// Entries are present but out of order.
+    EntryReordered,
+    /// The recomputed root disagrees with a validly signed checkpoint: the entries before it
+    /// were rewritten (with their derived columns), somewhere from `first_bad` on.
+    RootMismatch,
+    /// A stored checkpoint's signature does not verify (`first_bad` is its tree size).
+    CheckpointForged,
+}
+
+impl ProblemKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ProblemKind::EntryChanged => "ledger.tamper.entry_changed",
+            ProblemKind::EntryDeleted => "ledger.tamper.entry_deleted",
+            ProblemKind::EntryInserted => "ledger.tamper.entry_inserted",
+            ProblemKind::EntryReordered => "ledger.tamper.entry_reordered",
+            ProblemKind::RootMismatch => "ledger.tamper.root_mismatch",
+            ProblemKind::CheckpointForged => "ledger.tamper.checkpoint_forged",
+        }
+    }
+}
+
+/// One kind of tampering with the first place it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The first bad sequence number (for a forged checkpoint, its tree size; for a root
+    /// mismatch, the first entry not covered by a good checkpoint).
+    pub first_bad: u64,
+    /// For a root mismatch: the first bad entry is before this one.
+    pub bad_before: Option<u64>,
+    pub detail: String,
+}
+
+/// What verification found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    /// Entries read.
+    pub entries: u64,
+    /// Checkpoints whose signature verified and whose root matched the recomputed tree.
+    pub checkpoints_ok: u64,
+    /// The largest checkpoint that verified.
+    pub latest: Option<Checkpoint>,
+    /// The root of the whole log as recomputed.
+    pub root: Hash,
+    /// At most one problem per kind, the earliest; sorted by kind.
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The first bad sequence number over all entry problems. An entry pinned exactly
+    /// (changed, deleted, inserted, reordered) inside the range of a root mismatch explains
+    /// it and is the answer; otherwise the start of that range is the earliest entry that can
+    /// be bad.
+    pub fn first_bad_seq(&self) -> Option<u64> {
+        let exact = self
+            .problems
+            .iter()
+            .filter(|p| {
+                !matches!(
+                    p.kind,
+                    ProblemKind::CheckpointForged | ProblemKind::RootMismatch
+                )
+            })
+            .map(|p| p.first_bad)
+            .min();
+        let range = self
+            .problems
+            .iter()
+            .find(|p| p.kind == ProblemKind::RootMismatch)
+            .map(|p| (p.first_bad, p.bad_before.unwrap_or(u64::MAX)));
+        match (exact, range) {
+            (Some(e), Some((_, end))) if e < end => Some(e),
+            (Some(_), Some((start, _))) | (None, Some((start, _))) => Some(start),
+            (Some(e), None) => Some(e),
+            (None, None) => None,
+        }
+    }
+
+    fn note(&mut self, kind: ProblemKind, first_bad: u64, detail: String) {
+        self.note_range(kind, first_bad, None, detail);
+    }
+
+    fn note_range(
+        &mut self,
+        kind: ProblemKind,
+        first_bad: u64,
+        bad_before: Option<u64>,
+        detail: String,
+    ) {
+        match self.problems.iter_mut().find(|p| p.kind == kind) {
+            Some(p) if p.first_bad <= first_bad => {}
+            Some(p) => {
+                p.first_bad = first_bad;
+                p.bad_before = bad_before;
+                p.detail = detail;
+            }
+            None => self.problems.push(Problem {
+                kind,
+                first_bad,
+                bad_before,
+                detail,
+            }),
+        }
+    }
+}
+
+/// A root some trusted party signed, to compare against the recomputed tree.
+struct Target {
+    checkpoint: Checkpoint,
+    source: String,
+}
+
+/// Verifies the whole stored ledger. `trusted` is a signed checkpoint kept outside the
+/// database (an auditor's copy); the stored log must extend it.
+pub fn verify(
+    tx: &mut Tx<'_>,
+    verifier: &CheckpointVerifier,
+    trusted: Option<&str>,
+) -> Result<VerifyReport, LedgerError> {
+    let mut report = VerifyReport::default();
+    let mut targets: Vec<Target> = Vec::new();
+    for (size, note) in Ledger::checkpoint_notes(tx)? {
+        match verifier.verify(&note) {
+            Ok(c) if c.size == size => targets.push(Target {
+                checkpoint: c,
+                source: format!("stored checkpoint {size}"),
+            }),
+            Ok(c) => report.note(
+                ProblemKind::CheckpointForged,
+                size,
+                format!(
+                    "checkpoint stored at size {size} is signed for size {}",
+                    c.size
+                ),
+            ),
+            Err(e) => report.note(
+                ProblemKind::CheckpointForged,
+                size,
+                format!("checkpoint at size {size}: {e}"),
+            ),
+        }
+    }
+    if let Some(note) = trusted {
+        let c = verifier.verify(note)?;
+        targets.push(Target {
+            source: format!("trusted checkpoint {}", c.size),
+            checkpoint: c,
+        });
+    }
+    targets.sort_by_key(|t| t.checkpoint.size);
+
+    // How many times each embedded sequence number occurs, saturating at 2; numbers beyond
+    // the cap count as out of range.
+    let hint = Ledger::size(tx)?;
+    let cap = usize::try_from(hint.saturating_mul(2).max(1024)).unwrap_or(usize::MAX);
+    let mut occurrences: Vec<u8> = Vec::new();
+    let mut out_of_range = 0u64;
+    let mut first_misplaced: Option<(u64, Option<u64>)> = None;
+
+    let mut frontier = Frontier::new();
+    let mut next_target = 0usize;
+    let mut last_good_size = 0u64;
+    let mut check_targets =
+        |frontier: &Frontier, report: &mut VerifyReport, last_good: &mut u64| {
+            while let Some(t) = targets.get(next_target) {
+                if t.checkpoint.size != frontier.size() {
+                    break;
+                }
+                if frontier.root() == t.checkpoint.root {
+                    report.checkpoints_ok += 1;
+                    *last_good = t.checkpoint.size;
+                    report.latest = Some(t.checkpoint.clone());
+                } else {
+                    report.note_range(
+                        ProblemKind::RootMismatch,
+                        *last_good,
+                        Some(t.checkpoint.size),
+                        format!(
+                            "entries from {} to {} do not match the root signed in the {}",
+                            *last_good,
+                            t.checkpoint.size.saturating_sub(1),
+                            t.source
+                        ),
+                    );
+                }
+                next_target += 1;
+            }
+        };
+    check_targets(&frontier, &mut report, &mut last_good_size);
+
+    tx.query_each(
+        "SELECT seq, entry, leaf_hash FROM ledger_entries ORDER BY seq",
+        &[],
+        |row| {
+            let position = frontier.size();
+            let key = uint(row, 0)?;
+            let encoded = bytes(row, 1)?;
+            let stored_leaf = bytes(row, 2)?;
+            let leaf = leaf_hash(encoded);
+            if leaf.0.as_slice() != stored_leaf {
+                report.note(
+                    ProblemKind::EntryChanged,
+                    position,
+                    format!("entry {position} does not match its stored leaf hash"),
+                );
+            }
+            let embedded = encoded_seq(encoded);
+            match embedded {
+                Some(e) => match usize::try_from(e).ok().filter(|e| *e < cap) {
+                    Some(i) => {
+                        if occurrences.len() <= i {
+                            occurrences.resize(i + 1, 0);
+                        }
+                        occurrences[i] = occurrences[i].saturating_add(1).min(2);
+                    }
+                    None => out_of_range += 1,
+                },
+                None => report.note(
+                    ProblemKind::EntryChanged,
+                    position,
+                    format!("entry {position} is not a readable entry"),
+                ),
+            }
+            let misplaced = (embedded.is_some() && embedded != Some(position)) || key != position;
+            if misplaced && first_misplaced.is_none() {
+                first_misplaced = Some((position, embedded));
+            }
+            frontier.push(leaf);
+            check_targets(&frontier, &mut report, &mut last_good_size);
+            Ok::<(), LedgerError>(())
+        },
+    )?;
+    report.entries = frontier.size();
+    report.root = frontier.root();
+
+    // Classify the first misplaced entry. Every position before it holds the entry with its
+    // own number, so what the misplaced row carries tells what happened there.
+    let rows = frontier.size();
+    if let Some((position, embedded)) = first_misplaced {
+        let occurs = |s: u64| -> bool {
+            usize::try_from(s)
+                .ok()
+                .and_then(|i| occurrences.get(i).copied())
+                .is_some_and(|n| n > 0)
+        };
+        let duplicates = occurrences.iter().any(|n| *n >= 2);
+        let distinct_in_range = occurrences
+            .iter()
+            .take(usize::try_from(rows).unwrap_or(usize::MAX))
+            .filter(|n| **n > 0)
+            .count() as u64;
+        match embedded {
+            // A number already seen before this position: rows were inserted at or after it.
+            Some(e) if e < position => report.note(
+                ProblemKind::EntryInserted,
+                e,
+                format!("entry at position {position} repeats sequence number {e}"),
+            ),
+            // Sequence number `position` comes later: out of order, or pushed back by rows
+            // inserted here (then there are more rows than numbers).
+            Some(e) if e > position && occurs(position) => {
+                if duplicates || distinct_in_range < rows || out_of_range > 0 {
+                    report.note(
+                        ProblemKind::EntryInserted,
+                        position,
+                        format!("extra entry at position {position} (carries {e})"),
+                    );
+                } else {
+                    report.note(
+                        ProblemKind::EntryReordered,
+                        position,
+                        format!("entry at position {position} carries sequence number {e}"),
+                    );
+                }
+            }
+            Some(e) if e > position => report.note(
+                ProblemKind::EntryDeleted,
+                position,
+                format!("no entry carries sequence number {position} (next is {e})"),
+            ),
+            Some(_) => report.note(
+                ProblemKind::EntryReordered,
+                position,
+                format!("row key at position {position} differs from its entry's number"),
+            ),
+            None => {}
+        }
+    }
+
+    // Checkpoints that claim more entries than are stored: the tail was deleted.
+    for t in targets.iter().filter(|t| t.checkpoint.size > rows) {
+        report.note(
+            ProblemKind::EntryDeleted,
+            rows,
+            format!(
+                "the {} covers {} entries, only {rows} are stored",
+                t.source, t.checkpoint.size
+            ),
+        );
+    }
+    report.problems.sort_by_key(|p| p.kind);
+    Ok(report)
+}
