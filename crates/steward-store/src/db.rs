@@ -369,7 +369,16 @@ fn pg_value(row: &postgres::Row, i: usize) -> Result<Value, StoreError> {
                 "numeric columns are not used; cast to BIGINT".to_owned(),
             ));
         }
-        _ => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+        Some(Type::VOID) => None,
+        Some(other) => match row.try_get::<_, Option<String>>(i) {
+            Ok(v) => v.map(Value::Text),
+            Err(_) => {
+                return Err(StoreError::Type(format!(
+                    "column {i} has type `{other}`, which the store does not read"
+                )));
+            }
+        },
+        None => None,
     };
     Ok(v.unwrap_or(Value::Null))
 }

@@ -95,7 +95,7 @@ impl Store {
                 tx.execute_batch(BOOKKEEPING)?;
                 if dialect == Dialect::Postgres {
                     // One migrator at a time per database; released at commit.
-                    tx.query("SELECT pg_advisory_xact_lock(7406514)", &[])?;
+                    tx.execute("SELECT pg_advisory_xact_lock(7406514)", &[])?;
                 }
                 let existing = tx.query_opt(
                     "SELECT checksum FROM schema_migrations WHERE set_name = $1 AND version = $2",

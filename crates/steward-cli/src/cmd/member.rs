@@ -1,0 +1,173 @@
+//! `steward member show|export|set|update`: a member's access to and rectification of their
+//! own data (purpose `member.self_access`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Subcommand;
+use steward_core::consent::Actor;
+use steward_store::export::{export_member, member_json, settings_json};
+use steward_store::member::{get_member, set_setting, update_profile};
+
+use crate::Global;
+use crate::cmd::policy::load_taxonomy;
+use crate::cmd::seed::{open_store, store_failure};
+use crate::output::{Failure, emit, print_json};
+
+#[derive(Subcommand, Debug)]
+pub enum MemberCommand {
+    /// Show a member's profile and current settings.
+    Show { id: i64 },
+    /// Download everything stored about a member into a new folder.
+    Export {
+        id: i64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Change a setting: a consent key (`ai.training=off`) or a section's visibility
+    /// (`visibility.headline=connections`).
+    Set {
+        id: i64,
+        #[arg(value_name = "KEY=VALUE")]
+        assignment: String,
+        /// Who makes the change: `member` (default) or `staff:NAME`.
+        #[arg(long, default_value = "member")]
+        actor: String,
+    },
+    /// Correct a profile field (`headline=Data engineer`; an empty value clears an optional
+    /// field).
+    Update {
+        id: i64,
+        #[arg(value_name = "FIELD=VALUE")]
+        assignment: String,
+        #[arg(long, default_value = "member")]
+        actor: String,
+    },
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn parse_actor(s: &str) -> Result<Actor, Failure> {
+    match s {
+        "member" => Ok(Actor::Member),
+        "system" => Ok(Actor::System),
+        other => match other.strip_prefix("staff:") {
+            Some(name) if !name.is_empty() => Ok(Actor::Staff(name.to_owned())),
+            _ => Err(Failure::bad_input(
+                "member.invalid_actor",
+                format!("actor `{other}` must be `member`, `system` or `staff:NAME`"),
+            )),
+        },
+    }
+}
+
+pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
+    let taxonomy = load_taxonomy(global)?;
+    let store = open_store(global)?;
+    match cmd {
+        MemberCommand::Show { id } => {
+            let member = store.read(|tx| get_member(tx, id)).map_err(store_failure)?;
+            let settings = settings_json(&store, &taxonomy, id, now_ms()).map_err(store_failure)?;
+            if global.json {
+                print_json(&serde_json::json!({ "member": member_json(&member), "settings": settings }))?;
+            } else {
+                let mut out = format!(
+                    "member {} — {} {}{}\n",
+                    member.member_id,
+                    member.first_name,
+                    member.last_name,
+                    if member.deleted_at.is_some() { " (deleted)" } else { "" }
+                );
+                let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".to_owned());
+                out.push_str(&format!("  email        {}\n  phone        {}\n", member.email, opt(&member.phone)));
+                out.push_str(&format!("  headline     {}\n", opt(&member.headline)));
+                out.push_str(&format!(
+                    "  location     {}, {}, {}\n  jurisdiction {}\n",
+                    opt(&member.city),
+                    opt(&member.region),
+                    member.country,
+                    member.jurisdiction
+                ));
+                out.push_str(&format!(
+                    "  industry     {}\n  function     {}\n  seniority    {}\n",
+                    opt(&member.industry),
+                    opt(&member.job_function),
+                    opt(&member.seniority)
+                ));
+                out.push_str("settings:\n");
+                if let Some(consent) = settings["consent"].as_object() {
+                    for (k, v) in consent {
+                        out.push_str(&format!(
+                            "  {k:<34} {:<4} ({})\n",
+                            if v["granted"].as_bool() == Some(true) { "on" } else { "off" },
+                            v["source"].as_str().unwrap_or("")
+                        ));
+                    }
+                }
+                if let Some(vis) = settings["profile_visibility"].as_object() {
+                    for (k, v) in vis {
+                        out.push_str(&format!(
+                            "  visibility.{k:<23} {}\n",
+                            v["visibility"].as_str().unwrap_or("")
+                        ));
+                    }
+                }
+                emit(&out)?;
+            }
+        }
+        MemberCommand::Export { id, out } => {
+            let report = export_member(&store, &taxonomy, id, &out, now_ms()).map_err(store_failure)?;
+            if global.json {
+                let files: Vec<serde_json::Value> = report
+                    .files
+                    .iter()
+                    .map(|(f, n)| serde_json::json!({ "file": f, "rows": n }))
+                    .collect();
+                print_json(&serde_json::json!({ "dir": report.dir.display().to_string(), "files": files, "sealed_rows": report.sealed_rows }))?;
+            } else {
+                let rows: usize = report.files.iter().map(|(_, n)| n).sum();
+                emit(&format!(
+                    "exported member {id} to {}: {} files, {rows} rows ({} sealed items listed without text; see README.md)\n",
+                    report.dir.display(),
+                    report.files.len(),
+                    report.sealed_rows
+                ))?;
+            }
+        }
+        MemberCommand::Set { id, assignment, actor } => {
+            let actor = parse_actor(&actor)?;
+            let change = store
+                .transaction(|tx| set_setting(tx, &taxonomy, id, &assignment, &actor, now_ms()))
+                .map_err(store_failure)?;
+            if global.json {
+                print_json(&serde_json::json!({ "member_id": id, "key": change.key, "old": change.old_value, "new": change.new_value, "at": change.at_ms }))?;
+            } else {
+                emit(&format!("member {id}: {} {} -> {}\n", change.key, change.old_value, change.new_value))?;
+            }
+        }
+        MemberCommand::Update { id, assignment, actor } => {
+            let actor = parse_actor(&actor)?;
+            let change = store
+                .transaction(|tx| update_profile(tx, id, &assignment, &actor, now_ms()))
+                .map_err(store_failure)?;
+            if global.json {
+                print_json(&serde_json::json!({ "member_id": id, "field": change.field, "old": change.old_value, "new": change.new_value, "at": change.at_ms }))?;
+            } else {
+                let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "(empty)".to_owned());
+                emit(&format!(
+                    "member {id}: {} {} -> {}\n",
+                    change.field,
+                    show(&change.old_value),
+                    show(&change.new_value)
+                ))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
