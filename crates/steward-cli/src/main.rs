@@ -54,6 +54,13 @@ enum Command {
     /// De-identification tools: PII detection and scrubbing, k-anonymity.
     #[command(subcommand)]
     Privacy(cmd::privacy::PrivacyCommand),
+    /// Generate a deterministic, realistic network into the database.
+    Seed(cmd::seed::SeedArgs),
+    /// Import JSON lines per entity kind (all-or-nothing per file).
+    Import(cmd::import::ImportArgs),
+    /// A member's own data: show, export, change settings, correct the profile.
+    #[command(subcommand)]
+    Member(cmd::member::MemberCommand),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +68,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Policy(c) => cmd::policy::run(c, &cli.global),
         Command::Privacy(c) => cmd::privacy::run(c, &cli.global),
+        Command::Seed(a) => cmd::seed::run(a, &cli.global),
+        Command::Import(a) => cmd::import::run(a, &cli.global),
+        Command::Member(c) => cmd::member::run(c, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,9 @@
 //! One module per subcommand group.
 
+pub mod import;
+pub mod member;
 pub mod policy;
 pub mod privacy;
 pub mod privacy_anon;
 pub mod privacy_pii;
+pub mod seed;
