@@ -1,0 +1,430 @@
+//! Globally optimal full-domain generalization over the hierarchy lattice.
+//!
+//! Two phases. (1) When the criteria are monotone with suppression counted (see
+//! `Criteria::monotone`), anonymity of every node is settled Flash-style: from each unsettled
+//! node a chain of unsettled successors is binary-searched, and each evaluation tags all
+//! successors (anonymous) or all predecessors (not anonymous) without evaluating them.
+//! (2) Utility: candidates are visited in increasing order of a lower bound of the metric that
+//! never decreases with generalization and never exceeds the true value; the search stops once
+//! the bound reaches the best value found, so every node left unvisited is provably no better.
+//! Without suppression all three metrics are themselves monotone and only the minimal anonymous
+//! nodes are candidates.
+
+use std::cmp::Ordering;
+
+use super::AnonError;
+use super::criteria::Criteria;
+use super::engine::{Classes, Encoded, KeyTable};
+
+/// What the optimal search minimizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UtilityMetric {
+    /// Average normalized certainty penalty of all cells (GCP); suppressed cells cost 1.
+    Loss,
+    /// Σ |class|² over released classes plus |table| per suppressed row.
+    Discernibility,
+    /// Rows per released class (|table| / classes).
+    AverageClassSize,
+}
+
+/// How much work the search did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchStats {
+    pub lattice_nodes: usize,
+    pub evaluated: usize,
+    /// Nodes whose anonymity was settled by tagging, without evaluation.
+    pub tagged: usize,
+    /// Nodes taken out by the utility bound without evaluation.
+    pub bounded: usize,
+    pub micro_classes: usize,
+}
+
+/// The outcome of one node.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NodeEval {
+    pub(crate) anonymous: bool,
+    pub(crate) suppressed: usize,
+    pub(crate) metric: f64,
+}
+
+pub(crate) struct Solution {
+    pub(crate) node: Vec<u8>,
+    pub(crate) classes: Classes,
+    pub(crate) eval: NodeEval,
+    pub(crate) stats: SearchStats,
+}
+
+/// Largest lattice the search accepts (the state arrays are per node).
+const MAX_NODES: usize = 50_000_000;
+/// Cached class lists kept for roll-ups, in total classes.
+const CACHE_CLASSES: usize = 4_000_000;
+
+pub(crate) struct Lattice<'a> {
+    enc: &'a Encoded,
+    criteria: &'a Criteria,
+    metric: UtilityMetric,
+    heights: Vec<u8>,
+    radix: Vec<usize>,
+    nodes: usize,
+    micro: Classes,
+    ncp: Vec<Vec<Vec<f64>>>,
+    gen_loss: Vec<Vec<f64>>,
+    present: Vec<Vec<usize>>,
+    table: KeyTable,
+    cache: Vec<(usize, Vec<u8>, Classes)>,
+    cached_classes: usize,
+    evals: Vec<Option<NodeEval>>,
+    stats: SearchStats,
+}
+
+impl<'a> Lattice<'a> {
+    pub(crate) fn new(
+        enc: &'a Encoded,
+        criteria: &'a Criteria,
+        metric: UtilityMetric,
+    ) -> Result<Lattice<'a>, AnonError> {
+        let heights: Vec<u8> = enc
+            .hierarchies
+            .iter()
+            .map(|h| u8::try_from(h.height()).unwrap_or(u8::MAX))
+            .collect();
+        let mut radix = Vec::with_capacity(heights.len());
+        let mut nodes: usize = 1;
+        for &h in &heights {
+            radix.push(nodes);
+            nodes = nodes
+                .checked_mul(usize::from(h))
+                .filter(|&n| n <= MAX_NODES)
+                .ok_or_else(|| {
+                    AnonError::InvalidParameter(format!(
+                        "the generalization lattice has more than {MAX_NODES} nodes"
+                    ))
+                })?;
+        }
+        let micro = enc.micro_classes();
+        let n = enc.rows as f64;
+        let mut ncp = Vec::new();
+        let mut gen_loss = Vec::new();
+        let mut present = Vec::new();
+        for (q, h) in enc.hierarchies.iter().enumerate() {
+            let per_level: Vec<Vec<f64>> = (0..h.height())
+                .map(|l| {
+                    (0..h.levels[l].labels.len() as u32)
+                        .map(|c| h.ncp(l, c))
+                        .collect()
+                })
+                .collect();
+            let mut base_count = vec![0u64; h.len()];
+            for &b in &enc.base[q] {
+                base_count[b as usize] += 1;
+            }
+            let mut losses = Vec::new();
+            let mut pres = Vec::new();
+            for (l, level) in h.levels.iter().enumerate() {
+                let mut seen = vec![false; level.labels.len()];
+                let mut loss = 0.0;
+                for (b, &cnt) in base_count.iter().enumerate() {
+                    if cnt > 0 {
+                        let code = level.map[b] as usize;
+                        seen[code] = true;
+                        loss += cnt as f64 * per_level[l][code];
+                    }
+                }
+                losses.push(loss / n);
+                pres.push(seen.iter().filter(|&&s| s).count());
+            }
+            ncp.push(per_level);
+            gen_loss.push(losses);
+            present.push(pres);
+        }
+        let stats = SearchStats {
+            lattice_nodes: nodes,
+            micro_classes: micro.len(),
+            ..SearchStats::default()
+        };
+        Ok(Lattice {
+            enc,
+            criteria,
+            metric,
+            heights,
+            radix,
+            nodes,
+            table: KeyTable::with_capacity(micro.len()),
+            micro,
+            ncp,
+            gen_loss,
+            present,
+            cache: Vec::new(),
+            cached_classes: 0,
+            evals: vec![None; nodes],
+            stats,
+        })
+    }
+
+    pub(crate) fn levels(&self, id: usize) -> Vec<u8> {
+        self.heights
+            .iter()
+            .zip(&self.radix)
+            .map(|(&h, &r)| ((id / r) % usize::from(h)) as u8)
+            .collect()
+    }
+
+    fn level_sum(&self, id: usize) -> usize {
+        self.levels(id).iter().map(|&l| usize::from(l)).sum()
+    }
+
+    fn successors(&self, id: usize) -> impl Iterator<Item = usize> + '_ {
+        let lv = self.levels(id);
+        (0..self.heights.len())
+            .filter(move |&q| lv[q] + 1 < self.heights[q])
+            .map(move |q| id + self.radix[q])
+    }
+
+    fn predecessors(&self, id: usize) -> impl Iterator<Item = usize> + '_ {
+        let lv = self.levels(id);
+        (0..self.heights.len())
+            .filter(move |&q| lv[q] > 0)
+            .map(move |q| id - self.radix[q])
+    }
+
+    /// The classes of node `id`, rolled up from the cached node below it with fewest classes.
+    fn classes_of(&mut self, id: usize) -> Classes {
+        let node = self.levels(id);
+        let mut best: Option<usize> = None;
+        for (i, (cid, lv, cl)) in self.cache.iter().enumerate() {
+            if *cid == id {
+                return cl.clone();
+            }
+            if lv.iter().zip(&node).all(|(a, b)| a <= b)
+                && best.is_none_or(|b| cl.len() < self.cache[b].2.len())
+            {
+                best = Some(i);
+            }
+        }
+        let source = match best {
+            Some(i) => &self.cache[i].2,
+            None => &self.micro,
+        };
+        self.enc.roll_up(&node, source, &mut self.table)
+    }
+
+    fn remember(&mut self, id: usize, classes: Classes) {
+        self.cached_classes += classes.len();
+        self.cache.push((id, self.levels(id), classes));
+        while self.cached_classes > CACHE_CLASSES && self.cache.len() > 1 {
+            // Drop the largest: it saves the least work per byte kept.
+            let mut worst = 0;
+            for i in 1..self.cache.len() {
+                if self.cache[i].2.len() > self.cache[worst].2.len() {
+                    worst = i;
+                }
+            }
+            let (_, _, c) = self.cache.swap_remove(worst);
+            self.cached_classes -= c.len();
+        }
+    }
+
+    pub(crate) fn evaluate(&mut self, id: usize) -> NodeEval {
+        if let Some(e) = self.evals[id] {
+            return e;
+        }
+        let classes = self.classes_of(id);
+        let e = self.judge(id, &classes);
+        self.stats.evaluated += 1;
+        self.evals[id] = Some(e);
+        self.remember(id, classes);
+        e
+    }
+
+    /// Suppression, anonymity and the metric of a node from its classes.
+    fn judge(&self, id: usize, classes: &Classes) -> NodeEval {
+        let node = self.levels(id);
+        let enc = self.enc;
+        let n = enc.rows;
+        let m = enc.qis();
+        let mut suppressed = 0usize;
+        let mut kept_classes = 0usize;
+        let mut kept_sq = 0f64;
+        let mut kept_loss = 0f64;
+        for i in 0..classes.len() {
+            let count = classes.counts[i];
+            let hist = if enc.sensitive_values > 0 {
+                classes.histogram(i)
+            } else {
+                &[]
+            };
+            if self.criteria.class_ok(count, hist, &enc.overall) {
+                kept_classes += 1;
+                kept_sq += f64::from(count) * f64::from(count);
+                if self.metric == UtilityMetric::Loss {
+                    let t = classes.tuple(i);
+                    let mut cell = 0.0;
+                    for q in 0..m {
+                        let l = usize::from(node[q]);
+                        let code = enc.hierarchies[q].levels[l].map[t[q] as usize];
+                        cell += self.ncp[q][l][code as usize];
+                    }
+                    kept_loss += f64::from(count) * cell;
+                }
+            } else {
+                suppressed += count as usize;
+            }
+        }
+        let anonymous = suppressed <= self.criteria.budget(n);
+        let nf = n as f64;
+        let metric = match self.metric {
+            UtilityMetric::Loss => (kept_loss + (suppressed * m) as f64) / (nf * m as f64),
+            UtilityMetric::Discernibility => kept_sq + suppressed as f64 * nf,
+            UtilityMetric::AverageClassSize => nf / kept_classes.max(1) as f64,
+        };
+        NodeEval {
+            anonymous,
+            suppressed,
+            metric,
+        }
+    }
+
+    /// A lower bound of the metric at `id` that never decreases with generalization.
+    fn lower_bound(&self, id: usize) -> f64 {
+        let node = self.levels(id);
+        let n = self.enc.rows as f64;
+        let k = self.criteria.k as f64;
+        let m = node.len();
+        match self.metric {
+            UtilityMetric::Loss => {
+                (0..m)
+                    .map(|q| self.gen_loss[q][usize::from(node[q])])
+                    .sum::<f64>()
+                    / m as f64
+            }
+            UtilityMetric::Discernibility | UtilityMetric::AverageClassSize => {
+                // Classes cannot outnumber the product of the distinct labels present.
+                let prod: f64 = self
+                    .present
+                    .iter()
+                    .zip(&node)
+                    .map(|(p, &l)| p[usize::from(l)] as f64)
+                    .product();
+                let cmax = n.min(prod);
+                if self.metric == UtilityMetric::Discernibility {
+                    // Σc² ≥ n²/classes; every row costs at least k (kept) or n (suppressed).
+                    (n * n / cmax).max(n * k.min(n))
+                } else {
+                    n / cmax.min((n / k).floor().max(1.0))
+                }
+            }
+        }
+    }
+
+    /// Settles anonymity of every node, evaluating as few as the binary searches need.
+    fn classify(&mut self) -> Vec<bool> {
+        // 0 unknown, 1 anonymous, 2 not anonymous.
+        let mut state = vec![0u8; self.nodes];
+        let mut order: Vec<usize> = (0..self.nodes).collect();
+        order.sort_by_key(|&id| (self.level_sum(id), id));
+        for &start in &order {
+            if state[start] != 0 {
+                continue;
+            }
+            let mut path = vec![start];
+            let mut cur = start;
+            while let Some(next) = self.successors(cur).find(|&s| state[s] == 0) {
+                path.push(next);
+                cur = next;
+            }
+            let (mut lo, mut hi) = (0usize, path.len());
+            while lo < hi {
+                let mid = (lo + hi) / 2;
+                let id = path[mid];
+                let anonymous = match state[id] {
+                    1 => true,
+                    2 => false,
+                    _ => {
+                        let e = self.evaluate(id);
+                        self.tag(&mut state, id, e.anonymous);
+                        e.anonymous
+                    }
+                };
+                if anonymous {
+                    hi = mid;
+                } else {
+                    lo = mid + 1;
+                }
+            }
+        }
+        self.stats.tagged = self.evals.iter().filter(|e| e.is_none()).count();
+        state.iter().map(|&s| s == 1).collect()
+    }
+
+    fn tag(&self, state: &mut [u8], id: usize, anonymous: bool) {
+        let mark = if anonymous { 1 } else { 2 };
+        let mut stack = vec![id];
+        while let Some(x) = stack.pop() {
+            if state[x] == mark {
+                continue;
+            }
+            state[x] = mark;
+            if anonymous {
+                stack.extend(self.successors(x).filter(|&s| state[s] != 1));
+            } else {
+                stack.extend(self.predecessors(x).filter(|&p| state[p] != 2));
+            }
+        }
+    }
+
+    pub(crate) fn search(mut self) -> Result<Solution, AnonError> {
+        let monotone = self.criteria.monotone();
+        let candidates: Vec<usize> = if monotone {
+            let anonymous = self.classify();
+            let no_suppression = self.criteria.budget(self.enc.rows) == 0;
+            (0..self.nodes)
+                .filter(|&id| anonymous[id])
+                .filter(|&id| !no_suppression || !self.predecessors(id).any(|p| anonymous[p]))
+                .collect()
+        } else {
+            (0..self.nodes).collect()
+        };
+        let mut ranked: Vec<(f64, usize, usize)> = candidates
+            .iter()
+            .map(|&id| (self.lower_bound(id), self.level_sum(id), id))
+            .collect();
+        ranked.sort_by(|a, b| {
+            a.0.partial_cmp(&b.0)
+                .unwrap_or(Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+                .then(a.2.cmp(&b.2))
+        });
+        let mut best: Option<(usize, NodeEval)> = None;
+        for (i, &(bound, _, id)) in ranked.iter().enumerate() {
+            if let Some((_, b)) = best
+                && bound >= b.metric
+            {
+                self.stats.bounded = ranked.len() - i;
+                break;
+            }
+            let e = self.evaluate(id);
+            if e.anonymous && best.is_none_or(|(_, b)| e.metric < b.metric) {
+                best = Some((id, e));
+            }
+        }
+        let (id, eval) = best.ok_or(AnonError::NoSolution)?;
+        let classes = self.classes_of(id);
+        Ok(Solution {
+            node: self.levels(id),
+            classes,
+            eval,
+            stats: self.stats,
+        })
+    }
+
+    /// Every node evaluated from the micro-classes directly: the brute-force reference.
+    pub(crate) fn exhaustive(mut self) -> Vec<(Vec<u8>, NodeEval)> {
+        (0..self.nodes)
+            .map(|id| {
+                let node = self.levels(id);
+                let classes = self.enc.roll_up(&node, &self.micro, &mut self.table);
+                (node, self.judge(id, &classes))
+            })
+            .collect()
+    }
+}
