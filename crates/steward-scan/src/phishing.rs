@@ -176,13 +176,21 @@ impl PhishingRules {
             {
                 out.push(Finding::phishing(rule::BRAND_TYPO));
                 flagged = true;
-            } else if label.contains('-')
-                && label
-                    .split('-')
-                    .any(|part| host::skeleton(part) == brand.skeleton)
-            {
-                out.push(Finding::phishing(rule::BRAND_IMPERSONATION));
-                flagged = true;
+            } else if label.contains('-') {
+                for part in label.split('-').map(host::skeleton) {
+                    if part == brand.skeleton {
+                        out.push(Finding::phishing(rule::BRAND_IMPERSONATION));
+                        flagged = true;
+                        break;
+                    }
+                    if brand.skeleton.len() >= 6
+                        && host::edit_distance_is_one(&part, &brand.skeleton)
+                    {
+                        out.push(Finding::phishing(rule::BRAND_TYPO));
+                        flagged = true;
+                        break;
+                    }
+                }
             }
             if !flagged {
                 let sub = &unicode[..unicode.len() - registrable.len()];

@@ -127,6 +127,11 @@ fn edit_distance_one_from_a_brand() {
     assert_phishing("https://paypall.com/", "phishing.brand_typo");
     assert_phishing("https://amazom.com/orders", "phishing.brand_typo");
     assert_phishing("https://micosoft.com/", "phishing.brand_typo");
+    // One edit away inside a hyphenated label.
+    assert_phishing(
+        "https://linkedln-security-check.net/confirm",
+        "phishing.brand_typo",
+    );
     // The real domains, and short brands (no typo rule under 6 letters), are fine.
     assert_clean("https://www.linkedin.com/feed/ https://paypal.com https://amazon.co.uk/x");
     assert_clean("apply at https://apply.com/jobs");

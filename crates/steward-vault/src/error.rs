@@ -80,6 +80,9 @@ pub enum VaultError {
     /// The member key store failed.
     #[error("member key store: {0}")]
     KeyStore(#[from] KeyStoreError),
+    /// The database failed.
+    #[error("store: {0}")]
+    Store(#[from] steward_store::StoreError),
     /// The plaintext is too large for one sealed blob.
     #[error("plaintext of {len} bytes is larger than the {max} bytes one sealed blob may hold")]
     TooLarge {
@@ -107,6 +110,7 @@ impl VaultError {
             VaultError::Random(_) => "vault.random",
             VaultError::KeyStore(_) => "vault.key_store",
             VaultError::TooLarge { .. } => "vault.too_large",
+            VaultError::Store(_) => "vault.store",
         }
     }
 }

@@ -18,12 +18,13 @@ pub enum MemberKeyState {
     Shredded,
 }
 
-/// Storage of wrapped member content keys. Implementations keep only [`WrappedKey`] bytes,
+/// Storage of wrapped member content keys. Every method takes `&mut self` so a database
+/// transaction can implement it. Implementations keep only [`WrappedKey`] bytes,
 /// which are useless without the keyring; the store-backed one lives with the database so a
 /// key write commits in the same transaction as the content it protects.
 pub trait MemberKeyStore {
     /// The member's key state.
-    fn get(&self, member: i64) -> Result<MemberKeyState, KeyStoreError>;
+    fn get(&mut self, member: i64) -> Result<MemberKeyState, KeyStoreError>;
     /// Stores (inserts or replaces) a member's wrapped key.
     fn put(&mut self, member: i64, key: &WrappedKey) -> Result<(), KeyStoreError>;
     /// Destroys a member's wrapped key, leaving a tombstone. Returns whether a key was there.
@@ -31,11 +32,11 @@ pub trait MemberKeyStore {
     /// Members holding a key wrapped under a KEK version other than `current` (what a rotation
     /// must re-wrap), with their wrapped keys.
     fn wrapped_under_other_than(
-        &self,
+        &mut self,
         current: u32,
     ) -> Result<Vec<(i64, WrappedKey)>, KeyStoreError>;
     /// The KEK versions in use by at least one wrapped key.
-    fn kek_versions_in_use(&self) -> Result<Vec<u32>, KeyStoreError>;
+    fn kek_versions_in_use(&mut self) -> Result<Vec<u32>, KeyStoreError>;
 }
 
 /// An in-memory [`MemberKeyStore`] for tests and benchmarks.
@@ -52,7 +53,7 @@ impl InMemoryKeyStore {
 }
 
 impl MemberKeyStore for InMemoryKeyStore {
-    fn get(&self, member: i64) -> Result<MemberKeyState, KeyStoreError> {
+    fn get(&mut self, member: i64) -> Result<MemberKeyState, KeyStoreError> {
         Ok(self
             .keys
             .get(&member)
@@ -77,7 +78,7 @@ impl MemberKeyStore for InMemoryKeyStore {
     }
 
     fn wrapped_under_other_than(
-        &self,
+        &mut self,
         current: u32,
     ) -> Result<Vec<(i64, WrappedKey)>, KeyStoreError> {
         Ok(self
@@ -92,7 +93,7 @@ impl MemberKeyStore for InMemoryKeyStore {
             .collect())
     }
 
-    fn kek_versions_in_use(&self) -> Result<Vec<u32>, KeyStoreError> {
+    fn kek_versions_in_use(&mut self) -> Result<Vec<u32>, KeyStoreError> {
         let mut versions: Vec<u32> = self
             .keys
             .values()

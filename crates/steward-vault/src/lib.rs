@@ -46,6 +46,7 @@ pub mod error;
 pub mod keyring;
 pub mod keystore;
 pub mod reason;
+pub mod store;
 pub mod vault;
 
 pub use envelope::{ContentKind, Plaintext, RowBinding, WrappedKey};
@@ -53,4 +54,5 @@ pub use error::{KeyStoreError, VaultError};
 pub use keyring::Keyring;
 pub use keystore::{InMemoryKeyStore, MemberKeyState, MemberKeyStore};
 pub use reason::{GrantHandle, GrantPurpose, OpenReason};
+pub use store::{SEALING_SCHEME, TxKeyStore, VAULT_MIGRATIONS, VaultSealer};
 pub use vault::{AccessRecord, ErasureReport, Opened, RotationReport, Vault};

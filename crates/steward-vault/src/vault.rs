@@ -92,7 +92,7 @@ impl Vault {
         self.member_key_for_sealing(keys, member).map(|_| ())
     }
 
-    fn member_key_for_sealing(
+    pub(crate) fn member_key_for_sealing(
         &self,
         keys: &mut (impl MemberKeyStore + ?Sized),
         member: i64,
@@ -139,7 +139,7 @@ impl Vault {
     /// `vault.aead_failure` if the blob was altered or belongs to another row.
     pub fn open(
         &self,
-        keys: &(impl MemberKeyStore + ?Sized),
+        keys: &mut (impl MemberKeyStore + ?Sized),
         reason: &OpenReason<'_>,
         binding: &RowBinding,
         sealed: &[u8],
@@ -213,7 +213,7 @@ impl Vault {
     /// after the re-wrapped keys are durably committed. Returns the destroyed versions.
     pub fn retire_unused_keks(
         &mut self,
-        keys: &(impl MemberKeyStore + ?Sized),
+        keys: &mut (impl MemberKeyStore + ?Sized),
     ) -> Result<Vec<u32>, VaultError> {
         let in_use = keys.kek_versions_in_use()?;
         let current = self.keyring.current_kek_version();

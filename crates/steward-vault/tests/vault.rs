@@ -30,7 +30,7 @@ fn bob_reads() -> OpenReason<'static> {
 
 fn open_text(
     vault: &Vault,
-    keys: &InMemoryKeyStore,
+    keys: &mut InMemoryKeyStore,
     reason: &OpenReason<'_>,
     row: &RowBinding,
     blob: &[u8],
@@ -45,7 +45,7 @@ fn participant_round_trip_is_not_ledgered() {
     let row = RowBinding::message(1, CONVERSATION, ALICE);
     let blob = vault.seal(&mut keys, &row, b"lunch on friday?").unwrap();
     assert!(!blob.windows(5).any(|w| w == b"lunch"));
-    let opened = vault.open(&keys, &bob_reads(), &row, &blob).unwrap();
+    let opened = vault.open(&mut keys, &bob_reads(), &row, &blob).unwrap();
     assert_eq!(opened.plaintext.as_bytes(), b"lunch on friday?");
     assert_eq!(opened.access.purpose, "service.core");
     assert!(!opened.access.ledger_required);
@@ -59,7 +59,7 @@ fn empty_and_large_plaintexts_round_trip() {
         let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
         let blob = vault.seal(&mut keys, &row, &data).unwrap();
         assert_eq!(blob.len(), data.len() + 33);
-        let opened = vault.open(&keys, &bob_reads(), &row, &blob).unwrap();
+        let opened = vault.open(&mut keys, &bob_reads(), &row, &blob).unwrap();
         assert_eq!(opened.plaintext.as_bytes(), &data[..]);
     }
 }
@@ -92,7 +92,7 @@ fn swapped_row_fails_authentication() {
             reader: BOB,
             participants: &other_conversation,
         };
-        let err = vault.open(&keys, &reason, &swapped, &blob).unwrap_err();
+        let err = vault.open(&mut keys, &reason, &swapped, &blob).unwrap_err();
         assert_eq!(err.code(), "vault.aead_failure", "{swapped:?}");
     }
 }
@@ -106,7 +106,7 @@ fn wrong_member_key_fails() {
     // The row claims Bob wrote it: Bob's key (and Bob in the associated data) cannot open it.
     let claimed = RowBinding::message(1, CONVERSATION, BOB);
     let err = vault
-        .open(&keys, &bob_reads(), &claimed, &blob)
+        .open(&mut keys, &bob_reads(), &claimed, &blob)
         .unwrap_err();
     assert_eq!(err.code(), "vault.aead_failure");
     // Alice's wrapped key stored under Bob's id does not unwrap either (member id is bound).
@@ -115,7 +115,7 @@ fn wrong_member_key_fails() {
     };
     keys.put(BOB, &alice_key).unwrap();
     let err = vault
-        .open(&keys, &bob_reads(), &claimed, &blob)
+        .open(&mut keys, &bob_reads(), &claimed, &blob)
         .unwrap_err();
     assert_eq!(err.code(), "vault.aead_failure");
 }
@@ -126,7 +126,9 @@ fn another_vaults_keys_cannot_open() {
     let row = RowBinding::message(1, CONVERSATION, ALICE);
     let blob = vault.seal(&mut keys, &row, b"secret").unwrap();
     let other = Vault::new(Keyring::ephemeral().unwrap());
-    let err = other.open(&keys, &bob_reads(), &row, &blob).unwrap_err();
+    let err = other
+        .open(&mut keys, &bob_reads(), &row, &blob)
+        .unwrap_err();
     assert_eq!(err.code(), "vault.aead_failure");
 }
 
@@ -136,11 +138,13 @@ fn truncated_or_unknown_format_blobs_are_malformed() {
     let row = RowBinding::message(1, CONVERSATION, ALICE);
     let mut blob = vault.seal(&mut keys, &row, b"x").unwrap();
     let err = vault
-        .open(&keys, &bob_reads(), &row, &blob[..20])
+        .open(&mut keys, &bob_reads(), &row, &blob[..20])
         .unwrap_err();
     assert_eq!(err.code(), "vault.malformed");
     blob[0] = 0x02;
-    let err = vault.open(&keys, &bob_reads(), &row, &blob).unwrap_err();
+    let err = vault
+        .open(&mut keys, &bob_reads(), &row, &blob)
+        .unwrap_err();
     assert_eq!(err.code(), "vault.malformed");
 }
 
@@ -153,7 +157,7 @@ proptest! {
         let mut blob = vault.seal(&mut keys, &row, &text).unwrap();
         let at = pick % blob.len();
         blob[at] ^= 1 << bit;
-        let err = vault.open(&keys, &bob_reads(), &row, &blob).unwrap_err();
+        let err = vault.open(&mut keys, &bob_reads(), &row, &blob).unwrap_err();
         prop_assert!(matches!(err.code(), "vault.aead_failure" | "vault.malformed"), "{}", err.code());
     }
 }
@@ -167,14 +171,17 @@ fn non_participant_is_refused_before_any_decryption() {
         reader: MALLORY,
         participants: PARTICIPANTS,
     };
-    let err = vault.open(&keys, &reason, &row, &blob).unwrap_err();
+    let err = vault.open(&mut keys, &reason, &row, &blob).unwrap_err();
     assert_eq!(err.code(), "vault.refused");
     let reason = OpenReason::SelfAccess {
         member: MALLORY,
         participants: PARTICIPANTS,
     };
     assert_eq!(
-        vault.open(&keys, &reason, &row, &blob).unwrap_err().code(),
+        vault
+            .open(&mut keys, &reason, &row, &blob)
+            .unwrap_err()
+            .code(),
         "vault.refused"
     );
 }
@@ -189,7 +196,7 @@ fn private_note_opens_only_for_its_author() {
         participants: &[],
     };
     assert_eq!(
-        open_text(&vault, &keys, &own, &row, &blob).unwrap(),
+        open_text(&vault, &mut keys, &own, &row, &blob).unwrap(),
         "call the recruiter"
     );
     let other = OpenReason::ParticipantRead {
@@ -197,7 +204,10 @@ fn private_note_opens_only_for_its_author() {
         participants: &[ALICE, BOB],
     };
     assert_eq!(
-        vault.open(&keys, &other, &row, &blob).unwrap_err().code(),
+        vault
+            .open(&mut keys, &other, &row, &blob)
+            .unwrap_err()
+            .code(),
         "vault.refused"
     );
 }
@@ -211,7 +221,7 @@ fn self_access_is_ledgered() {
         member: ALICE,
         participants: PARTICIPANTS,
     };
-    let opened = vault.open(&keys, &reason, &row, &blob).unwrap();
+    let opened = vault.open(&mut keys, &reason, &row, &blob).unwrap();
     assert_eq!(opened.access.purpose, "member.self_access");
     assert!(opened.access.ledger_required);
 }
@@ -233,12 +243,16 @@ fn report_review_opens_only_within_grant_scope() {
         [(ContentKind::Message, 3), (ContentKind::Message, 2)],
     );
     let reason = OpenReason::ReportReview(&grant);
-    let opened = vault.open(&keys, &reason, &reported, &blobs[0]).unwrap();
+    let opened = vault
+        .open(&mut keys, &reason, &reported, &blobs[0])
+        .unwrap();
     assert_eq!(opened.access.purpose, "safety.report_review");
     assert_eq!(opened.access.grant_id, Some(77));
     assert!(opened.access.ledger_required);
-    assert!(vault.open(&keys, &reason, &context, &blobs[1]).is_ok());
-    let err = vault.open(&keys, &reason, &outside, &blobs[2]).unwrap_err();
+    assert!(vault.open(&mut keys, &reason, &context, &blobs[1]).is_ok());
+    let err = vault
+        .open(&mut keys, &reason, &outside, &blobs[2])
+        .unwrap_err();
     assert_eq!(err.code(), "vault.refused");
     assert!(err.to_string().contains("scope"));
     // An attachment with the same id as a covered message is not covered.
@@ -246,7 +260,7 @@ fn report_review_opens_only_within_grant_scope() {
     let blob = vault.seal(&mut keys, &attachment, b"file").unwrap();
     assert_eq!(
         vault
-            .open(&keys, &reason, &attachment, &blob)
+            .open(&mut keys, &reason, &attachment, &blob)
             .unwrap_err()
             .code(),
         "vault.refused"
@@ -272,13 +286,16 @@ fn unapproved_or_mismatched_grants_are_refused() {
         OpenReason::SecurityInvestigation(&review),
     ] {
         assert_eq!(
-            vault.open(&keys, &reason, &row, &blob).unwrap_err().code(),
+            vault
+                .open(&mut keys, &reason, &row, &blob)
+                .unwrap_err()
+                .code(),
             "vault.refused"
         );
     }
     let opened = vault
         .open(
-            &keys,
+            &mut keys,
             &OpenReason::SecurityInvestigation(&investigation_two),
             &row,
             &blob,
@@ -300,7 +317,7 @@ fn opening_after_shredding_fails_and_sealing_is_refused() {
         "second shred is a no-op"
     );
     let err = vault
-        .open(&keys, &bob_reads(), &alice_row, &alice_blob)
+        .open(&mut keys, &bob_reads(), &alice_row, &alice_blob)
         .unwrap_err();
     assert_eq!(err.code(), "vault.member_shredded");
     assert_eq!(
@@ -311,7 +328,7 @@ fn opening_after_shredding_fails_and_sealing_is_refused() {
         "vault.member_shredded"
     );
     assert_eq!(
-        open_text(&vault, &keys, &bob_reads(), &bob_row, &bob_blob).unwrap(),
+        open_text(&vault, &mut keys, &bob_reads(), &bob_row, &bob_blob).unwrap(),
         "from bob"
     );
 }
@@ -326,7 +343,7 @@ fn erasure_makes_a_copy_taken_before_it_unreadable() {
     let bob_row = RowBinding::message(2, CONVERSATION, BOB);
     let alice_blob = vault.seal(&mut keys, &alice_row, b"from alice").unwrap();
     let bob_blob = vault.seal(&mut keys, &bob_row, b"from bob").unwrap();
-    let backup = keys.clone();
+    let mut backup = keys.clone();
 
     let report = vault.erase_member(&mut keys, ALICE).unwrap();
     assert!(report.key_destroyed);
@@ -335,7 +352,7 @@ fn erasure_makes_a_copy_taken_before_it_unreadable() {
 
     // The live store: Alice is gone, Bob still reads his own.
     assert_eq!(
-        open_text(&vault, &keys, &bob_reads(), &bob_row, &bob_blob).unwrap(),
+        open_text(&vault, &mut keys, &bob_reads(), &bob_row, &bob_blob).unwrap(),
         "from bob"
     );
     // The backup still holds Alice's wrapped key, but under a KEK that no longer exists —
@@ -343,7 +360,7 @@ fn erasure_makes_a_copy_taken_before_it_unreadable() {
     let reloaded = Vault::new(Keyring::open(&path).unwrap());
     for v in [&vault, &reloaded] {
         let err = v
-            .open(&backup, &bob_reads(), &alice_row, &alice_blob)
+            .open(&mut backup, &bob_reads(), &alice_row, &alice_blob)
             .unwrap_err();
         assert_eq!(err.code(), "vault.unknown_kek_version");
     }
@@ -374,13 +391,13 @@ fn rotation_keeps_everything_readable_and_old_keks_can_go() {
     assert_eq!(report.new_version, 2);
     assert_eq!(report.rewrapped, 2);
     assert_eq!(keys.kek_versions_in_use().unwrap(), vec![2]);
-    assert_eq!(vault.retire_unused_keks(&keys).unwrap(), vec![1]);
+    assert_eq!(vault.retire_unused_keks(&mut keys).unwrap(), vec![1]);
     assert_eq!(vault.keyring().kek_versions(), vec![2]);
     // Reopen from the key file: content untouched and readable.
     let vault = Vault::new(Keyring::open(&path).unwrap());
     assert_eq!(blobs, before, "rotation never re-encrypts content");
     for (row, blob) in rows.iter().zip(&blobs) {
-        let text = open_text(&vault, &keys, &bob_reads(), row, blob).unwrap();
+        let text = open_text(&vault, &mut keys, &bob_reads(), row, blob).unwrap();
         assert_eq!(text, format!("message {}", row.item_id));
     }
 }
@@ -394,11 +411,14 @@ fn a_kek_still_in_use_is_not_retired() {
     // Rotate against another store: Alice's key here stays wrapped under version 1.
     let report = vault.rotate(&mut InMemoryKeyStore::new()).unwrap();
     assert_eq!(report.rewrapped, 0);
-    assert_eq!(vault.retire_unused_keks(&keys).unwrap(), Vec::<u32>::new());
+    assert_eq!(
+        vault.retire_unused_keks(&mut keys).unwrap(),
+        Vec::<u32>::new()
+    );
     assert_eq!(vault.keyring().kek_versions(), vec![1, 2]);
     assert_eq!(vault.rewrap_all(&mut keys).unwrap(), 1);
-    assert_eq!(vault.retire_unused_keks(&keys).unwrap(), vec![1]);
-    assert!(vault.open(&keys, &bob_reads(), &row, &blob).is_ok());
+    assert_eq!(vault.retire_unused_keks(&mut keys).unwrap(), vec![1]);
+    assert!(vault.open(&mut keys, &bob_reads(), &row, &blob).is_ok());
 }
 
 #[test]
@@ -406,7 +426,7 @@ fn debug_output_holds_no_secrets_or_content() {
     let (vault, mut keys) = vault();
     let row = RowBinding::message(1, CONVERSATION, ALICE);
     let blob = vault.seal(&mut keys, &row, b"canary-7f3a9").unwrap();
-    let opened = vault.open(&keys, &bob_reads(), &row, &blob).unwrap();
+    let opened = vault.open(&mut keys, &bob_reads(), &row, &blob).unwrap();
     let shown = format!("{vault:?} {keys:?} {opened:?}");
     assert!(!shown.contains("canary-7f3a9"));
     assert!(shown.contains("redacted"));

@@ -1,0 +1,247 @@
+//! The vault's side of the store: the `vault_member_keys` table (registered as the `vault`
+//! migration set), a [`MemberKeyStore`] over the caller's transaction, and a [`Sealer`] for the
+//! store's bulk paths (generator, import).
+//!
+//! Wrapped keys live in the database so a key and the content it protects commit together.
+//! A shredded member keeps a tombstone row (no key bytes). SQLite may keep overwritten bytes in
+//! free pages until they are reused; that is one more reason erasure also rotates the KEK and
+//! destroys the old version ([`Vault::erase_member`]), which makes any leftover copy of the
+//! wrapped key — in free pages or in a backup — useless.
+
+use std::collections::HashMap;
+
+use steward_store::{
+    Migration, MigrationSet, MigrationSql, SealContext, SealError, SealedBytes, Sealer, Store,
+    StoreError, Tx, Value,
+};
+
+use crate::envelope::{ContentKind, RowBinding, SecretKey, WrappedKey, seal_content};
+use crate::keystore::{MemberKeyState, MemberKeyStore};
+use crate::{KeyStoreError, Vault, VaultError};
+
+/// The value of the store's `sealing` column for blobs this vault sealed.
+pub const SEALING_SCHEME: &str = "steward-vault-v1";
+
+/// The vault's tables. No foreign key to `members`: the tombstone of an erased member must
+/// outlive the member's row.
+pub const VAULT_MIGRATIONS: MigrationSet = MigrationSet {
+    name: "vault",
+    migrations: &[Migration {
+        version: 1,
+        name: "member_keys",
+        sql: MigrationSql::Portable(
+            "CREATE TABLE vault_member_keys (
+                member_id {INT} PRIMARY KEY,
+                wrapped_key {BYTES},
+                kek_version {INT},
+                shredded {INT} NOT NULL DEFAULT 0,
+                CHECK ((shredded = 0 AND wrapped_key IS NOT NULL AND kek_version IS NOT NULL)
+                    OR (shredded = 1 AND wrapped_key IS NULL AND kek_version IS NULL))
+            );
+            CREATE INDEX ix_vault_member_keys_kek ON vault_member_keys (kek_version);",
+        ),
+    }],
+};
+
+/// Applies the vault's migrations to `store` (idempotent).
+pub fn migrate(store: &Store) -> Result<(), VaultError> {
+    store.migrate(&VAULT_MIGRATIONS)?;
+    Ok(())
+}
+
+fn store_err(e: StoreError) -> KeyStoreError {
+    KeyStoreError::with_source(format!("vault_member_keys: {e}"), e)
+}
+
+impl From<StoreError> for KeyStoreError {
+    fn from(e: StoreError) -> KeyStoreError {
+        store_err(e)
+    }
+}
+
+/// A [`MemberKeyStore`] writing through the caller's transaction.
+#[derive(Debug)]
+pub struct TxKeyStore<'a, 'tx> {
+    tx: &'a mut Tx<'tx>,
+}
+
+impl<'a, 'tx> TxKeyStore<'a, 'tx> {
+    /// Key storage inside `tx`.
+    pub fn new(tx: &'a mut Tx<'tx>) -> TxKeyStore<'a, 'tx> {
+        TxKeyStore { tx }
+    }
+}
+
+fn wrapped_from(value: &Value) -> Result<WrappedKey, KeyStoreError> {
+    let bytes = value
+        .as_bytes()
+        .ok_or_else(|| KeyStoreError::new("wrapped key column is not bytes"))?;
+    WrappedKey::from_bytes(bytes.to_vec())
+        .map_err(|e| KeyStoreError::new(format!("stored wrapped key: {e}")))
+}
+
+impl MemberKeyStore for TxKeyStore<'_, '_> {
+    fn get(&mut self, member: i64) -> Result<MemberKeyState, KeyStoreError> {
+        let row = self
+            .tx
+            .query_opt(
+                "SELECT wrapped_key, shredded FROM vault_member_keys WHERE member_id = $1",
+                &[member.into()],
+            )
+            .map_err(store_err)?;
+        match row {
+            None => Ok(MemberKeyState::Absent),
+            Some(row) if row.get(1).as_i64() == Some(1) => Ok(MemberKeyState::Shredded),
+            Some(row) => Ok(MemberKeyState::Present(wrapped_from(row.get(0))?)),
+        }
+    }
+
+    fn put(&mut self, member: i64, key: &WrappedKey) -> Result<(), KeyStoreError> {
+        let changed = self
+            .tx
+            .execute(
+                "INSERT INTO vault_member_keys (member_id, wrapped_key, kek_version, shredded)
+                 VALUES ($1, $2, $3, 0)
+                 ON CONFLICT (member_id) DO UPDATE
+                 SET wrapped_key = excluded.wrapped_key, kek_version = excluded.kek_version
+                 WHERE vault_member_keys.shredded = 0",
+                &[
+                    member.into(),
+                    key.as_bytes().to_vec().into(),
+                    i64::from(key.kek_version()).into(),
+                ],
+            )
+            .map_err(store_err)?;
+        if changed == 0 {
+            return Err(KeyStoreError::new(format!(
+                "member `{member}` was shredded; refusing to store a new key"
+            )));
+        }
+        Ok(())
+    }
+
+    fn shred(&mut self, member: i64) -> Result<bool, KeyStoreError> {
+        let had_key = matches!(self.get(member)?, MemberKeyState::Present(_));
+        self.tx
+            .execute(
+                "INSERT INTO vault_member_keys (member_id, wrapped_key, kek_version, shredded)
+                 VALUES ($1, NULL, NULL, 1)
+                 ON CONFLICT (member_id) DO UPDATE
+                 SET wrapped_key = NULL, kek_version = NULL, shredded = 1",
+                &[member.into()],
+            )
+            .map_err(store_err)?;
+        Ok(had_key)
+    }
+
+    fn wrapped_under_other_than(
+        &mut self,
+        current: u32,
+    ) -> Result<Vec<(i64, WrappedKey)>, KeyStoreError> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT member_id, wrapped_key FROM vault_member_keys
+                 WHERE shredded = 0 AND kek_version <> $1 ORDER BY member_id",
+                &[i64::from(current).into()],
+            )
+            .map_err(store_err)?;
+        rows.iter()
+            .map(|row| {
+                let member = row.i64(0).map_err(store_err)?;
+                Ok((member, wrapped_from(row.get(1))?))
+            })
+            .collect()
+    }
+
+    fn kek_versions_in_use(&mut self) -> Result<Vec<u32>, KeyStoreError> {
+        let rows = self
+            .tx
+            .query(
+                "SELECT DISTINCT kek_version FROM vault_member_keys
+                 WHERE shredded = 0 ORDER BY kek_version",
+                &[],
+            )
+            .map_err(store_err)?;
+        rows.iter()
+            .map(|row| {
+                let v = row.i64(0).map_err(store_err)?;
+                u32::try_from(v).map_err(|_| KeyStoreError::new("KEK version out of range"))
+            })
+            .collect()
+    }
+}
+
+/// The row binding of a store [`SealContext`].
+pub fn binding_for(context: &SealContext<'_>) -> Result<RowBinding, VaultError> {
+    let kind = match context.table {
+        "messages" => ContentKind::Message,
+        "attachments" => ContentKind::Attachment,
+        "private_notes" => ContentKind::PrivateNote,
+        "posts" => ContentKind::ClosedGroupPost,
+        _ => return Err(VaultError::Refused("not a table of sealed content")),
+    };
+    Ok(RowBinding {
+        kind,
+        item_id: context.row_id,
+        conversation_id: context.container_id,
+        author: context.member_id,
+    })
+}
+
+/// A [`Sealer`] for the store's bulk paths (generator, import), which call it inside their own
+/// transaction where the vault cannot write. It therefore seals only for members whose keys it
+/// provisioned — created and committed — beforehand; any other author is an error, so content
+/// can never be sealed under a key that is not durably stored.
+pub struct VaultSealer {
+    keys: HashMap<i64, (SecretKey, u32)>,
+}
+
+impl std::fmt::Debug for VaultSealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultSealer")
+            .field("members", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl VaultSealer {
+    /// Creates (if needed) and commits content keys for `members`, then holds them unwrapped
+    /// in memory (wiped on drop) for sealing.
+    pub fn provision(
+        vault: &Vault,
+        store: &Store,
+        members: impl IntoIterator<Item = i64>,
+    ) -> Result<VaultSealer, VaultError> {
+        let members: Vec<i64> = members.into_iter().collect();
+        let keys = store.transaction(|tx| {
+            let mut key_store = TxKeyStore::new(tx);
+            let mut keys = HashMap::with_capacity(members.len());
+            for member in &members {
+                let (dek, generation) = vault.member_key_for_sealing(&mut key_store, *member)?;
+                keys.insert(*member, (dek, generation));
+            }
+            Ok::<_, VaultError>(keys)
+        })?;
+        Ok(VaultSealer { keys })
+    }
+}
+
+impl Sealer for VaultSealer {
+    fn scheme(&self) -> &str {
+        SEALING_SCHEME
+    }
+
+    fn seal(&self, context: &SealContext<'_>, plaintext: &[u8]) -> Result<SealedBytes, SealError> {
+        let binding = binding_for(context).map_err(|e| SealError(e.to_string()))?;
+        let (dek, generation) = self.keys.get(&binding.author).ok_or_else(|| {
+            SealError(format!(
+                "no content key provisioned for member `{}`",
+                binding.author
+            ))
+        })?;
+        let sealed = seal_content(dek, *generation, &binding, plaintext)
+            .map_err(|e| SealError(e.to_string()))?;
+        Ok(SealedBytes::from_sealer_output(sealed))
+    }
+}
