@@ -284,6 +284,20 @@ impl Store {
         Ok(())
     }
 
+    /// Turns SQLite's foreign-key enforcement off or on (outside any transaction). Only for
+    /// writers that guarantee integrity by construction, like the generator; a no-op on
+    /// PostgreSQL.
+    pub fn set_foreign_key_checks(&self, on: bool) -> Result<(), StoreError> {
+        if self.dialect == Dialect::Sqlite {
+            self.execute_batch(if on {
+                "PRAGMA foreign_keys = ON;"
+            } else {
+                "PRAGMA foreign_keys = OFF;"
+            })?;
+        }
+        Ok(())
+    }
+
     /// Switches SQLite to bulk-load durability (`synchronous = NORMAL`, a bigger page cache)
     /// for the duration of a seed or import; `false` restores full durability. A no-op on
     /// PostgreSQL, whose commits are already group-committed.
@@ -527,7 +541,7 @@ impl Tx<'_> {
     }
 
     /// Inserts many rows into `table` as fast as the backend allows: one prepared statement
-    /// reused per row on SQLite, multi-row `INSERT`s on PostgreSQL. `on_conflict` is appended
+    /// reused per row on SQLite, binary `COPY` on PostgreSQL. `on_conflict` is appended
     /// verbatim (e.g. `ON CONFLICT (id) DO NOTHING`).
     pub fn insert_rows(
         &mut self,
@@ -564,39 +578,48 @@ impl Tx<'_> {
                 Ok(n)
             }
             TxInner::Postgres(t) => {
-                let per_chunk = (60_000 / columns.len()).clamp(1, 1000);
-                let mut n = 0u64;
-                for chunk in rows.chunks(per_chunk) {
-                    let mut sql = format!("INSERT INTO {table} ({cols}) VALUES ");
-                    let mut params: Vec<PgValue<'_>> =
-                        Vec::with_capacity(chunk.len() * columns.len());
-                    for (ri, row) in chunk.iter().enumerate() {
-                        if row.len() != columns.len() {
-                            return Err(StoreError::Type(format!(
-                                "row for `{table}` has {} values for {} columns",
-                                row.len(),
-                                columns.len()
-                            )));
-                        }
-                        if ri > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push('(');
-                        for ci in 0..columns.len() {
-                            if ci > 0 {
-                                sql.push_str(", ");
-                            }
-                            sql.push_str(&format!("${}", ri * columns.len() + ci + 1));
-                        }
-                        sql.push(')');
-                        params.extend(row.iter().map(PgValue));
+                // Binary COPY is PostgreSQL's bulk path; with a conflict clause the rows go
+                // through a temporary table so `ON CONFLICT` still applies.
+                let types: Vec<Type> = t
+                    .prepare(&format!("SELECT {cols} FROM {table} LIMIT 0"))?
+                    .columns()
+                    .iter()
+                    .map(|c| c.type_().clone())
+                    .collect();
+                let target = if on_conflict.trim().is_empty() {
+                    table.to_owned()
+                } else {
+                    t.batch_execute(&format!(
+                        "DROP TABLE IF EXISTS steward_load; \
+                         CREATE TEMP TABLE steward_load AS SELECT {cols} FROM {table} LIMIT 0"
+                    ))?;
+                    "steward_load".to_owned()
+                };
+                let sink = t.copy_in(&format!("COPY {target} ({cols}) FROM STDIN BINARY"))?;
+                let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
+                for row in rows {
+                    if row.len() != columns.len() {
+                        return Err(StoreError::Type(format!(
+                            "row for `{table}` has {} values for {} columns",
+                            row.len(),
+                            columns.len()
+                        )));
                     }
-                    sql.push(' ');
-                    sql.push_str(on_conflict);
+                    let p: Vec<PgValue<'_>> = row.iter().map(PgValue).collect();
                     let refs: Vec<&(dyn ToSql + Sync)> =
-                        params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                    n += t.execute(sql.as_str(), &refs)?;
+                        p.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+                    writer.write(&refs)?;
                 }
+                let copied = writer.finish()?;
+                if target == table {
+                    return Ok(copied);
+                }
+                let n = t.execute(
+                    format!("INSERT INTO {table} ({cols}) SELECT {cols} FROM steward_load {on_conflict}")
+                        .as_str(),
+                    &[],
+                )?;
+                t.batch_execute("DROP TABLE steward_load")?;
                 Ok(n)
             }
         }

@@ -461,6 +461,10 @@ fn seeding_is_deterministic_and_canaries_stay_out_of_the_database() {
                 assert_eq!(db.store.read(|tx| tx.query_i64(&sql, &[])).unwrap(), 0, "{}.{}", t.name, c.name);
             }
         }
+        if db.backend == "sqlite" {
+            let violations = db.store.read(|tx| tx.query("PRAGMA foreign_key_check", &[])).unwrap();
+            assert!(violations.is_empty(), "seeded rows reference missing rows: {violations:?}");
+        }
         // A second seed into a populated database is refused.
         let e = seed(&db.store, &cfg(9, "d.jsonl"), &PlaintextForTestsOnly).unwrap_err();
         assert_eq!(e.code(), "store.invalid");

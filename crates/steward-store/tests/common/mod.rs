@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use steward_store::{OpenOptions, Store};
 
+#[derive(Debug)]
 pub struct Db {
     pub store: Store,
     pub dir: tempfile::TempDir,
