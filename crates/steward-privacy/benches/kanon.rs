@@ -33,6 +33,8 @@ fn main() {
     let out = PathBuf::from(arg(&args, "--out").expect("--out"));
     let reps: usize = arg(&args, "--reps").map_or(7, |r| r.parse().unwrap());
     let max_rows: Option<usize> = arg(&args, "--rows").map(|r| r.parse().unwrap());
+    // `--only optimal` runs the configurations whose name starts with it.
+    let only = arg(&args, "--only").unwrap_or_default();
     std::fs::create_dir_all(&out).unwrap();
 
     let mut bytes = std::fs::read(&data).unwrap();
@@ -157,6 +159,13 @@ fn main() {
         ),
     ];
     for (name, algorithm, k, l, suppress) in runs {
+        if !name.starts_with(&only) {
+            continue;
+        }
+        let only_suppress: Option<f64> = arg(&args, "--suppress").map(|s| s.parse().unwrap());
+        if only_suppress.is_some_and(|s| s != suppress) {
+            continue;
+        }
         let config = Config {
             quasi_identifiers: quasi_identifiers.clone(),
             sensitive: Some(sensitive.clone()),

@@ -134,6 +134,12 @@ impl Encoded {
     /// Per quasi-identifier, the base-to-label map at `node` and the mixed-radix stride of its
     /// labels (the product of all label counts fits 64 bits: checked in `new`).
     pub(crate) fn node_maps(&self, node: &[u8]) -> (Vec<&[u32]>, Vec<u64>) {
+        let (maps, strides, _) = self.node_maps_with_space(node);
+        (maps, strides)
+    }
+
+    /// [`Encoded::node_maps`] and the size of the key space (the product of label counts).
+    fn node_maps_with_space(&self, node: &[u8]) -> (Vec<&[u32]>, Vec<u64>, u64) {
         let mut maps = Vec::with_capacity(node.len());
         let mut strides = Vec::with_capacity(node.len());
         let mut s: u64 = 1;
@@ -143,7 +149,7 @@ impl Encoded {
             strides.push(s);
             s = s.wrapping_mul(level.labels.len() as u64);
         }
-        (maps, strides)
+        (maps, strides, s)
     }
 
     /// The equivalence classes of generalization `node`, rolled up from `source`, the classes
@@ -151,14 +157,17 @@ impl Encoded {
     pub(crate) fn roll_up(&self, node: &[u8], source: &Classes, table: &mut KeyTable) -> Classes {
         let m = self.qis();
         let ns = self.sensitive_values;
-        let (maps, strides) = self.node_maps(node);
-        table.reset(source.len());
+        let (maps, strides, space) = self.node_maps_with_space(node);
+        table.prepare(space, source.len());
         let mut out = Classes::new(m, ns);
+        out.tuples.reserve(source.tuples.len() / 2);
+        out.counts.reserve(source.len() / 2);
         for i in 0..source.len() {
             let t = &source.tuples[i * m..(i + 1) * m];
+            // Exact: the key space fits 64 bits (checked when encoding).
             let mut key = 0u64;
-            for q in 0..m {
-                key += u64::from(maps[q][t[q] as usize]) * strides[q];
+            for ((map, &stride), &v) in maps.iter().zip(&strides).zip(t) {
+                key = key.wrapping_add(u64::from(map[v as usize]).wrapping_mul(stride));
             }
             let idx = table.find_or_insert(key, out.counts.len() as u32) as usize;
             if idx == out.counts.len() {
@@ -231,14 +240,19 @@ impl Classes {
     }
 }
 
-/// Open addressing from a 64-bit key to a class index; reused across evaluations so a node
-/// costs no allocation once warm.
+/// From a 64-bit key to a class index: a direct array when the key space is small, open
+/// addressing otherwise; reused across evaluations so a node costs no allocation once warm.
 #[derive(Debug, Default)]
 pub(crate) struct KeyTable {
     keys: Vec<u64>,
     slots: Vec<u32>,
     shift: u32,
+    dense: Vec<u32>,
+    use_dense: bool,
 }
+
+/// Largest key space indexed directly (4 MiB of slots).
+const DENSE_MAX: u64 = 1 << 20;
 
 impl KeyTable {
     pub(crate) fn with_capacity(n: usize) -> KeyTable {
@@ -247,8 +261,25 @@ impl KeyTable {
         t
     }
 
+    /// Empties the table for up to `n` keys drawn from `0..space`.
+    pub(crate) fn prepare(&mut self, space: u64, n: usize) {
+        // A direct array pays its clearing cost per evaluation, so only when the space is
+        // not much larger than the work.
+        if space <= DENSE_MAX && space <= 8 * n.max(1024) as u64 {
+            let space = space as usize;
+            if self.dense.len() < space {
+                self.dense.resize(space, 0);
+            }
+            self.dense[..space].fill(0);
+            self.use_dense = true;
+        } else {
+            self.reset(n);
+        }
+    }
+
     /// Empties the table and sizes it for up to `n` keys at most half full.
     pub(crate) fn reset(&mut self, n: usize) {
+        self.use_dense = false;
         let cap = (2 * n.max(4)).next_power_of_two();
         if self.slots.len() < cap {
             self.keys = vec![0; cap];
@@ -260,7 +291,16 @@ impl KeyTable {
     }
 
     /// The index stored under `key`, or `next` after storing it.
+    #[inline]
     pub(crate) fn find_or_insert(&mut self, key: u64, next: u32) -> u32 {
+        if self.use_dense {
+            let slot = &mut self.dense[key as usize];
+            if *slot == 0 {
+                *slot = next + 1;
+                return next;
+            }
+            return *slot - 1;
+        }
         let mask = (1usize << (64 - self.shift)) - 1;
         let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
         loop {

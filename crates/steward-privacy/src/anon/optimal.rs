@@ -55,7 +55,7 @@ pub(crate) struct Solution {
 }
 
 /// Largest lattice the search accepts (the state arrays are per node).
-const MAX_NODES: usize = 50_000_000;
+const MAX_NODES: usize = 4_000_000;
 /// Cached class lists kept for roll-ups, in total classes.
 const CACHE_CLASSES: usize = 4_000_000;
 
@@ -66,6 +66,9 @@ pub(crate) struct Lattice<'a> {
     heights: Vec<u8>,
     radix: Vec<usize>,
     nodes: usize,
+    /// Levels of every node, `m` per node, and each node's level sum.
+    node_levels: Vec<u8>,
+    sums: Vec<u16>,
     micro: Classes,
     ncp: Vec<Vec<Vec<f64>>>,
     gen_loss: Vec<Vec<f64>>,
@@ -100,6 +103,18 @@ impl<'a> Lattice<'a> {
                         "the generalization lattice has more than {MAX_NODES} nodes"
                     ))
                 })?;
+        }
+        let m = heights.len();
+        let mut node_levels = Vec::with_capacity(nodes * m);
+        let mut sums = Vec::with_capacity(nodes);
+        for id in 0..nodes {
+            let mut sum = 0u16;
+            for (&h, &r) in heights.iter().zip(&radix) {
+                let l = ((id / r) % usize::from(h)) as u8;
+                node_levels.push(l);
+                sum += u16::from(l);
+            }
+            sums.push(sum);
         }
         let micro = enc.micro_classes();
         let n = enc.rows as f64;
@@ -149,6 +164,8 @@ impl<'a> Lattice<'a> {
             heights,
             radix,
             nodes,
+            node_levels,
+            sums,
             table: KeyTable::with_capacity(micro.len()),
             micro,
             ncp,
@@ -161,16 +178,13 @@ impl<'a> Lattice<'a> {
         })
     }
 
-    pub(crate) fn levels(&self, id: usize) -> Vec<u8> {
-        self.heights
-            .iter()
-            .zip(&self.radix)
-            .map(|(&h, &r)| ((id / r) % usize::from(h)) as u8)
-            .collect()
+    pub(crate) fn levels(&self, id: usize) -> &[u8] {
+        let m = self.heights.len();
+        &self.node_levels[id * m..(id + 1) * m]
     }
 
     fn level_sum(&self, id: usize) -> usize {
-        self.levels(id).iter().map(|&l| usize::from(l)).sum()
+        usize::from(self.sums[id])
     }
 
     fn successors(&self, id: usize) -> impl Iterator<Item = usize> + '_ {
@@ -189,7 +203,7 @@ impl<'a> Lattice<'a> {
 
     /// The classes of node `id`, rolled up from the cached node below it with fewest classes.
     fn classes_of(&mut self, id: usize) -> Classes {
-        let node = self.levels(id);
+        let node = self.levels(id).to_vec();
         let mut best: Option<usize> = None;
         for (i, (cid, lv, cl)) in self.cache.iter().enumerate() {
             if *cid == id {
@@ -210,7 +224,7 @@ impl<'a> Lattice<'a> {
 
     fn remember(&mut self, id: usize, classes: Classes) {
         self.cached_classes += classes.len();
-        self.cache.push((id, self.levels(id), classes));
+        self.cache.push((id, self.levels(id).to_vec(), classes));
         while self.cached_classes > CACHE_CLASSES && self.cache.len() > 1 {
             // Drop the largest: it saves the least work per byte kept.
             let mut worst = 0;
@@ -302,7 +316,7 @@ impl<'a> Lattice<'a> {
                 let prod: f64 = self
                     .present
                     .iter()
-                    .zip(&node)
+                    .zip(node)
                     .map(|(p, &l)| p[usize::from(l)] as f64)
                     .product();
                 let cmax = n.min(prod);
@@ -410,7 +424,7 @@ impl<'a> Lattice<'a> {
         let (id, eval) = best.ok_or(AnonError::NoSolution)?;
         let classes = self.classes_of(id);
         Ok(Solution {
-            node: self.levels(id),
+            node: self.levels(id).to_vec(),
             classes,
             eval,
             stats: self.stats,
@@ -421,7 +435,7 @@ impl<'a> Lattice<'a> {
     pub(crate) fn exhaustive(mut self) -> Vec<(Vec<u8>, NodeEval)> {
         (0..self.nodes)
             .map(|id| {
-                let node = self.levels(id);
+                let node = self.levels(id).to_vec();
                 let classes = self.enc.roll_up(&node, &self.micro, &mut self.table);
                 (node, self.judge(id, &classes))
             })
