@@ -171,6 +171,18 @@ impl CheckpointSigner {
         CheckpointSigner::new(name, SigningKey::from_bytes(&seed))
     }
 
+    /// From 64 hex digits (a 32-byte Ed25519 seed), surrounding whitespace ignored: the form
+    /// key files take until the vault's keyring hands keys over.
+    pub fn from_hex_seed(
+        name: impl Into<String>,
+        text: &str,
+    ) -> Result<CheckpointSigner, LedgerError> {
+        let seed = hex::decode(text.trim()).map_err(|_| LedgerError::KeyMalformed {
+            detail: "a signing key file holds 64 hex digits".into(),
+        })?;
+        CheckpointSigner::from_seed(name, &seed)
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

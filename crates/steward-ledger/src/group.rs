@@ -78,15 +78,37 @@ impl GroupCommitter {
 
     /// Appends one entry and waits until it is committed; returns its sequence number.
     pub fn append(&self, entry: Entry) -> Result<u64, LedgerError> {
+        self.submit(entry)?.wait()
+    }
+
+    /// Queues one entry without waiting, so one caller can keep many in flight (a server
+    /// handling many requests); [`Pending::wait`] returns once it is committed.
+    pub fn submit(&self, entry: Entry) -> Result<Pending, LedgerError> {
         let (reply, answer) = sync_channel(1);
-        let stopped = || LedgerError::Storage {
-            detail: "the group committer has stopped".into(),
-        };
         self.sender.send((entry, reply)).map_err(|_| stopped())?;
-        match answer.recv().map_err(|_| stopped())? {
+        Ok(Pending { answer })
+    }
+}
+
+/// An entry queued for the next group commit.
+#[derive(Debug)]
+pub struct Pending {
+    answer: Receiver<Result<u64, String>>,
+}
+
+impl Pending {
+    /// Waits until the entry is durable; returns its sequence number.
+    pub fn wait(self) -> Result<u64, LedgerError> {
+        match self.answer.recv().map_err(|_| stopped())? {
             Ok(seq) => Ok(seq),
             Err(detail) => Err(LedgerError::Storage { detail }),
         }
+    }
+}
+
+fn stopped() -> LedgerError {
+    LedgerError::Storage {
+        detail: "the group committer has stopped".into(),
     }
 }
 

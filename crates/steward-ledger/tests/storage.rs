@@ -293,7 +293,7 @@ fn member_sets_are_checked_on_append_and_on_read() {
 #[test]
 fn group_commit_acknowledges_every_entry_once_durable() {
     for db in databases() {
-        let store = Arc::new(db.store);
+        let store = db.store.clone();
         let signer = Arc::new(signer());
         let (committer, thread) = GroupCommitter::start(
             store.clone(),

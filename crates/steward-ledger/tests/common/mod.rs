@@ -10,9 +10,37 @@ use steward_store::{OpenOptions, Store};
 
 #[derive(Debug)]
 pub struct Db {
-    pub store: Store,
+    pub store: std::sync::Arc<Store>,
     pub name: &'static str,
+    /// PostgreSQL: the schema to drop afterwards.
+    pub schema: Option<String>,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            // Best effort: a leftover schema in a test database harms nothing.
+            let _ = self
+                .store
+                .execute_batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// A fresh PostgreSQL schema name, unique across processes and calls.
+pub fn fresh_schema(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000
+    )
 }
 
 /// A fresh SQLite file, and a fresh PostgreSQL schema when `STEWARD_TEST_POSTGRES_URL` is set.
@@ -23,31 +51,23 @@ pub fn databases() -> Vec<Db> {
     let store = Store::open(&url).unwrap();
     Ledger::install(&store).unwrap();
     out.push(Db {
-        store,
+        store: std::sync::Arc::new(store),
         name: "sqlite",
+        schema: None,
         _dir: Some(dir),
     });
     if let Ok(url) = std::env::var("STEWARD_TEST_POSTGRES_URL") {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let schema = format!(
-            "ledger_test_{}_{}_{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-                % 1_000_000
-        );
+        let schema = fresh_schema("ledger_test");
         let options = OpenOptions {
-            postgres_schema: Some(schema),
+            postgres_schema: Some(schema.clone()),
             skip_migrations: false,
         };
         let store = Store::open_with(&url, &options).unwrap();
         Ledger::install(&store).unwrap();
         out.push(Db {
-            store,
+            store: std::sync::Arc::new(store),
             name: "postgres",
+            schema: Some(schema),
             _dir: None,
         });
     }
