@@ -261,3 +261,38 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    /// Any bytes: the parsers answer with a table, a hierarchy or a typed error, never a panic,
+    /// and whatever parses can be anonymized without panicking.
+    #[test]
+    fn parsers_and_anonymize_never_panic(
+        table_bytes in prop::collection::vec(prop_oneof![Just(b';'), Just(b'\n'), Just(b'a'), Just(b'b'), Just(0xffu8), any::<u8>()], 0..80),
+        hier_bytes in prop::collection::vec(prop_oneof![Just(b';'), Just(b'\n'), Just(b'a'), Just(b'*'), any::<u8>()], 0..40),
+        k in 0usize..4,
+        mondrian in any::<bool>(),
+    ) {
+        let table = Table::parse(&table_bytes, b';');
+        let hierarchy = Hierarchy::parse_arx("h", &hier_bytes, b';');
+        if let (Ok(table), Ok(hierarchy)) = (table, hierarchy) {
+            let column = table.header()[0].clone();
+            let config = Config {
+                quasi_identifiers: vec![QuasiIdentifier { column, hierarchy }],
+                sensitive: None,
+                criteria: Criteria::k_anonymity(k),
+                algorithm: if mondrian {
+                    Algorithm::Mondrian(MondrianMode::Relaxed)
+                } else {
+                    Algorithm::Optimal(UtilityMetric::Discernibility)
+                },
+                risk_threshold: 0.2,
+                population_fraction: 1.0,
+            };
+            if let Err(e) = anonymize(&table, &config) {
+                prop_assert!(e.code().starts_with("anon."));
+            }
+        }
+    }
+}
