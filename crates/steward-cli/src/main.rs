@@ -61,6 +61,8 @@ enum Command {
     /// A member's own data: show, export, change settings, correct the profile.
     #[command(subcommand)]
     Member(cmd::member::MemberCommand),
+    /// The audit log: verify it, sign checkpoints, print and check proofs.
+    Ledger(cmd::ledger::LedgerArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Seed(a) => cmd::seed::run(a, &cli.global),
         Command::Import(a) => cmd::import::run(a, &cli.global),
         Command::Member(c) => cmd::member::run(c, &cli.global),
+        Command::Ledger(a) => cmd::ledger::run(a.command, &a.keys, &cli.global),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand group.
 
 pub mod import;
+pub mod ledger;
 pub mod member;
 pub mod policy;
 pub mod privacy;
