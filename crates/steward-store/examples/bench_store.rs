@@ -19,7 +19,9 @@ use std::time::Instant;
 use steward_core::{Form, Policy};
 use steward_store::schema::{ColumnType, TABLES};
 use steward_store::seed::{SeedConfig, seed};
-use steward_store::{Gate, GateError, GateRequest, OpenOptions, PlaintextForTestsOnly, Store, Value};
+use steward_store::{
+    Gate, GateError, GateRequest, OpenOptions, PlaintextForTestsOnly, Store, Value,
+};
 
 fn open(url: &str, schema: Option<&String>) -> Store {
     Store::open_with(
@@ -36,9 +38,11 @@ fn peak_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
@@ -65,8 +69,15 @@ fn json_of(v: &Value) -> serde_json::Value {
 fn dump(store: &Store, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     for t in TABLES {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join(format!("{}.jsonl", t.name))).unwrap());
-        let sql = format!("SELECT {} FROM {} ORDER BY {}", t.column_names().join(", "), t.name, t.key.join(", "));
+        let mut f = std::io::BufWriter::new(
+            std::fs::File::create(dir.join(format!("{}.jsonl", t.name))).unwrap(),
+        );
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY {}",
+            t.column_names().join(", "),
+            t.name,
+            t.key.join(", ")
+        );
         store
             .read(|tx| {
                 tx.query_each(&sql, &[], |r| {
@@ -124,7 +135,9 @@ fn plain_insert(store: &Store, dir: &Path) -> u64 {
                             (_, serde_json::Value::Null) => Value::Null,
                             (ColumnType::Int, j) => Value::Int(j.as_i64().unwrap()),
                             (ColumnType::Text, j) => Value::Text(j.as_str().unwrap().to_owned()),
-                            (ColumnType::Sealed, j) => Value::Bytes(j.as_str().unwrap().as_bytes().to_vec()),
+                            (ColumnType::Sealed, j) => {
+                                Value::Bytes(j.as_str().unwrap().as_bytes().to_vec())
+                            }
                         }
                     })
                     .collect()
@@ -137,7 +150,10 @@ fn plain_insert(store: &Store, dir: &Path) -> u64 {
         if t.name == "posts" {
             for r in rows.iter_mut() {
                 if r[3] == Value::Text("group_closed".into()) {
-                    r[5] = Value::Bytes(match &r[4] { Value::Text(s) => s.as_bytes().to_vec(), _ => Vec::new() });
+                    r[5] = Value::Bytes(match &r[4] {
+                        Value::Text(s) => s.as_bytes().to_vec(),
+                        _ => Vec::new(),
+                    });
                     r[4] = Value::Null;
                     r[6] = Value::Text("plaintext-for-tests-only".into());
                 } else {
@@ -174,9 +190,19 @@ fn main() {
         "seed" => {
             let n: u32 = args[2].parse().unwrap();
             let store = open(&url, args.get(3));
-            let canaries = std::env::temp_dir().join(format!("bench-store-{}.canaries.jsonl", std::process::id()));
+            let canaries = std::env::temp_dir()
+                .join(format!("bench-store-{}.canaries.jsonl", std::process::id()));
             let started = Instant::now();
-            let report = seed(&store, &SeedConfig { members: n, seed: 42, canary_path: canaries.clone() }, &PlaintextForTestsOnly).unwrap();
+            let report = seed(
+                &store,
+                &SeedConfig {
+                    members: n,
+                    seed: 42,
+                    canary_path: canaries.clone(),
+                },
+                &PlaintextForTestsOnly,
+            )
+            .unwrap();
             result("seed", report.total_rows(), started.elapsed().as_secs_f64());
             let _ = std::fs::remove_file(canaries);
         }
@@ -184,7 +210,12 @@ fn main() {
         "import" => {
             let store = open(&url, args.get(3));
             let started = Instant::now();
-            let report = steward_store::import::import_path(&store, Path::new(&args[2]), &PlaintextForTestsOnly).unwrap();
+            let report = steward_store::import::import_path(
+                &store,
+                Path::new(&args[2]),
+                &PlaintextForTestsOnly,
+            )
+            .unwrap();
             result("import", report.rows(), started.elapsed().as_secs_f64());
         }
         "plain-insert" => {
@@ -200,7 +231,11 @@ fn main() {
                 .read(
                     &GateRequest {
                         purpose: "ai.training",
-                        categories: &["member.profile", "member.content.post", "member.activity.engagement"],
+                        categories: &[
+                            "member.profile",
+                            "member.content.post",
+                            "member.activity.engagement",
+                        ],
                         form: Form::Deidentified,
                         at_ms: steward_store::seed::SEED_EPOCH_MS,
                     },
@@ -219,10 +254,19 @@ fn main() {
             let scanned: i64 = store
                 .read(|tx| {
                     let mut total = 0;
-                    for t in ["members", "positions", "education", "skills", "engagement_events"] {
+                    for t in [
+                        "members",
+                        "positions",
+                        "education",
+                        "skills",
+                        "engagement_events",
+                    ] {
                         total += tx.query_i64(&format!("SELECT COUNT(*) FROM {t}"), &[])?;
                     }
-                    total += tx.query_i64("SELECT COUNT(*) FROM posts WHERE visibility IN ('public', 'connections')", &[])?;
+                    total += tx.query_i64(
+                        "SELECT COUNT(*) FROM posts WHERE visibility IN ('public', 'connections')",
+                        &[],
+                    )?;
                     Ok::<i64, steward_store::StoreError>(total)
                 })
                 .unwrap();
@@ -253,11 +297,22 @@ fn main() {
             result("peer-read", n, started.elapsed().as_secs_f64());
         }
         "drop-schema" => {
-            let store = Store::open_with(&url, &OpenOptions { skip_migrations: true, ..OpenOptions::default() }).unwrap();
-            store.execute_batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", args[2])).unwrap();
+            let store = Store::open_with(
+                &url,
+                &OpenOptions {
+                    skip_migrations: true,
+                    ..OpenOptions::default()
+                },
+            )
+            .unwrap();
+            store
+                .execute_batch(&format!("DROP SCHEMA IF EXISTS {} CASCADE", args[2]))
+                .unwrap();
         }
         _ => {
-            eprintln!("usage: bench_store seed|dump|import|plain-insert|gate|peer-read|drop-schema URL ...");
+            eprintln!(
+                "usage: bench_store seed|dump|import|plain-insert|gate|peer-read|drop-schema URL ..."
+            );
             std::process::exit(2);
         }
     }

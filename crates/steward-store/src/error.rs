@@ -104,9 +104,8 @@ impl From<rusqlite::Error> for StoreError {
                 }
             }
             rusqlite::Error::QueryReturnedNoRows => StoreError::not_found("row"),
-            rusqlite::Error::InvalidColumnType(..) | rusqlite::Error::IntegralValueOutOfRange(..) => {
-                StoreError::Type(e.to_string())
-            }
+            rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..) => StoreError::Type(e.to_string()),
             _ => StoreError::Backend(e.to_string()),
         }
     }

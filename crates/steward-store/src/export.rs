@@ -161,7 +161,10 @@ pub fn export_member(
                     .filter(|r| r.values().iter().any(|v| matches!(v, Value::Bytes(_))))
                     .count();
             }
-            tables.push((t.name.to_owned(), rows.iter().map(|r| to_json(t.name, r)).collect()));
+            tables.push((
+                t.name.to_owned(),
+                rows.iter().map(|r| to_json(t.name, r)).collect(),
+            ));
         }
         Ok::<(), StoreError>(())
     })?;

@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 
 use steward_core::policy::Denial;
-use steward_core::{CategoryId, ConsentSet, Decision, Form, Policy, PurposeId, Visibility, consent};
+use steward_core::{
+    CategoryId, ConsentSet, Decision, Form, Policy, PurposeId, Visibility, consent,
+};
 use thiserror::Error;
 
 use crate::db::{Store, Tx};
@@ -257,7 +259,7 @@ pub struct JobRecord {
 /// One item the gate hands over.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GatedRecord {
-    Profile(ProfileRecord),
+    Profile(Box<ProfileRecord>),
     Position(PositionRecord),
     Education(EducationRecord),
     Skill(SkillRecord),
@@ -339,7 +341,11 @@ fn visibilities_of(source: Source) -> &'static [Visibility] {
         | Source::Positions
         | Source::Education
         | Source::Skills
-        | Source::Connections => &[Visibility::Public, Visibility::Connections, Visibility::Private],
+        | Source::Connections => &[
+            Visibility::Public,
+            Visibility::Connections,
+            Visibility::Private,
+        ],
         Source::FeedPosts => &[Visibility::Public, Visibility::Connections],
         Source::OpenGroupPosts => &[Visibility::GroupOpen],
         Source::Engagement | Source::Search | Source::Applications => &[Visibility::Private],
@@ -407,9 +413,13 @@ struct Plan {
     private_prefixes: Vec<String>,
 }
 
-fn deny_reason(policy: &Policy, purpose: PurposeId, category: CategoryId, source: Source, form: Form)
-    -> Option<(Option<String>, String)>
-{
+fn deny_reason(
+    policy: &Policy,
+    purpose: PurposeId,
+    category: CategoryId,
+    source: Source,
+    form: Form,
+) -> Option<(Option<String>, String)> {
     // Allowed for some visibility and full consent in a form that permits the request?
     let mut best: Option<(Option<String>, String)> = None;
     for &v in visibilities_of(source) {
@@ -429,7 +439,10 @@ fn deny_reason(policy: &Policy, purpose: PurposeId, category: CategoryId, source
             best = Some((e.rule, reason));
         }
     }
-    best.or(Some((None, "no visibility of this source is allowed".to_owned())))
+    best.or(Some((
+        None,
+        "no visibility of this source is allowed".to_owned(),
+    )))
 }
 
 fn plan(policy: &Policy, request: &GateRequest<'_>) -> Result<Plan, GateError> {
@@ -553,10 +566,10 @@ fn load_members(
         &[at_ms.into()],
         |r: &Row| {
             let key = r.get(1).as_str().unwrap_or("");
-            if let (Some(k), Some(m)) = (t.consent_key_id(key), meta.get_mut(&r.i64(0)?)) {
-                if let Ok(granted) = consent::parse_consent_value(r.get(2).as_str().unwrap_or("")) {
-                    m.consent.set(k, granted);
-                }
+            if let (Some(k), Some(m)) = (t.consent_key_id(key), meta.get_mut(&r.i64(0)?))
+                && let Ok(granted) = consent::parse_consent_value(r.get(2).as_str().unwrap_or(""))
+            {
+                m.consent.set(k, granted);
             }
             Ok::<(), StoreError>(())
         },
@@ -569,10 +582,9 @@ fn load_members(
                 r.get(1).as_str().and_then(section_index),
                 r.get(2).as_str().and_then(Visibility::parse),
                 meta.get_mut(&r.i64(0)?),
-            ) {
-                if let Some(slot) = m.visibility.get_mut(i) {
-                    *slot = v;
-                }
+            ) && let Some(slot) = m.visibility.get_mut(i)
+            {
+                *slot = v;
             }
             Ok::<(), StoreError>(())
         },
@@ -646,9 +658,15 @@ where
     };
     for m in meta.values() {
         if m.deleted {
-            *c.report.excluded_members.entry(Exclusion::DeletedMember).or_insert(0) += 1;
+            *c.report
+                .excluded_members
+                .entry(Exclusion::DeletedMember)
+                .or_insert(0) += 1;
         } else if protects_minors && m.minor {
-            *c.report.excluded_members.entry(Exclusion::Minor).or_insert(0) += 1;
+            *c.report
+                .excluded_members
+                .entry(Exclusion::Minor)
+                .or_insert(0) += 1;
         }
     }
     // Member-level exclusions first: deleted always, minors for AI, ads and analytics.
@@ -766,7 +784,7 @@ where
             }
             if any {
                 c.returned(Some(id));
-                each(GatedRecord::Profile(rec))?;
+                each(GatedRecord::Profile(Box::new(rec)))?;
             }
             Ok::<(), E>(())
         })?;
@@ -949,7 +967,9 @@ fn to_record(source: Source, r: &Row, vis: Visibility) -> Result<GatedRecord, St
             posted_at: r.i64(8)?,
         }),
         Source::ProfileField(_) => {
-            return Err(StoreError::Invalid("profile fields are read per member".to_owned()));
+            return Err(StoreError::Invalid(
+                "profile fields are read per member".to_owned(),
+            ));
         }
     })
 }

@@ -148,7 +148,12 @@ impl fmt::Debug for LineErr {
     }
 }
 
-fn err(line: usize, field: Option<&str>, problem: LineProblem, message: impl Into<String>) -> LineErr {
+fn err(
+    line: usize,
+    field: Option<&str>,
+    problem: LineProblem,
+    message: impl Into<String>,
+) -> LineErr {
     LineErr {
         line,
         field: field.map(str::to_owned),
@@ -158,11 +163,18 @@ fn err(line: usize, field: Option<&str>, problem: LineProblem, message: impl Int
 }
 
 /// Imports a file or every `*.jsonl` file of a directory (parents before children).
-pub fn import_path(store: &Store, path: &Path, sealer: &dyn Sealer) -> Result<ImportReport, ImportError> {
+pub fn import_path(
+    store: &Store,
+    path: &Path,
+    sealer: &dyn Sealer,
+) -> Result<ImportReport, ImportError> {
     let mut files: Vec<(usize, PathBuf, &'static Table)> = Vec::new();
     let candidates: Vec<PathBuf> = if path.is_dir() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| ImportError::Io { file: path.display().to_string(), reason: e.to_string() })?
+            .map_err(|e| ImportError::Io {
+                file: path.display().to_string(),
+                reason: e.to_string(),
+            })?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
             .collect();
@@ -179,7 +191,11 @@ pub fn import_path(store: &Store, path: &Path, sealer: &dyn Sealer) -> Result<Im
             .map(|n| n.strip_suffix(".jsonl").unwrap_or(n).to_owned())
             .unwrap_or_default();
         let Some(pos) = TABLES.iter().position(|t| t.name == kind) else {
-            return Err(ImportError::UnknownKind { file: p.display().to_string(), kind, known: known() });
+            return Err(ImportError::UnknownKind {
+                file: p.display().to_string(),
+                kind,
+                known: known(),
+            });
         };
         files.push((pos, p, &TABLES[pos]));
     }
@@ -188,14 +204,34 @@ pub fn import_path(store: &Store, path: &Path, sealer: &dyn Sealer) -> Result<Im
     for (_, p, table) in files {
         let name = p.display().to_string();
         let done: Vec<String> = report.files.iter().map(|f| f.file.clone()).collect();
-        let bytes = std::fs::read(&p).map_err(|e| ImportError::Io { file: name.clone(), reason: e.to_string() })?;
-        let file_report = import_bytes(store, table, &name, &bytes, sealer).map_err(|e| match e {
-            ImportError::Line { file, line, field, problem, message, .. } => ImportError::Line {
-                file, line, field, problem, message, imported_before: done.clone(),
-            },
-            ImportError::Store { file, source, .. } => ImportError::Store { file, source, imported_before: done.clone() },
-            other => other,
+        let bytes = std::fs::read(&p).map_err(|e| ImportError::Io {
+            file: name.clone(),
+            reason: e.to_string(),
         })?;
+        let file_report =
+            import_bytes(store, table, &name, &bytes, sealer).map_err(|e| match e {
+                ImportError::Line {
+                    file,
+                    line,
+                    field,
+                    problem,
+                    message,
+                    ..
+                } => ImportError::Line {
+                    file,
+                    line,
+                    field,
+                    problem,
+                    message,
+                    imported_before: done.clone(),
+                },
+                ImportError::Store { file, source, .. } => ImportError::Store {
+                    file,
+                    source,
+                    imported_before: done.clone(),
+                },
+                other => other,
+            })?;
         report.files.push(file_report);
     }
     Ok(report)
@@ -232,16 +268,17 @@ pub fn import_bytes(
                 .map_err(Err)?;
             let mut rows = Vec::with_capacity(parsed.len());
             for (line, values) in parsed {
-                rows.push(seal_row(table, values, sealer).map_err(|m| {
-                    Ok(err(line, None, LineProblem::InvalidValue, m))
-                        .map(line_err)
-                })?);
+                rows.push(
+                    seal_row(table, values, sealer)
+                        .map_err(|m| Ok(line_err(err(line, None, LineProblem::InvalidValue, m))))?,
+                );
             }
-            tx.insert_rows(table.name, &columns, &rows, &upsert_clause(table)).map_err(Err)?;
-            if table.identity {
-                if let Some(k) = table.key.first() {
-                    tx.sync_identity(table.name, k).map_err(Err)?;
-                }
+            tx.insert_rows(table.name, &columns, &rows, &upsert_clause(table))
+                .map_err(Err)?;
+            if table.identity
+                && let Some(k) = table.key.first()
+            {
+                tx.sync_identity(table.name, k).map_err(Err)?;
             }
             let after = tx
                 .query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
@@ -289,7 +326,11 @@ fn field_of(table: &Table, column: &str) -> Option<&'static str> {
     }
     if c.ty == ColumnType::Sealed {
         // posts.body carries closed-group bodies too.
-        return if table.name == "posts" { None } else { Some("content") };
+        return if table.name == "posts" {
+            None
+        } else {
+            Some("content")
+        };
     }
     Some(c.name)
 }
@@ -313,46 +354,114 @@ fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineEr
     for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let line = i + 1;
         if raw.len() > MAX_LINE_BYTES {
-            return Err(err(line, None, LineProblem::LineTooLong, format!("line is {} bytes; the limit is {MAX_LINE_BYTES}", raw.len())));
+            return Err(err(
+                line,
+                None,
+                LineProblem::LineTooLong,
+                format!("line is {} bytes; the limit is {MAX_LINE_BYTES}", raw.len()),
+            ));
         }
         let text = std::str::from_utf8(raw).map_err(|e| {
-            err(line, None, LineProblem::InvalidUtf8, format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+            err(
+                line,
+                None,
+                LineProblem::InvalidUtf8,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            )
         })?;
         if text.trim().is_empty() {
             continue;
         }
         let json: Json = serde_json::from_str(text).map_err(|e| {
-            err(line, None, LineProblem::MalformedJson, format!("malformed JSON at column {}: {e}", e.column()))
+            err(
+                line,
+                None,
+                LineProblem::MalformedJson,
+                format!("malformed JSON at column {}: {e}", e.column()),
+            )
         })?;
         let Json::Object(obj) = json else {
-            return Err(err(line, None, LineProblem::NotAnObject, "each line must be one JSON object"));
+            return Err(err(
+                line,
+                None,
+                LineProblem::NotAnObject,
+                "each line must be one JSON object",
+            ));
         };
         for k in obj.keys() {
-            let known = fields.iter().any(|(_, f)| f == k) || (table.name == "posts" && k == "body");
+            let known =
+                fields.iter().any(|(_, f)| f == k) || (table.name == "posts" && k == "body");
             if !known {
                 let expected: Vec<&str> = fields.iter().map(|(_, f)| *f).collect();
-                return Err(err(line, Some(k), LineProblem::UnknownField, format!("unknown field; `{}` has {}", table.name, expected.join(", "))));
+                return Err(err(
+                    line,
+                    Some(k),
+                    LineProblem::UnknownField,
+                    format!(
+                        "unknown field; `{}` has {}",
+                        table.name,
+                        expected.join(", ")
+                    ),
+                ));
             }
         }
         let mut values = vec![Value::Null; table.columns.len()];
         for (ci, field) in &fields {
             let col = &table.columns[*ci];
             let v = obj.get(*field).unwrap_or(&Json::Null);
-            values[*ci] = typed(line, field, col.ty, col.nullable, col.allowed, v, obj.contains_key(*field))?;
+            values[*ci] = typed(
+                line,
+                field,
+                col.ty,
+                col.nullable,
+                col.allowed,
+                v,
+                obj.contains_key(*field),
+            )?;
         }
         if table.name == "posts" {
             let body = obj.get("body").unwrap_or(&Json::Null);
             let Json::String(body) = body else {
-                return Err(err(line, Some("body"), if body.is_null() { LineProblem::MissingField } else { LineProblem::WrongType }, "expected a string"));
+                return Err(err(
+                    line,
+                    Some("body"),
+                    if body.is_null() {
+                        LineProblem::MissingField
+                    } else {
+                        LineProblem::WrongType
+                    },
+                    "expected a string",
+                ));
             };
-            let vis_i = table.columns.iter().position(|c| c.name == "visibility").unwrap_or(0);
-            let body_i = table.columns.iter().position(|c| c.name == "body").unwrap_or(0);
-            let sealed_i = table.columns.iter().position(|c| c.name == "body_sealed").unwrap_or(0);
-            let group_i = table.columns.iter().position(|c| c.name == "group_id").unwrap_or(0);
+            let vis_i = table
+                .columns
+                .iter()
+                .position(|c| c.name == "visibility")
+                .unwrap_or(0);
+            let body_i = table
+                .columns
+                .iter()
+                .position(|c| c.name == "body")
+                .unwrap_or(0);
+            let sealed_i = table
+                .columns
+                .iter()
+                .position(|c| c.name == "body_sealed")
+                .unwrap_or(0);
+            let group_i = table
+                .columns
+                .iter()
+                .position(|c| c.name == "group_id")
+                .unwrap_or(0);
             let vis = values[vis_i].as_str().unwrap_or("").to_owned();
             let grouped = matches!(vis.as_str(), "group_open" | "group_closed");
-            if grouped != !values[group_i].is_null() {
-                return Err(err(line, Some("group_id"), LineProblem::InvalidValue, "group posts need a `group_id`; feed posts must not have one"));
+            if grouped == values[group_i].is_null() {
+                return Err(err(
+                    line,
+                    Some("group_id"),
+                    LineProblem::InvalidValue,
+                    "group posts need a `group_id`; feed posts must not have one",
+                ));
             }
             if vis == "group_closed" {
                 values[body_i] = Value::Null;
@@ -364,7 +473,12 @@ fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineEr
         let key: Vec<Value> = key_idx.iter().map(|i| values[*i].clone()).collect();
         if !seen.insert(key) {
             let f = table.key.join(", ");
-            return Err(err(line, Some(&f), LineProblem::DuplicateId, "this id appears earlier in the same file"));
+            return Err(err(
+                line,
+                Some(&f),
+                LineProblem::DuplicateId,
+                "this id appears earlier in the same file",
+            ));
         }
         out.push((line, values));
     }
@@ -384,24 +498,48 @@ fn typed(
         return if nullable {
             Ok(Value::Null)
         } else if present {
-            Err(err(line, Some(field), LineProblem::WrongType, "must not be null"))
+            Err(err(
+                line,
+                Some(field),
+                LineProblem::WrongType,
+                "must not be null",
+            ))
         } else {
-            Err(err(line, Some(field), LineProblem::MissingField, "required field is missing"))
+            Err(err(
+                line,
+                Some(field),
+                LineProblem::MissingField,
+                "required field is missing",
+            ))
         };
     }
     match ty {
-        ColumnType::Int => v
-            .as_i64()
-            .map(Value::Int)
-            .ok_or_else(|| err(line, Some(field), LineProblem::WrongType, format!("expected an integer, got {}", kind_of(v)))),
+        ColumnType::Int => v.as_i64().map(Value::Int).ok_or_else(|| {
+            err(
+                line,
+                Some(field),
+                LineProblem::WrongType,
+                format!("expected an integer, got {}", kind_of(v)),
+            )
+        }),
         ColumnType::Text | ColumnType::Sealed => {
             let Json::String(s) = v else {
-                return Err(err(line, Some(field), LineProblem::WrongType, format!("expected a string, got {}", kind_of(v))));
+                return Err(err(
+                    line,
+                    Some(field),
+                    LineProblem::WrongType,
+                    format!("expected a string, got {}", kind_of(v)),
+                ));
             };
-            if let Some(allowed) = allowed {
-                if !allowed.contains(&s.as_str()) {
-                    return Err(err(line, Some(field), LineProblem::InvalidValue, format!("`{s}` is not one of {}", allowed.join(", "))));
-                }
+            if let Some(allowed) = allowed
+                && !allowed.contains(&s.as_str())
+            {
+                return Err(err(
+                    line,
+                    Some(field),
+                    LineProblem::InvalidValue,
+                    format!("`{s}` is not one of {}", allowed.join(", ")),
+                ));
             }
             Ok(Value::Text(s.clone()))
         }
@@ -422,9 +560,15 @@ fn kind_of(v: &Json) -> &'static str {
 
 /// Every reference of every line must point at an existing row (in the database, including
 /// files imported earlier in this run).
-fn check_references(tx: &mut Tx<'_>, table: &Table, rows: &[(usize, Vec<Value>)]) -> Result<(), LineErr> {
+fn check_references(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    rows: &[(usize, Vec<Value>)],
+) -> Result<(), LineErr> {
     for (ci, col) in table.columns.iter().enumerate() {
-        let Some((rt, rc)) = col.references else { continue };
+        let Some((rt, rc)) = col.references else {
+            continue;
+        };
         // The first line mentioning each referenced value, to name it in the error.
         let mut first_line: HashMap<&Value, usize> = HashMap::new();
         let mut wanted: Vec<&Value> = Vec::new();
@@ -441,11 +585,21 @@ fn check_references(tx: &mut Tx<'_>, table: &Table, rows: &[(usize, Vec<Value>)]
         let mut missing: Vec<(usize, &Value)> = Vec::new();
         for chunk in wanted.chunks(500) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT {rc} FROM {rt} WHERE {rc} IN ({})", placeholders.join(", "));
+            let sql = format!(
+                "SELECT {rc} FROM {rt} WHERE {rc} IN ({})",
+                placeholders.join(", ")
+            );
             let params: Vec<Value> = chunk.iter().map(|v| (*v).clone()).collect();
             let found: HashSet<Value> = tx
                 .query(&sql, &params)
-                .map_err(|e| err(0, Some(col.name), LineProblem::DanglingReference, e.to_string()))?
+                .map_err(|e| {
+                    err(
+                        0,
+                        Some(col.name),
+                        LineProblem::DanglingReference,
+                        e.to_string(),
+                    )
+                })?
                 .into_iter()
                 .map(|r| r.get(0).clone())
                 .collect();
@@ -461,16 +615,29 @@ fn check_references(tx: &mut Tx<'_>, table: &Table, rows: &[(usize, Vec<Value>)]
                 Value::Text(s) => format!("\"{s}\""),
                 _ => "?".to_owned(),
             };
-            return Err(err(line, Some(col.name), LineProblem::DanglingReference, format!("no `{rt}` row has {rc} = {shown}")));
+            return Err(err(
+                line,
+                Some(col.name),
+                LineProblem::DanglingReference,
+                format!("no `{rt}` row has {rc} = {shown}"),
+            ));
         }
     }
     Ok(())
 }
 
 /// Replaces plaintext in sealed columns by the sealer's output and fills derived columns.
-fn seal_row(table: &Table, mut values: Vec<Value>, sealer: &dyn Sealer) -> Result<Vec<Value>, String> {
+fn seal_row(
+    table: &Table,
+    mut values: Vec<Value>,
+    sealer: &dyn Sealer,
+) -> Result<Vec<Value>, String> {
     let get = |values: &[Value], name: &str| -> Option<i64> {
-        table.columns.iter().position(|c| c.name == name).and_then(|i| values[i].as_i64())
+        table
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .and_then(|i| values[i].as_i64())
     };
     let row_id = table.key.first().and_then(|k| get(&values, k)).unwrap_or(0);
     let member_id = get(&values, "member_id").unwrap_or(0);
@@ -481,15 +648,26 @@ fn seal_row(table: &Table, mut values: Vec<Value>, sealer: &dyn Sealer) -> Resul
             continue;
         }
         if let Value::Text(plain) = &values[i] {
-            let ctx = SealContext { table: table.name, row_id, member_id, container_id: container };
-            let sealed = sealer.seal(&ctx, plain.as_bytes()).map_err(|e| e.to_string())?;
+            let ctx = SealContext {
+                table: table.name,
+                row_id,
+                member_id,
+                container_id: container,
+            };
+            let sealed = sealer
+                .seal(&ctx, plain.as_bytes())
+                .map_err(|e| e.to_string())?;
             values[i] = Value::Bytes(sealed.into_stored_bytes());
             sealed_any = true;
         }
     }
     for (i, c) in table.columns.iter().enumerate() {
         if c.derived && c.name == "sealing" {
-            values[i] = if sealed_any { Value::Text(sealer.scheme().to_owned()) } else { Value::Null };
+            values[i] = if sealed_any {
+                Value::Text(sealer.scheme().to_owned())
+            } else {
+                Value::Null
+            };
         }
     }
     Ok(values)

@@ -307,19 +307,28 @@ pub fn set_setting(
     if member.deleted_at.is_some() {
         return Err(StoreError::not_found(format!("member `{member_id}`")));
     }
-    let (key, value) = assignment.split_once('=').ok_or_else(|| {
-        StoreError::Invalid(format!("expected `key=value`, got `{assignment}`"))
-    })?;
+    let (key, value) = assignment
+        .split_once('=')
+        .ok_or_else(|| StoreError::Invalid(format!("expected `key=value`, got `{assignment}`")))?;
     let (key, value) = (key.trim(), value.trim());
     let (old, new) = if let Some(section) = key.strip_prefix("visibility.") {
         let s = section_named(section).ok_or_else(|| {
             StoreError::Invalid(format!(
                 "unknown profile section `{section}`; known: {}",
-                SECTIONS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+                SECTIONS
+                    .iter()
+                    .map(|s| s.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?;
         let vis = Visibility::parse(value)
-            .filter(|v| matches!(v, Visibility::Public | Visibility::Connections | Visibility::Private))
+            .filter(|v| {
+                matches!(
+                    v,
+                    Visibility::Public | Visibility::Connections | Visibility::Private
+                )
+            })
             .ok_or_else(|| {
                 StoreError::Invalid(format!(
                     "visibility `{value}` for `{key}` must be public, connections or private"
@@ -408,11 +417,15 @@ pub fn validate_field(field: &str, value: &str, now_ms: i64) -> Result<Option<Va
         "email" => {
             check_len(field, v, 254)?;
             let ok = v.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
                     && !v.contains(char::is_whitespace)
             });
             if !ok {
-                return Err(StoreError::Invalid(format!("`email` `{v}` is not an email address")));
+                return Err(StoreError::Invalid(format!(
+                    "`email` `{v}` is not an email address"
+                )));
             }
         }
         "phone" => {
@@ -422,7 +435,9 @@ pub fn validate_field(field: &str, value: &str, now_ms: i64) -> Result<Option<Va
                     .chars()
                     .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.'))
             {
-                return Err(StoreError::Invalid(format!("`phone` `{v}` is not a phone number")));
+                return Err(StoreError::Invalid(format!(
+                    "`phone` `{v}` is not a phone number"
+                )));
             }
         }
         "country" | "jurisdiction" => {
@@ -437,7 +452,9 @@ pub fn validate_field(field: &str, value: &str, now_ms: i64) -> Result<Option<Va
         "company_size" => one_of(field, v, vocab::COMPANY_SIZE)?,
         "years_experience" => {
             let n: i64 = v.parse().map_err(|_| {
-                StoreError::Invalid(format!("`years_experience` must be a whole number; got `{v}`"))
+                StoreError::Invalid(format!(
+                    "`years_experience` must be a whole number; got `{v}`"
+                ))
             })?;
             if !(0..=70).contains(&n) {
                 return Err(StoreError::Invalid(

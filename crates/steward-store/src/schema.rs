@@ -608,7 +608,11 @@ pub static TABLES: &[Table] = &[
     },
     Table {
         name: "conversations",
-        columns: &[int("conversation_id"), member("member_id"), int("created_at")],
+        columns: &[
+            int("conversation_id"),
+            member("member_id"),
+            int("created_at"),
+        ],
         key: &["conversation_id"],
         member_column: Some("member_id"),
         identity: true,
@@ -818,7 +822,11 @@ pub const SECTIONS: &[Section] = {
         section("job_function", "member.profile.job_function", Public),
         section("seniority", "member.profile.seniority", Public),
         section("company_size", "member.profile.company_size", Public),
-        section("years_experience", "member.profile.years_experience", Public),
+        section(
+            "years_experience",
+            "member.profile.years_experience",
+            Public,
+        ),
         section("experience", "member.profile.experience", Public),
         section("education", "member.profile.education", Public),
         section("skills", "member.profile.skills", Public),

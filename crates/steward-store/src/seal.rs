@@ -116,8 +116,14 @@ mod tests {
             container_id: Some(3),
         };
         let s = PlaintextForTestsOnly.seal(&ctx, b"hello").unwrap();
-        assert_eq!(PlaintextForTestsOnly::unwrap_for_tests(s.as_stored_bytes()), Some(&b"hello"[..]));
-        assert_eq!(format!("{s:?}"), format!("SealedBytes(<{} bytes>)", s.len()));
+        assert_eq!(
+            PlaintextForTestsOnly::unwrap_for_tests(s.as_stored_bytes()),
+            Some(&b"hello"[..])
+        );
+        assert_eq!(
+            format!("{s:?}"),
+            format!("SealedBytes(<{} bytes>)", s.len())
+        );
         assert_eq!(PlaintextForTestsOnly.scheme(), "plaintext-for-tests-only");
         assert_eq!(PlaintextForTestsOnly::unwrap_for_tests(b"other"), None);
     }

@@ -35,8 +35,7 @@ const SKILLS: &str = include_str!("../data/skills.txt");
 const INDUSTRIES: &str = include_str!("../data/industries.tsv");
 
 /// The standard EICAR anti-malware test string (harmless by design; scanners must flag it).
-pub const EICAR: &str =
-    "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+pub const EICAR: &str = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
 /// 2026-01-01T00:00:00Z: every generated time is before it.
 pub const SEED_EPOCH_MS: i64 = 1_767_225_600_000;
@@ -102,35 +101,140 @@ struct Vocab {
 }
 
 /// Country, weight, cities with their region, phone prefix.
-type Geo = (&'static str, u32, &'static [(&'static str, &'static str)], &'static str);
+type Geo = (
+    &'static str,
+    u32,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
 
 const GEO: &[Geo] = &[
-    ("US", 28, &[("San Francisco", "California"), ("New York", "New York"), ("Austin", "Texas"), ("Chicago", "Illinois"), ("Seattle", "Washington"), ("Boston", "Massachusetts")], "+1"),
-    ("IN", 15, &[("Bengaluru", "Karnataka"), ("Mumbai", "Maharashtra"), ("Hyderabad", "Telangana"), ("Pune", "Maharashtra")], "+91"),
-    ("BR", 7, &[("São Paulo", "São Paulo"), ("Rio de Janeiro", "Rio de Janeiro"), ("Belo Horizonte", "Minas Gerais")], "+55"),
-    ("GB", 8, &[("London", "England"), ("Manchester", "England"), ("Edinburgh", "Scotland")], "+44"),
-    ("DE", 7, &[("Berlin", "Berlin"), ("Munich", "Bavaria"), ("Hamburg", "Hamburg")], "+49"),
-    ("FR", 5, &[("Paris", "Île-de-France"), ("Lyon", "Auvergne-Rhône-Alpes")], "+33"),
-    ("NL", 3, &[("Amsterdam", "North Holland"), ("Rotterdam", "South Holland")], "+31"),
-    ("ES", 3, &[("Madrid", "Madrid"), ("Barcelona", "Catalonia")], "+34"),
+    (
+        "US",
+        28,
+        &[
+            ("San Francisco", "California"),
+            ("New York", "New York"),
+            ("Austin", "Texas"),
+            ("Chicago", "Illinois"),
+            ("Seattle", "Washington"),
+            ("Boston", "Massachusetts"),
+        ],
+        "+1",
+    ),
+    (
+        "IN",
+        15,
+        &[
+            ("Bengaluru", "Karnataka"),
+            ("Mumbai", "Maharashtra"),
+            ("Hyderabad", "Telangana"),
+            ("Pune", "Maharashtra"),
+        ],
+        "+91",
+    ),
+    (
+        "BR",
+        7,
+        &[
+            ("São Paulo", "São Paulo"),
+            ("Rio de Janeiro", "Rio de Janeiro"),
+            ("Belo Horizonte", "Minas Gerais"),
+        ],
+        "+55",
+    ),
+    (
+        "GB",
+        8,
+        &[
+            ("London", "England"),
+            ("Manchester", "England"),
+            ("Edinburgh", "Scotland"),
+        ],
+        "+44",
+    ),
+    (
+        "DE",
+        7,
+        &[
+            ("Berlin", "Berlin"),
+            ("Munich", "Bavaria"),
+            ("Hamburg", "Hamburg"),
+        ],
+        "+49",
+    ),
+    (
+        "FR",
+        5,
+        &[("Paris", "Île-de-France"), ("Lyon", "Auvergne-Rhône-Alpes")],
+        "+33",
+    ),
+    (
+        "NL",
+        3,
+        &[
+            ("Amsterdam", "North Holland"),
+            ("Rotterdam", "South Holland"),
+        ],
+        "+31",
+    ),
+    (
+        "ES",
+        3,
+        &[("Madrid", "Madrid"), ("Barcelona", "Catalonia")],
+        "+34",
+    ),
     ("IT", 2, &[("Milan", "Lombardy"), ("Rome", "Lazio")], "+39"),
     ("SE", 2, &[("Stockholm", "Stockholm")], "+46"),
     ("PL", 2, &[("Warsaw", "Masovia")], "+48"),
     ("IE", 2, &[("Dublin", "Leinster")], "+353"),
-    ("CH", 2, &[("Zurich", "Zurich"), ("Geneva", "Geneva")], "+41"),
-    ("CA", 5, &[("Toronto", "Ontario"), ("Vancouver", "British Columbia")], "+1"),
-    ("AU", 3, &[("Sydney", "New South Wales"), ("Melbourne", "Victoria")], "+61"),
+    (
+        "CH",
+        2,
+        &[("Zurich", "Zurich"), ("Geneva", "Geneva")],
+        "+41",
+    ),
+    (
+        "CA",
+        5,
+        &[("Toronto", "Ontario"), ("Vancouver", "British Columbia")],
+        "+1",
+    ),
+    (
+        "AU",
+        3,
+        &[("Sydney", "New South Wales"), ("Melbourne", "Victoria")],
+        "+61",
+    ),
     ("SG", 2, &[("Singapore", "Singapore")], "+65"),
     ("NG", 2, &[("Lagos", "Lagos")], "+234"),
     ("JP", 2, &[("Tokyo", "Tokyo")], "+81"),
 ];
 
 const EMAIL_DOMAINS: &[&str] = &[
-    "gmail.com", "outlook.com", "yahoo.com", "proton.me", "icloud.com", "hotmail.com",
+    "gmail.com",
+    "outlook.com",
+    "yahoo.com",
+    "proton.me",
+    "icloud.com",
+    "hotmail.com",
 ];
 const COMPANY_SUFFIX: &[&str] = &[
-    "Analytics", "Systems", "Labs", "Group", "Partners", "Health", "Logistics", "Capital",
-    "Robotics", "Foods", "Energy", "Studios", "Consulting", "Software", "Manufacturing",
+    "Analytics",
+    "Systems",
+    "Labs",
+    "Group",
+    "Partners",
+    "Health",
+    "Logistics",
+    "Capital",
+    "Robotics",
+    "Foods",
+    "Energy",
+    "Studios",
+    "Consulting",
+    "Software",
+    "Manufacturing",
 ];
 const DEGREES: &[&str] = &["BSc", "BA", "MSc", "MA", "MBA", "PhD", "BEng", "Diploma"];
 const PHISHING: &[&str] = &[
@@ -148,7 +252,11 @@ struct Gen {
 
 impl Gen {
     fn below(&mut self, n: usize) -> usize {
-        if n <= 1 { 0 } else { self.rng.random_range(0..n) }
+        if n <= 1 {
+            0
+        } else {
+            self.rng.random_range(0..n)
+        }
     }
     fn chance(&mut self, p: f64) -> bool {
         self.rng.random_bool(p.clamp(0.0, 1.0))
@@ -168,7 +276,11 @@ impl Gen {
         (x.floor() as u32).min(cap)
     }
     fn time_between(&mut self, from: i64, to: i64) -> i64 {
-        if to <= from { from } else { self.rng.random_range(from..to) }
+        if to <= from {
+            from
+        } else {
+            self.rng.random_range(from..to)
+        }
     }
     fn canary(&mut self, kind: &str) -> String {
         let token = format!("CANARY-{}-{:016x}", kind, self.rng.random::<u64>());
@@ -178,8 +290,11 @@ impl Gen {
 }
 
 /// Rows waiting for insertion, per table.
+/// A table's name, its columns and the rows waiting for it.
+type PendingTable = (&'static str, Vec<&'static str>, Vec<Vec<Value>>);
+
 struct Batch {
-    tables: Vec<(&'static str, Vec<&'static str>, Vec<Vec<Value>>)>,
+    tables: Vec<PendingTable>,
     pending: usize,
 }
 
@@ -199,7 +314,11 @@ impl Batch {
             self.pending += 1;
         }
     }
-    fn flush(&mut self, tx: &mut Tx<'_>, counts: &mut [(&'static str, u64)]) -> Result<(), StoreError> {
+    fn flush(
+        &mut self,
+        tx: &mut Tx<'_>,
+        counts: &mut [(&'static str, u64)],
+    ) -> Result<(), StoreError> {
         for (i, (name, cols, rows)) in self.tables.iter_mut().enumerate() {
             if rows.is_empty() {
                 continue;
@@ -231,9 +350,15 @@ struct MemberInfo {
 }
 
 /// Generates a network of `config.members` members into an empty store.
-pub fn seed(store: &Store, config: &SeedConfig, sealer: &dyn Sealer) -> Result<SeedReport, StoreError> {
+pub fn seed(
+    store: &Store,
+    config: &SeedConfig,
+    sealer: &dyn Sealer,
+) -> Result<SeedReport, StoreError> {
     if config.members == 0 {
-        return Err(StoreError::Invalid("--members must be at least 1".to_owned()));
+        return Err(StoreError::Invalid(
+            "--members must be at least 1".to_owned(),
+        ));
     }
     let existing = store.read(|tx| tx.query_i64("SELECT COUNT(*) FROM members", &[]))?;
     if existing > 0 {
@@ -283,9 +408,8 @@ pub fn seed(store: &Store, config: &SeedConfig, sealer: &dyn Sealer) -> Result<S
 
 fn write_canaries(path: &Path, canaries: &[Canary]) -> Result<(), StoreError> {
     let tmp = path.with_extension("jsonl.tmp");
-    let mut f = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?,
-    );
+    let mut f =
+        std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?);
     for c in canaries {
         let line = serde_json::json!({
             "token": c.token,
@@ -295,7 +419,9 @@ fn write_canaries(path: &Path, canaries: &[Canary]) -> Result<(), StoreError> {
         });
         writeln!(f, "{line}").map_err(|e| StoreError::io(&tmp, e))?;
     }
-    let file = f.into_inner().map_err(|e| StoreError::io(&tmp, e.error()))?;
+    let file = f
+        .into_inner()
+        .map_err(|e| StoreError::io(&tmp, e.error()))?;
     file.sync_all().map_err(|e| StoreError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| StoreError::io(path, e))
 }
@@ -317,7 +443,10 @@ pub fn read_canaries(path: &Path) -> Result<Vec<(String, String, i64, i64)>, Sto
     Ok(out)
 }
 
-#[allow(clippy::too_many_lines, reason = "one pass that reads top to bottom like the network it builds")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one pass that reads top to bottom like the network it builds"
+)]
 fn generate(
     tx: &mut Tx<'_>,
     g: &mut Gen,
@@ -336,14 +465,28 @@ fn generate(
     let mut company_names = Vec::with_capacity(n_companies as usize);
     for id in 1..=n_companies {
         let (code, industry) = g.pick(&v.industries, ("000", "Other"));
-        let name = format!("{} {}", g.pick(&v.last, "Acme"), g.pick(COMPANY_SUFFIX, "Group"));
+        let name = format!(
+            "{} {}",
+            g.pick(&v.last, "Acme"),
+            g.pick(COMPANY_SUFFIX, "Group")
+        );
         let size = g.pick(COMPANY_SIZE, "11-50");
-        let website = format!("https://www.{}.example", name.to_lowercase().replace(' ', "-"));
-        b.push("companies", vec![
-            id.into(), name.as_str().into(), industry.into(), size.into(), website.into(),
-            format!("{name} is a {industry} company (NAICS {code}).").into(),
-            g.time_between(start - 20 * YEAR_MS, start).into(),
-        ]);
+        let website = format!(
+            "https://www.{}.example",
+            name.to_lowercase().replace(' ', "-")
+        );
+        b.push(
+            "companies",
+            vec![
+                id.into(),
+                name.as_str().into(),
+                industry.into(),
+                size.into(),
+                website.into(),
+                format!("{name} is a {industry} company (NAICS {code}).").into(),
+                g.time_between(start - 20 * YEAR_MS, start).into(),
+            ],
+        );
         company_names.push((name, industry, size));
     }
     let n_jobs = (n / 15).max(3);
@@ -352,12 +495,21 @@ fn generate(
         let (soc, title) = g.pick(&v.occupations, ("11-1011.00", "Manager"));
         let (country, _, cities, _) = g.pick(GEO, GEO[0]);
         let (city, region) = g.pick(cities, ("Remote", "Remote"));
-        b.push("jobs", vec![
-            id.into(), company.into(), title.into(), vocab::job_function_of_soc(soc).into(),
-            g.pick(SENIORITY, "entry").into(), region.into(), country.into(),
-            format!("{title} in {city}. Apply with your CV.").into(),
-            g.time_between(SEED_EPOCH_MS - YEAR_MS, SEED_EPOCH_MS).into(),
-        ]);
+        b.push(
+            "jobs",
+            vec![
+                id.into(),
+                company.into(),
+                title.into(),
+                vocab::job_function_of_soc(soc).into(),
+                g.pick(SENIORITY, "entry").into(),
+                region.into(),
+                country.into(),
+                format!("{title} in {city}. Apply with your CV.").into(),
+                g.time_between(SEED_EPOCH_MS - YEAR_MS, SEED_EPOCH_MS)
+                    .into(),
+            ],
+        );
     }
 
     // Members with their profiles.
@@ -367,7 +519,11 @@ fn generate(
     let mut created: Vec<i64> = Vec::with_capacity(n as usize);
     for id in 1..=n {
         let female = g.chance(0.5);
-        let first = if female { g.pick(&v.female, "Alex") } else { g.pick(&v.male, "Sam") };
+        let first = if female {
+            g.pick(&v.female, "Alex")
+        } else {
+            g.pick(&v.male, "Sam")
+        };
         let last = g.pick(&v.last, "Smith");
         let mut w = g.below(geo_total as usize) as u32;
         let mut geo = GEO[0];
@@ -382,17 +538,31 @@ fn generate(
         let (city, region) = g.pick(cities, ("Capital", "Capital"));
         let email = format!(
             "{}.{}{}@{}",
-            first.to_lowercase(), last.to_lowercase(), id % 1000, g.pick(EMAIL_DOMAINS, "mail.com")
+            first.to_lowercase(),
+            last.to_lowercase(),
+            id % 1000,
+            g.pick(EMAIL_DOMAINS, "mail.com")
         );
-        let phone = format!("{dial} {} {:03} {:04}", 20 + g.below(80), g.below(1000), g.below(10_000));
+        let phone = format!(
+            "{dial} {} {:03} {:04}",
+            20 + g.below(80),
+            g.below(1000),
+            g.below(10_000)
+        );
         let (soc, title) = g.pick(&v.occupations, ("11-1011.00", "Manager"));
         let function = vocab::job_function_of_soc(soc);
         let (_, industry) = g.pick(&v.industries, ("000", "Other"));
         let years = g.below(40) as i64;
         let seniority = SENIORITY[((years / 6) as usize).min(SENIORITY.len() - 1)];
         let company = 1 + g.below(n_companies as usize) as i64;
-        let company_name = company_names.get((company - 1) as usize).map(|c| c.0.clone()).unwrap_or_default();
-        let size = company_names.get((company - 1) as usize).map(|c| c.2).unwrap_or("11-50");
+        let company_name = company_names
+            .get((company - 1) as usize)
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
+        let size = company_names
+            .get((company - 1) as usize)
+            .map(|c| c.2)
+            .unwrap_or("11-50");
         let birth_year: Option<i64> = if g.chance(0.012) {
             Some(2026 - 14 - g.below(4) as i64) // a small share of minors (14–17)
         } else if g.chance(0.6) {
@@ -400,24 +570,65 @@ fn generate(
         } else {
             None
         };
-        let gender = if g.chance(0.5) { Some(if female { "female" } else { "male" }) } else if g.chance(0.02) { Some("non_binary") } else { None };
+        let gender = if g.chance(0.5) {
+            Some(if female { "female" } else { "male" })
+        } else if g.chance(0.02) {
+            Some("non_binary")
+        } else {
+            None
+        };
         let headline = format!("{title} at {company_name}");
         let skill_a = g.pick(&v.skills, "communication");
         let skill_b = g.pick(&v.skills, "teamwork");
         let summary = match g.below(6) {
-            0 => format!("{years} years in {industry}. I work on {skill_a} and {skill_b}. Reach me at {email} or {phone}."),
-            1 => format!("{title} based in {city}. Portfolio: https://{}{}.dev", first.to_lowercase(), last.to_lowercase()),
-            2 => format!("Passionate about {skill_a}. Previously worked with {} {} on {skill_b}.", g.pick(&v.female, "Ana"), g.pick(&v.last, "Lee")),
-            _ => format!("{title} with {years} years of experience in {industry}, focused on {skill_a}."),
+            0 => format!(
+                "{years} years in {industry}. I work on {skill_a} and {skill_b}. Reach me at {email} or {phone}."
+            ),
+            1 => format!(
+                "{title} based in {city}. Portfolio: https://{}{}.dev",
+                first.to_lowercase(),
+                last.to_lowercase()
+            ),
+            2 => format!(
+                "Passionate about {skill_a}. Previously worked with {} {} on {skill_b}.",
+                g.pick(&v.female, "Ana"),
+                g.pick(&v.last, "Lee")
+            ),
+            _ => format!(
+                "{title} with {years} years of experience in {industry}, focused on {skill_a}."
+            ),
         };
         let created_at = g.time_between(start, SEED_EPOCH_MS - YEAR_MS / 12);
-        let deleted_at: Option<i64> = if g.chance(0.005) { Some(SEED_EPOCH_MS - g.below(1000) as i64 * 60_000) } else { None };
-        b.push("members", vec![
-            id.into(), first.into(), last.into(), email.as_str().into(), phone.as_str().into(),
-            headline.into(), summary.into(), city.into(), region.into(), country.into(),
-            industry.into(), function.into(), seniority.into(), size.into(), years.into(),
-            country.into(), gender.into(), birth_year.into(), created_at.into(), deleted_at.into(),
-        ]);
+        let deleted_at: Option<i64> = if g.chance(0.005) {
+            Some(SEED_EPOCH_MS - g.below(1000) as i64 * 60_000)
+        } else {
+            None
+        };
+        b.push(
+            "members",
+            vec![
+                id.into(),
+                first.into(),
+                last.into(),
+                email.as_str().into(),
+                phone.as_str().into(),
+                headline.into(),
+                summary.into(),
+                city.into(),
+                region.into(),
+                country.into(),
+                industry.into(),
+                function.into(),
+                seniority.into(),
+                size.into(),
+                years.into(),
+                country.into(),
+                gender.into(),
+                birth_year.into(),
+                created_at.into(),
+                deleted_at.into(),
+            ],
+        );
         created.push(created_at);
 
         // Section visibility: most keep the defaults; some hide or widen sections.
@@ -430,7 +641,10 @@ fn generate(
                 }
                 chosen.push(s);
                 let vis = g.pick(&["public", "connections", "private"], "private");
-                b.push("profile_visibility", vec![id.into(), SECTIONS[s].name.into(), vis.into()]);
+                b.push(
+                    "profile_visibility",
+                    vec![id.into(), SECTIONS[s].name.into(), vis.into()],
+                );
             }
         }
         // Experience: the current position and some earlier ones.
@@ -444,35 +658,77 @@ fn generate(
             } else {
                 let c = 1 + g.below(n_companies as usize) as i64;
                 let (_, t) = g.pick(&v.occupations, ("", "Analyst"));
-                (c, company_names.get((c - 1) as usize).map(|x| x.0.clone()).unwrap_or_default(), t)
+                (
+                    c,
+                    company_names
+                        .get((c - 1) as usize)
+                        .map(|x| x.0.clone())
+                        .unwrap_or_default(),
+                    t,
+                )
             };
             let start_year = year - 1 - g.below(6) as i64;
-            b.push("positions", vec![
-                pos_id.into(), id.into(), cid.into(), cname.into(), t.into(), start_year.into(), end.into(),
-                format!("Worked on {} and {}.", g.pick(&v.skills, "planning"), g.pick(&v.skills, "reporting")).into(),
-            ]);
+            b.push(
+                "positions",
+                vec![
+                    pos_id.into(),
+                    id.into(),
+                    cid.into(),
+                    cname.into(),
+                    t.into(),
+                    start_year.into(),
+                    end.into(),
+                    format!(
+                        "Worked on {} and {}.",
+                        g.pick(&v.skills, "planning"),
+                        g.pick(&v.skills, "reporting")
+                    )
+                    .into(),
+                ],
+            );
             end = Some(start_year);
             year = start_year;
         }
         for _ in 0..1 + g.below(2) {
             edu_id += 1;
             let school_city = g.pick(cities, (city, region)).0;
-            let school = if g.chance(0.5) { format!("University of {school_city}") } else { format!("{school_city} Institute of Technology") };
+            let school = if g.chance(0.5) {
+                format!("University of {school_city}")
+            } else {
+                format!("{school_city} Institute of Technology")
+            };
             let grad = 2026 - years - g.below(3) as i64;
-            b.push("education", vec![
-                edu_id.into(), id.into(), school.into(), g.pick(DEGREES, "BSc").into(),
-                g.pick(&v.skills, "economics").into(), (grad - 4).into(), grad.into(),
-            ]);
+            b.push(
+                "education",
+                vec![
+                    edu_id.into(),
+                    id.into(),
+                    school.into(),
+                    g.pick(DEGREES, "BSc").into(),
+                    g.pick(&v.skills, "economics").into(),
+                    (grad - 4).into(),
+                    grad.into(),
+                ],
+            );
         }
         let mut skills: Vec<&str> = Vec::new();
         for _ in 0..3 + g.below(8) {
             let s = g.pick(&v.skills, "communication");
             if !skills.contains(&s) {
                 skills.push(s);
-                b.push("skills", vec![id.into(), s.into(), (g.power_law(4.0, 99) as i64).into()]);
+                b.push(
+                    "skills",
+                    vec![id.into(), s.into(), (g.power_law(4.0, 99) as i64).into()],
+                );
             }
         }
-        info.push(MemberInfo { first, last, email, function, city });
+        info.push(MemberInfo {
+            first,
+            last,
+            email,
+            function,
+            city,
+        });
         if b.pending >= flush_at {
             b.flush(tx, counts)?;
         }
@@ -495,7 +751,16 @@ fn generate(
             events.push(("ads.personalized", "off"));
         }
         if g.chance(0.05) {
-            let attr = g.pick(&["ads.attr.region", "ads.attr.industry", "ads.attr.seniority", "ads.attr.skills", "ads.attr.job_function"], "ads.attr.skills");
+            let attr = g.pick(
+                &[
+                    "ads.attr.region",
+                    "ads.attr.industry",
+                    "ads.attr.seniority",
+                    "ads.attr.skills",
+                    "ads.attr.job_function",
+                ],
+                "ads.attr.skills",
+            );
             events.push((attr, "off"));
         }
         if g.chance(0.04) {
@@ -508,7 +773,17 @@ fn generate(
         for (k, v) in events {
             consent_id += 1;
             at = g.time_between(at + 1, SEED_EPOCH_MS);
-            b.push("consent_events", vec![consent_id.into(), id.into(), k.into(), v.into(), at.into(), "member".into()]);
+            b.push(
+                "consent_events",
+                vec![
+                    consent_id.into(),
+                    id.into(),
+                    k.into(),
+                    v.into(),
+                    at.into(),
+                    "member".into(),
+                ],
+            );
         }
     }
 
@@ -526,7 +801,11 @@ fn generate(
             if !edges.insert(key) {
                 continue;
             }
-            let t0 = created.get((id - 1) as usize).copied().unwrap_or(start).max(created.get((other - 1) as usize).copied().unwrap_or(start));
+            let t0 = created
+                .get((id - 1) as usize)
+                .copied()
+                .unwrap_or(start)
+                .max(created.get((other - 1) as usize).copied().unwrap_or(start));
             let at = g.time_between(t0, SEED_EPOCH_MS);
             b.push("connections", vec![id.into(), other.into(), at.into()]);
             b.push("connections", vec![other.into(), id.into(), at.into()]);
@@ -542,15 +821,38 @@ fn generate(
     let mut group_kind: Vec<&str> = Vec::with_capacity(n_groups as usize);
     let mut members_of: Vec<Vec<i64>> = vec![Vec::new(); n as usize + 1];
     for gid in 1..=n_groups {
-        let kind = if gid == 1 { "closed" } else if gid == 2 { "open" } else if g.chance(0.3) { "closed" } else { "open" };
+        let kind = if gid == 1 {
+            "closed"
+        } else if gid == 2 {
+            "open"
+        } else if g.chance(0.3) {
+            "closed"
+        } else {
+            "open"
+        };
         group_kind.push(kind);
         let owner = 1 + g.below(n as usize) as i64;
         let topic = g.pick(&v.skills, "leadership");
-        b.push("network_groups", vec![
-            gid.into(), format!("{topic} practitioners").into(), kind.into(), owner.into(),
-            format!("A {kind} group about {topic}.").into(), g.time_between(start, SEED_EPOCH_MS).into(),
-        ]);
-        b.push("group_memberships", vec![gid.into(), owner.into(), "owner".into(), g.time_between(start, SEED_EPOCH_MS).into()]);
+        b.push(
+            "network_groups",
+            vec![
+                gid.into(),
+                format!("{topic} practitioners").into(),
+                kind.into(),
+                owner.into(),
+                format!("A {kind} group about {topic}.").into(),
+                g.time_between(start, SEED_EPOCH_MS).into(),
+            ],
+        );
+        b.push(
+            "group_memberships",
+            vec![
+                gid.into(),
+                owner.into(),
+                "owner".into(),
+                g.time_between(start, SEED_EPOCH_MS).into(),
+            ],
+        );
         if let Some(v) = members_of.get_mut(owner as usize) {
             v.push(gid);
         }
@@ -558,12 +860,22 @@ fn generate(
     for id in 1..=n {
         for _ in 0..g.below(3) {
             let gid = 1 + g.below(n_groups as usize) as i64;
-            let Some(list) = members_of.get_mut(id as usize) else { continue };
+            let Some(list) = members_of.get_mut(id as usize) else {
+                continue;
+            };
             if list.contains(&gid) {
                 continue;
             }
             list.push(gid);
-            b.push("group_memberships", vec![gid.into(), id.into(), "member".into(), g.time_between(start, SEED_EPOCH_MS).into()]);
+            b.push(
+                "group_memberships",
+                vec![
+                    gid.into(),
+                    id.into(),
+                    "member".into(),
+                    g.time_between(start, SEED_EPOCH_MS).into(),
+                ],
+            );
         }
     }
 
@@ -579,8 +891,18 @@ fn generate(
             let roll = g.below(100);
             let (vis, group): (&str, Option<i64>) = if roll < 15 && !groups.is_empty() {
                 let gid = groups[g.below(groups.len())];
-                let kind = group_kind.get((gid - 1) as usize).copied().unwrap_or("open");
-                (if kind == "closed" { "group_closed" } else { "group_open" }, Some(gid))
+                let kind = group_kind
+                    .get((gid - 1) as usize)
+                    .copied()
+                    .unwrap_or("open");
+                (
+                    if kind == "closed" {
+                        "group_closed"
+                    } else {
+                        "group_open"
+                    },
+                    Some(gid),
+                )
             } else if roll < 45 {
                 ("connections", None)
             } else {
@@ -589,24 +911,79 @@ fn generate(
             let skill = g.pick(&v.skills, "analytics");
             let body = match g.below(8) {
                 0 => format!("We're hiring in {}! Send your CV to {}.", mi.city, mi.email),
-                1 => format!("Great talk today with {} {} about {skill}.", g.pick(&v.male, "Tom"), g.pick(&v.last, "Ng")),
-                2 => format!("New article on {skill}: https://blog.example.com/{}-{}", mi.first.to_lowercase(), post_id),
-                3 => format!("Questions about {skill}? Call me on +1 415 555 {:04}.", g.below(10_000)),
-                _ => format!("Some thoughts on {skill} in {}: what matters is the team.", mi.function.replace('_', " ")),
+                1 => format!(
+                    "Great talk today with {} {} about {skill}.",
+                    g.pick(&v.male, "Tom"),
+                    g.pick(&v.last, "Ng")
+                ),
+                2 => format!(
+                    "New article on {skill}: https://blog.example.com/{}-{}",
+                    mi.first.to_lowercase(),
+                    post_id
+                ),
+                3 => format!(
+                    "Questions about {skill}? Call me on +1 415 555 {:04}.",
+                    g.below(10_000)
+                ),
+                _ => format!(
+                    "Some thoughts on {skill} in {}: what matters is the team.",
+                    mi.function.replace('_', " ")
+                ),
             };
             let at = g.time_between(created[(id - 1) as usize], SEED_EPOCH_MS);
             if vis == "group_closed" {
                 closed_posts += 1;
-                let text = if closed_posts % 5 == 1 { format!("{body} {}", g.canary("post")) } else { body };
+                let text = if closed_posts % 5 == 1 {
+                    format!("{body} {}", g.canary("post"))
+                } else {
+                    body
+                };
                 let sealed = sealer
-                    .seal(&SealContext { table: "posts", row_id: post_id, member_id: id, container_id: group }, text.as_bytes())
+                    .seal(
+                        &SealContext {
+                            table: "posts",
+                            row_id: post_id,
+                            member_id: id,
+                            container_id: group,
+                        },
+                        text.as_bytes(),
+                    )
                     .map_err(|e| StoreError::Invalid(e.to_string()))?;
                 if let Some(token) = text.split_whitespace().find(|w| w.starts_with("CANARY-")) {
-                    canaries.push(Canary { token: token.to_owned(), table: "posts", row_id: post_id, member_id: id });
+                    canaries.push(Canary {
+                        token: token.to_owned(),
+                        table: "posts",
+                        row_id: post_id,
+                        member_id: id,
+                    });
                 }
-                b.push("posts", vec![post_id.into(), id.into(), group.into(), vis.into(), Value::Null, sealed.into_stored_bytes().into(), g.sealer_scheme.as_str().into(), at.into()]);
+                b.push(
+                    "posts",
+                    vec![
+                        post_id.into(),
+                        id.into(),
+                        group.into(),
+                        vis.into(),
+                        Value::Null,
+                        sealed.into_stored_bytes().into(),
+                        g.sealer_scheme.as_str().into(),
+                        at.into(),
+                    ],
+                );
             } else {
-                b.push("posts", vec![post_id.into(), id.into(), group.into(), vis.into(), body.into(), Value::Null, Value::Null, at.into()]);
+                b.push(
+                    "posts",
+                    vec![
+                        post_id.into(),
+                        id.into(),
+                        group.into(),
+                        vis.into(),
+                        body.into(),
+                        Value::Null,
+                        Value::Null,
+                        at.into(),
+                    ],
+                );
             }
         }
         if b.pending >= flush_at {
@@ -620,23 +997,54 @@ fn generate(
         let t0 = created[(id - 1) as usize];
         for _ in 0..g.power_law(8.0, 2000) {
             ev_id += 1;
-            let kind = g.pick(&["view", "view", "view", "like", "like", "comment", "share", "click"], "view");
+            let kind = g.pick(
+                &[
+                    "view", "view", "view", "like", "like", "comment", "share", "click",
+                ],
+                "view",
+            );
             let (target_kind, target_id) = match g.below(4) {
                 0 if post_id > 0 => ("post", 1 + g.below(post_id as usize) as i64),
                 1 => ("job", 1 + g.below(n_jobs as usize) as i64),
                 2 => ("company", 1 + g.below(n_companies as usize) as i64),
                 _ => ("member", 1 + g.below(n as usize) as i64),
             };
-            b.push("engagement_events", vec![ev_id.into(), id.into(), kind.into(), target_kind.into(), target_id.into(), g.time_between(t0, SEED_EPOCH_MS).into()]);
+            b.push(
+                "engagement_events",
+                vec![
+                    ev_id.into(),
+                    id.into(),
+                    kind.into(),
+                    target_kind.into(),
+                    target_id.into(),
+                    g.time_between(t0, SEED_EPOCH_MS).into(),
+                ],
+            );
         }
         for _ in 0..g.power_law(2.0, 300) {
             search_id += 1;
             let q = match g.below(3) {
-                0 => format!("{} jobs in {}", g.pick(&v.skills, "python"), info[(id - 1) as usize].city),
-                1 => format!("{} {}", g.pick(&v.female, "Maria"), g.pick(&v.last, "Garcia")),
+                0 => format!(
+                    "{} jobs in {}",
+                    g.pick(&v.skills, "python"),
+                    info[(id - 1) as usize].city
+                ),
+                1 => format!(
+                    "{} {}",
+                    g.pick(&v.female, "Maria"),
+                    g.pick(&v.last, "Garcia")
+                ),
                 _ => g.pick(&v.occupations, ("", "analyst")).1.to_owned(),
             };
-            b.push("search_events", vec![search_id.into(), id.into(), q.into(), g.time_between(t0, SEED_EPOCH_MS).into()]);
+            b.push(
+                "search_events",
+                vec![
+                    search_id.into(),
+                    id.into(),
+                    q.into(),
+                    g.time_between(t0, SEED_EPOCH_MS).into(),
+                ],
+            );
         }
         if g.chance(0.3) {
             for _ in 0..1 + g.below(3) {
@@ -644,8 +1052,28 @@ fn generate(
                 ev_id += 1;
                 let job = 1 + g.below(n_jobs as usize) as i64;
                 let at = g.time_between(t0, SEED_EPOCH_MS);
-                b.push("applications", vec![app_id.into(), id.into(), job.into(), at.into(), g.pick(crate::schema::APPLICATION_STATUS, "submitted").into()]);
-                b.push("engagement_events", vec![ev_id.into(), id.into(), "apply".into(), "job".into(), job.into(), at.into()]);
+                b.push(
+                    "applications",
+                    vec![
+                        app_id.into(),
+                        id.into(),
+                        job.into(),
+                        at.into(),
+                        g.pick(crate::schema::APPLICATION_STATUS, "submitted")
+                            .into(),
+                    ],
+                );
+                b.push(
+                    "engagement_events",
+                    vec![
+                        ev_id.into(),
+                        id.into(),
+                        "apply".into(),
+                        "job".into(),
+                        job.into(),
+                        at.into(),
+                    ],
+                );
             }
         }
         if b.pending >= flush_at {
@@ -671,11 +1099,18 @@ fn generate(
                 who.push(o);
             }
         }
-        let t0 = who.iter().map(|w| created[(*w - 1) as usize]).max().unwrap_or(start);
+        let t0 = who
+            .iter()
+            .map(|w| created[(*w - 1) as usize])
+            .max()
+            .unwrap_or(start);
         let c_at = g.time_between(t0, SEED_EPOCH_MS);
         b.push("conversations", vec![cid.into(), a.into(), c_at.into()]);
         for w in &who {
-            b.push("conversation_participants", vec![cid.into(), (*w).into(), c_at.into()]);
+            b.push(
+                "conversation_participants",
+                vec![cid.into(), (*w).into(), c_at.into()],
+            );
         }
         let mut at = c_at;
         for _ in 0..1 + g.power_law(3.0, 200) {
@@ -684,10 +1119,24 @@ fn generate(
             let peer = who.iter().copied().find(|x| *x != author).unwrap_or(author);
             let pi = &info[(peer - 1) as usize];
             let mut text = match g.below(7) {
-                0 => format!("Hi {}, are you open to a call about the {} role? My number is +44 20 7946 {:04}.", pi.first, pi.function.replace('_', " "), g.below(10_000)),
-                1 => format!("Here's my private email: {}", info[(author - 1) as usize].email),
-                2 => format!("Confidential: salary band is {}k. Don't share.", 60 + g.below(140)),
-                3 => format!("Security alert! Verify your account now: {}", g.pick(PHISHING, PHISHING[0])),
+                0 => format!(
+                    "Hi {}, are you open to a call about the {} role? My number is +44 20 7946 {:04}.",
+                    pi.first,
+                    pi.function.replace('_', " "),
+                    g.below(10_000)
+                ),
+                1 => format!(
+                    "Here's my private email: {}",
+                    info[(author - 1) as usize].email
+                ),
+                2 => format!(
+                    "Confidential: salary band is {}k. Don't share.",
+                    60 + g.below(140)
+                ),
+                3 => format!(
+                    "Security alert! Verify your account now: {}",
+                    g.pick(PHISHING, PHISHING[0])
+                ),
                 _ => format!("Thanks {}, talk soon.", pi.first),
             };
             if msg_id % 20 == 1 {
@@ -696,32 +1145,98 @@ fn generate(
             }
             at = g.time_between(at, SEED_EPOCH_MS.max(at + 1));
             let sealed = sealer
-                .seal(&SealContext { table: "messages", row_id: msg_id, member_id: author, container_id: Some(cid) }, text.as_bytes())
+                .seal(
+                    &SealContext {
+                        table: "messages",
+                        row_id: msg_id,
+                        member_id: author,
+                        container_id: Some(cid),
+                    },
+                    text.as_bytes(),
+                )
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
             if let Some(token) = text.split_whitespace().find(|w| w.starts_with("CANARY-")) {
-                canaries.push(Canary { token: token.to_owned(), table: "messages", row_id: msg_id, member_id: author });
+                canaries.push(Canary {
+                    token: token.to_owned(),
+                    table: "messages",
+                    row_id: msg_id,
+                    member_id: author,
+                });
             }
-            b.push("messages", vec![msg_id.into(), cid.into(), author.into(), at.into(), sealed.into_stored_bytes().into(), g.sealer_scheme.as_str().into(), Value::Null, Value::Null]);
+            b.push(
+                "messages",
+                vec![
+                    msg_id.into(),
+                    cid.into(),
+                    author.into(),
+                    at.into(),
+                    sealed.into_stored_bytes().into(),
+                    g.sealer_scheme.as_str().into(),
+                    Value::Null,
+                    Value::Null,
+                ],
+            );
             if g.chance(0.05) {
                 att_id += 1;
                 let (media, body) = if att_id % 97 == 1 {
                     ("application/octet-stream", EICAR.to_owned())
                 } else if att_id % 10 == 1 {
-                    ("text/plain", format!("CV of {} {} {}", pi.first, pi.last, g.canary("attachment")))
+                    (
+                        "text/plain",
+                        format!("CV of {} {} {}", pi.first, pi.last, g.canary("attachment")),
+                    )
                 } else {
                     ("text/plain", format!("CV of {} {}", pi.first, pi.last))
                 };
                 let sealed = sealer
-                    .seal(&SealContext { table: "attachments", row_id: att_id, member_id: author, container_id: Some(cid) }, body.as_bytes())
+                    .seal(
+                        &SealContext {
+                            table: "attachments",
+                            row_id: att_id,
+                            member_id: author,
+                            container_id: Some(cid),
+                        },
+                        body.as_bytes(),
+                    )
                     .map_err(|e| StoreError::Invalid(e.to_string()))?;
                 if let Some(token) = body.split_whitespace().find(|w| w.starts_with("CANARY-")) {
-                    canaries.push(Canary { token: token.to_owned(), table: "attachments", row_id: att_id, member_id: author });
+                    canaries.push(Canary {
+                        token: token.to_owned(),
+                        table: "attachments",
+                        row_id: att_id,
+                        member_id: author,
+                    });
                 }
-                b.push("attachments", vec![att_id.into(), msg_id.into(), author.into(), media.into(), (body.len() as i64).into(), sealed.into_stored_bytes().into(), g.sealer_scheme.as_str().into(), Value::Null, Value::Null]);
+                b.push(
+                    "attachments",
+                    vec![
+                        att_id.into(),
+                        msg_id.into(),
+                        author.into(),
+                        media.into(),
+                        (body.len() as i64).into(),
+                        sealed.into_stored_bytes().into(),
+                        g.sealer_scheme.as_str().into(),
+                        Value::Null,
+                        Value::Null,
+                    ],
+                );
             }
             if g.chance(0.003) && peer != author {
                 report_id += 1;
-                b.push("reports", vec![report_id.into(), peer.into(), "message".into(), msg_id.into(), g.pick(&["spam", "harassment", "phishing", "scam"], "spam").into(), at.into(), "open".into()]);
+                b.push(
+                    "reports",
+                    vec![
+                        report_id.into(),
+                        peer.into(),
+                        "message".into(),
+                        msg_id.into(),
+                        g.pick(&["spam", "harassment", "phishing", "scam"], "spam")
+                            .into(),
+                        at.into(),
+                        "open".into(),
+                    ],
+                );
             }
         }
         if b.pending >= flush_at {
@@ -736,18 +1251,45 @@ fn generate(
         note_id += 1;
         let about = 1 + g.below(n as usize) as i64;
         let about = if about == id { None } else { Some(about) };
-        let mut text = format!("Met at the {} meetup; follow up in spring.", info[(id - 1) as usize].city);
+        let mut text = format!(
+            "Met at the {} meetup; follow up in spring.",
+            info[(id - 1) as usize].city
+        );
         if note_id % 5 == 1 {
             text.push(' ');
             text.push_str(&g.canary("note"));
         }
         let sealed = sealer
-            .seal(&SealContext { table: "private_notes", row_id: note_id, member_id: id, container_id: None }, text.as_bytes())
+            .seal(
+                &SealContext {
+                    table: "private_notes",
+                    row_id: note_id,
+                    member_id: id,
+                    container_id: None,
+                },
+                text.as_bytes(),
+            )
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         if let Some(token) = text.split_whitespace().find(|w| w.starts_with("CANARY-")) {
-            canaries.push(Canary { token: token.to_owned(), table: "private_notes", row_id: note_id, member_id: id });
+            canaries.push(Canary {
+                token: token.to_owned(),
+                table: "private_notes",
+                row_id: note_id,
+                member_id: id,
+            });
         }
-        b.push("private_notes", vec![note_id.into(), id.into(), about.into(), g.time_between(created[(id - 1) as usize], SEED_EPOCH_MS).into(), sealed.into_stored_bytes().into(), g.sealer_scheme.as_str().into()]);
+        b.push(
+            "private_notes",
+            vec![
+                note_id.into(),
+                id.into(),
+                about.into(),
+                g.time_between(created[(id - 1) as usize], SEED_EPOCH_MS)
+                    .into(),
+                sealed.into_stored_bytes().into(),
+                g.sealer_scheme.as_str().into(),
+            ],
+        );
     }
 
     // Staff who run trust & safety and the data platform.

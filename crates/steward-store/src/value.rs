@@ -135,7 +135,9 @@ impl Row {
             .and_then(|i| self.values.get(i))
     }
     pub fn i64(&self, i: usize) -> Result<i64, StoreError> {
-        self.get(i).as_i64().ok_or_else(|| self.type_error(i, "integer"))
+        self.get(i)
+            .as_i64()
+            .ok_or_else(|| self.type_error(i, "integer"))
     }
     pub fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError> {
         match self.get(i) {

@@ -116,7 +116,10 @@ mod tests {
     fn minors_are_judged_conservatively() {
         let at = 1_780_000_000_000; // 2026
         assert!(may_be_minor(Some(2010), at));
-        assert!(may_be_minor(Some(2008), at), "turns 18 during 2026: may still be 17");
+        assert!(
+            may_be_minor(Some(2008), at),
+            "turns 18 during 2026: may still be 17"
+        );
         assert!(!may_be_minor(Some(2007), at));
         assert!(!may_be_minor(None, at));
     }

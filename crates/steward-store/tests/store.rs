@@ -26,7 +26,10 @@ fn migrations_apply_from_empty_and_rerunning_them_is_a_no_op() {
     each_backend(|db| {
         let applied = db.store.applied_migrations().unwrap();
         assert_eq!(applied, vec![("store".to_owned(), 1)], "{}", db.backend);
-        let again = db.store.migrate(&steward_store::schema::STORE_MIGRATIONS).unwrap();
+        let again = db
+            .store
+            .migrate(&steward_store::schema::STORE_MIGRATIONS)
+            .unwrap();
         assert!(again.applied.is_empty());
         assert_eq!(again.already_applied, 1);
         for t in TABLES {
@@ -85,20 +88,30 @@ fn other_crates_register_their_own_migrations_and_history_is_append_only() {
             .read(|tx| tx.query_opt("SELECT id, data, note FROM extra_things", &[]))
             .unwrap()
             .unwrap();
-        assert_eq!(row.values(), &[Value::Int(7), Value::Bytes(vec![1, 2, 3]), "n".into()]);
+        assert_eq!(
+            row.values(),
+            &[Value::Int(7), Value::Bytes(vec![1, 2, 3]), "n".into()]
+        );
     });
 }
 
 #[test]
 fn every_entity_round_trips_through_import_and_storage() {
     each_backend(|db| {
-        let report = import_path(&db.store, &data_dir().join("ok"), &PlaintextForTestsOnly).unwrap();
-        assert_eq!(report.files.len(), TABLES.len(), "one fixture file per table");
+        let report =
+            import_path(&db.store, &data_dir().join("ok"), &PlaintextForTestsOnly).unwrap();
+        assert_eq!(
+            report.files.len(),
+            TABLES.len(),
+            "one fixture file per table"
+        );
         for t in TABLES {
             let file = data_dir().join("ok").join(format!("{}.jsonl", t.name));
             let text = std::fs::read_to_string(&file).unwrap();
-            let expected: Vec<serde_json::Value> =
-                text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+            let expected: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
             let sql = format!(
                 "SELECT {} FROM {} ORDER BY {}",
                 t.column_names().join(", "),
@@ -106,7 +119,13 @@ fn every_entity_round_trips_through_import_and_storage() {
                 t.key.join(", ")
             );
             let rows = db.store.read(|tx| tx.query(&sql, &[])).unwrap();
-            assert_eq!(rows.len(), expected.len(), "{} rows in {}", db.backend, t.name);
+            assert_eq!(
+                rows.len(),
+                expected.len(),
+                "{} rows in {}",
+                db.backend,
+                t.name
+            );
             for (row, want) in rows.iter().zip(&expected) {
                 for (c, v) in t.columns.iter().zip(row.values()) {
                     let got: serde_json::Value = match (c.ty, v) {
@@ -156,7 +175,10 @@ fn every_entity_round_trips_through_import_and_storage() {
                     .store
                     .read(|tx| {
                         tx.query_i64(
-                            &format!("SELECT COUNT(*) FROM {} WHERE {col} LIKE '%CANARY-%'", t.name),
+                            &format!(
+                                "SELECT COUNT(*) FROM {} WHERE {col} LIKE '%CANARY-%'",
+                                t.name
+                            ),
                             &[],
                         )
                     })
@@ -200,9 +222,16 @@ fn bad_import(kind: &str, content: &[u8], problem: LineProblem, line: usize, fie
         import_path(&db.store, &data_dir().join("ok"), &PlaintextForTestsOnly).unwrap();
         let t = table(kind).unwrap();
         let before = content_digest(&db.store).unwrap();
-        let e = import_bytes(&db.store, t, "bad.jsonl", content, &PlaintextForTestsOnly).unwrap_err();
+        let e =
+            import_bytes(&db.store, t, "bad.jsonl", content, &PlaintextForTestsOnly).unwrap_err();
         match &e {
-            ImportError::Line { file, line: l, field: f, problem: p, .. } => {
+            ImportError::Line {
+                file,
+                line: l,
+                field: f,
+                problem: p,
+                ..
+            } => {
                 assert_eq!(file, "bad.jsonl");
                 assert_eq!(*p, problem, "{e}");
                 assert_eq!(*l, line, "{e}");
@@ -210,9 +239,17 @@ fn bad_import(kind: &str, content: &[u8], problem: LineProblem, line: usize, fie
             }
             other => panic!("expected a line error, got {other}"),
         }
-        assert!(e.to_string().starts_with(&format!("bad.jsonl:{line}:")), "{e}");
+        assert!(
+            e.to_string().starts_with(&format!("bad.jsonl:{line}:")),
+            "{e}"
+        );
         assert!(e.is_bad_input());
-        assert_eq!(content_digest(&db.store).unwrap(), before, "nothing imported ({})", db.backend);
+        assert_eq!(
+            content_digest(&db.store).unwrap(),
+            before,
+            "nothing imported ({})",
+            db.backend
+        );
     });
 }
 
@@ -221,49 +258,106 @@ const GOOD_SKILL: &str = r#"{"member_id": 1, "skill": "Go", "endorsements": 1}"#
 #[test]
 fn import_rejects_malformed_json() {
     let content = format!("{GOOD_SKILL}\n{{\"member_id\": 1, \"skill\": \n");
-    bad_import("skills", content.as_bytes(), LineProblem::MalformedJson, 2, None);
+    bad_import(
+        "skills",
+        content.as_bytes(),
+        LineProblem::MalformedJson,
+        2,
+        None,
+    );
 }
 
 #[test]
 fn import_rejects_unknown_fields() {
-    let content = format!("{GOOD_SKILL}\n{{\"member_id\": 2, \"skill\": \"C\", \"endorsements\": 0, \"level\": 3}}\n");
-    bad_import("skills", content.as_bytes(), LineProblem::UnknownField, 2, Some("level"));
+    let content = format!(
+        "{GOOD_SKILL}\n{{\"member_id\": 2, \"skill\": \"C\", \"endorsements\": 0, \"level\": 3}}\n"
+    );
+    bad_import(
+        "skills",
+        content.as_bytes(),
+        LineProblem::UnknownField,
+        2,
+        Some("level"),
+    );
 }
 
 #[test]
 fn import_rejects_wrong_types() {
-    let content = format!("{GOOD_SKILL}\n{{\"member_id\": \"2\", \"skill\": \"C\", \"endorsements\": 0}}\n");
-    bad_import("skills", content.as_bytes(), LineProblem::WrongType, 2, Some("member_id"));
-    let content = format!("{GOOD_SKILL}\n{{\"member_id\": 2, \"skill\": \"C\", \"endorsements\": 1.5}}\n");
-    bad_import("skills", content.as_bytes(), LineProblem::WrongType, 2, Some("endorsements"));
+    let content =
+        format!("{GOOD_SKILL}\n{{\"member_id\": \"2\", \"skill\": \"C\", \"endorsements\": 0}}\n");
+    bad_import(
+        "skills",
+        content.as_bytes(),
+        LineProblem::WrongType,
+        2,
+        Some("member_id"),
+    );
+    let content =
+        format!("{GOOD_SKILL}\n{{\"member_id\": 2, \"skill\": \"C\", \"endorsements\": 1.5}}\n");
+    bad_import(
+        "skills",
+        content.as_bytes(),
+        LineProblem::WrongType,
+        2,
+        Some("endorsements"),
+    );
 }
 
 #[test]
 fn import_rejects_invalid_utf8() {
     let mut content = format!("{GOOD_SKILL}\n").into_bytes();
-    content.extend_from_slice(b"{\"member_id\": 2, \"skill\": \"\xff\xfe\", \"endorsements\": 0}\n");
+    content
+        .extend_from_slice(b"{\"member_id\": 2, \"skill\": \"\xff\xfe\", \"endorsements\": 0}\n");
     bad_import("skills", &content, LineProblem::InvalidUtf8, 2, None);
 }
 
 #[test]
 fn import_rejects_duplicate_ids_within_a_file() {
     let content = format!("{GOOD_SKILL}\n{GOOD_SKILL}\n");
-    bad_import("skills", content.as_bytes(), LineProblem::DuplicateId, 2, Some("member_id, skill"));
+    bad_import(
+        "skills",
+        content.as_bytes(),
+        LineProblem::DuplicateId,
+        2,
+        Some("member_id, skill"),
+    );
 }
 
 #[test]
 fn import_rejects_dangling_references() {
-    let content = format!("{GOOD_SKILL}\n{{\"member_id\": 999, \"skill\": \"C\", \"endorsements\": 0}}\n");
-    bad_import("skills", content.as_bytes(), LineProblem::DanglingReference, 2, Some("member_id"));
+    let content =
+        format!("{GOOD_SKILL}\n{{\"member_id\": 999, \"skill\": \"C\", \"endorsements\": 0}}\n");
+    bad_import(
+        "skills",
+        content.as_bytes(),
+        LineProblem::DanglingReference,
+        2,
+        Some("member_id"),
+    );
 }
 
 #[test]
 fn import_rejects_missing_fields_invalid_values_and_oversized_lines() {
     let content = format!("{GOOD_SKILL}\n{{\"member_id\": 2, \"skill\": \"C\"}}\n");
-    bad_import("skills", content.as_bytes(), LineProblem::MissingField, 2, Some("endorsements"));
+    bad_import(
+        "skills",
+        content.as_bytes(),
+        LineProblem::MissingField,
+        2,
+        Some("endorsements"),
+    );
     let post = r#"{"post_id": 9, "member_id": 1, "group_id": null, "visibility": "everyone", "body": "x", "created_at": 1}"#;
-    bad_import("posts", post.as_bytes(), LineProblem::InvalidValue, 1, Some("visibility"));
-    let long = format!("{{\"member_id\": 2, \"skill\": \"{}\", \"endorsements\": 0}}", "x".repeat(steward_store::import::MAX_LINE_BYTES));
+    bad_import(
+        "posts",
+        post.as_bytes(),
+        LineProblem::InvalidValue,
+        1,
+        Some("visibility"),
+    );
+    let long = format!(
+        "{{\"member_id\": 2, \"skill\": \"{}\", \"endorsements\": 0}}",
+        "x".repeat(steward_store::import::MAX_LINE_BYTES)
+    );
     bad_import("skills", long.as_bytes(), LineProblem::LineTooLong, 1, None);
     bad_import("skills", b"[1, 2]\n", LineProblem::NotAnObject, 1, None);
 }
@@ -273,11 +367,23 @@ fn a_directory_import_stops_at_the_first_bad_file_and_names_what_came_before() {
     each_backend(|db| {
         let dir = db.dir.path().join("in");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(data_dir().join("ok/members.jsonl"), dir.join("members.jsonl")).unwrap();
-        std::fs::write(dir.join("skills.jsonl"), "{\"member_id\": 1, \"skill\": 5, \"endorsements\": 0}\n").unwrap();
+        std::fs::copy(
+            data_dir().join("ok/members.jsonl"),
+            dir.join("members.jsonl"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("skills.jsonl"),
+            "{\"member_id\": 1, \"skill\": 5, \"endorsements\": 0}\n",
+        )
+        .unwrap();
         let e = import_path(&db.store, &dir, &PlaintextForTestsOnly).unwrap_err();
         match e {
-            ImportError::Line { imported_before, problem, .. } => {
+            ImportError::Line {
+                imported_before,
+                problem,
+                ..
+            } => {
                 assert_eq!(problem, LineProblem::WrongType);
                 assert_eq!(imported_before.len(), 1);
             }
@@ -294,7 +400,12 @@ fn a_directory_import_stops_at_the_first_bad_file_and_names_what_came_before() {
 #[test]
 fn storage_errors_have_backend_neutral_kinds() {
     each_backend(|db| {
-        import_path(&db.store, &data_dir().join("ok/members.jsonl"), &PlaintextForTestsOnly).unwrap();
+        import_path(
+            &db.store,
+            &data_dir().join("ok/members.jsonl"),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap();
         let dup = db.store.transaction(|tx| {
             tx.execute(
                 "INSERT INTO skills (member_id, skill, endorsements) VALUES ($1, $2, $3)",
@@ -305,32 +416,55 @@ fn storage_errors_have_backend_neutral_kinds() {
                 &[1.into(), "A".into(), 0.into()],
             )
         });
-        assert!(matches!(dup, Err(StoreError::UniqueViolation(_))), "{} {dup:?}", db.backend);
+        assert!(
+            matches!(dup, Err(StoreError::UniqueViolation(_))),
+            "{} {dup:?}",
+            db.backend
+        );
         let fk = db.store.transaction(|tx| {
             tx.execute(
                 "INSERT INTO skills (member_id, skill, endorsements) VALUES ($1, $2, $3)",
                 &[404.into(), "A".into(), 0.into()],
             )
         });
-        assert!(matches!(fk, Err(StoreError::ForeignKey(_))), "{} {fk:?}", db.backend);
+        assert!(
+            matches!(fk, Err(StoreError::ForeignKey(_))),
+            "{} {fk:?}",
+            db.backend
+        );
         let check = db.store.transaction(|tx| {
             tx.execute(
                 "INSERT INTO profile_visibility (member_id, section, visibility) VALUES ($1, $2, $3)",
                 &[1.into(), "headline".into(), "everyone".into()],
             )
         });
-        assert!(matches!(check, Err(StoreError::Constraint(_))), "{} {check:?}", db.backend);
+        assert!(
+            matches!(check, Err(StoreError::Constraint(_))),
+            "{} {check:?}",
+            db.backend
+        );
         assert_eq!(count(db, "skills"), 0, "failed transactions left nothing");
-        assert_eq!(StoreError::UniqueViolation(String::new()).code(), "store.unique_violation");
+        assert_eq!(
+            StoreError::UniqueViolation(String::new()).code(),
+            "store.unique_violation"
+        );
     });
 }
 
 #[test]
 fn a_failed_transaction_rolls_back_everything_it_wrote() {
     each_backend(|db| {
-        import_path(&db.store, &data_dir().join("ok/members.jsonl"), &PlaintextForTestsOnly).unwrap();
+        import_path(
+            &db.store,
+            &data_dir().join("ok/members.jsonl"),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap();
         let r: Result<(), StoreError> = db.store.transaction(|tx| {
-            tx.execute("UPDATE members SET headline = $1 WHERE member_id = $2", &["changed".into(), 1.into()])?;
+            tx.execute(
+                "UPDATE members SET headline = $1 WHERE member_id = $2",
+                &["changed".into(), 1.into()],
+            )?;
             Err(StoreError::Invalid("caller gave up".into()))
         });
         assert!(r.is_err());
@@ -347,15 +481,28 @@ fn members_rectify_their_profile_and_settings_with_recorded_events() {
         let at = 1_800_000_000_000;
         let change = db
             .store
-            .transaction(|tx| member::update_profile(tx, 2, "headline=Talent partner", &Actor::Member, at))
+            .transaction(|tx| {
+                member::update_profile(tx, 2, "headline=Talent partner", &Actor::Member, at)
+            })
             .unwrap();
         assert_eq!(change.old_value.as_deref(), Some("Recruiter"));
         let staff = Actor::Staff("root.admin".into());
         db.store
-            .transaction(|tx| member::set_setting(tx, &t, 2, "ads.personalized=off", &staff, at + 1))
+            .transaction(|tx| {
+                member::set_setting(tx, &t, 2, "ads.personalized=off", &staff, at + 1)
+            })
             .unwrap();
         db.store
-            .transaction(|tx| member::set_setting(tx, &t, 2, "visibility.skills=private", &Actor::Member, at + 2))
+            .transaction(|tx| {
+                member::set_setting(
+                    tx,
+                    &t,
+                    2,
+                    "visibility.skills=private",
+                    &Actor::Member,
+                    at + 2,
+                )
+            })
             .unwrap();
         let (m, history, profile, consent, vis) = db
             .store
@@ -375,17 +522,39 @@ fn members_rectify_their_profile_and_settings_with_recorded_events() {
         assert_eq!(history.len(), 2);
         assert_eq!(history[0].actor, "staff:root.admin");
         assert!(!consent.granted(t.consent_key_id("ads.personalized").unwrap()));
-        assert!(vis.iter().any(|(s, v, chosen)| *s == "skills" && *v == steward_core::Visibility::Private && *chosen));
+        assert!(vis.iter().any(|(s, v, chosen)| *s == "skills"
+            && *v == steward_core::Visibility::Private
+            && *chosen));
         // Bad input is refused with nothing recorded.
-        for bad in ["birth_year=1850", "email=not-an-email", "seniority=emperor", "nope=1", "headline"] {
-            let e = db.store.transaction(|tx| member::update_profile(tx, 2, bad, &Actor::Member, at)).unwrap_err();
+        for bad in [
+            "birth_year=1850",
+            "email=not-an-email",
+            "seniority=emperor",
+            "nope=1",
+            "headline",
+        ] {
+            let e = db
+                .store
+                .transaction(|tx| member::update_profile(tx, 2, bad, &Actor::Member, at))
+                .unwrap_err();
             assert_eq!(e.code(), "store.invalid", "{bad}: {e}");
         }
-        for bad in ["ai.training=maybe", "visibility.skills=group_closed", "visibility.x=public", "nope=on"] {
-            let e = db.store.transaction(|tx| member::set_setting(tx, &t, 2, bad, &Actor::Member, at)).unwrap_err();
+        for bad in [
+            "ai.training=maybe",
+            "visibility.skills=group_closed",
+            "visibility.x=public",
+            "nope=on",
+        ] {
+            let e = db
+                .store
+                .transaction(|tx| member::set_setting(tx, &t, 2, bad, &Actor::Member, at))
+                .unwrap_err();
             assert_eq!(e.code(), "store.invalid", "{bad}: {e}");
         }
-        let e = db.store.transaction(|tx| member::update_profile(tx, 404, "headline=x", &Actor::Member, at)).unwrap_err();
+        let e = db
+            .store
+            .transaction(|tx| member::update_profile(tx, 404, "headline=x", &Actor::Member, at))
+            .unwrap_err();
         assert_eq!(e.code(), "store.not_found");
         assert_eq!(count(db, "profile_events"), 2);
         assert_eq!(count(db, "consent_events"), 3);
@@ -398,15 +567,25 @@ fn a_member_export_holds_their_data_and_consent_history_but_no_private_text() {
         import_path(&db.store, &data_dir().join("ok"), &PlaintextForTestsOnly).unwrap();
         let out = db.dir.path().join("export");
         let t = Taxonomy::builtin();
-        let r = steward_store::export::export_member(&db.store, &t, 1, &out, 1_800_000_000_000).unwrap();
+        let r = steward_store::export::export_member(&db.store, &t, 1, &out, 1_800_000_000_000)
+            .unwrap();
         assert_eq!(r.sealed_rows, 3, "message, attachment, closed-group post");
-        let consent: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("consent_events.json")).unwrap()).unwrap();
+        let consent: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("consent_events.json")).unwrap(),
+        )
+        .unwrap();
         assert_eq!(consent[0]["key"], "ai.training");
         let settings: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("settings.json")).unwrap()).unwrap();
-        assert_eq!(settings["consent"]["ai.training"]["granted"], true, "GB default off, overridden by the event");
-        assert_eq!(settings["profile_visibility"]["headline"]["visibility"], "connections");
+            serde_json::from_str(&std::fs::read_to_string(out.join("settings.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            settings["consent"]["ai.training"]["granted"], true,
+            "GB default off, overridden by the event"
+        );
+        assert_eq!(
+            settings["profile_visibility"]["headline"]["visibility"],
+            "connections"
+        );
         let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
         assert!(readme.contains("sealed"));
         for entry in std::fs::read_dir(&out).unwrap() {
@@ -415,10 +594,15 @@ fn a_member_export_holds_their_data_and_consent_history_but_no_private_text() {
         }
         // Member 2's note about member 1 is member 2's, not in member 1's export.
         let notes: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("private_notes.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(out.join("private_notes.json")).unwrap())
+                .unwrap();
         assert_eq!(notes.as_array().unwrap().len(), 0);
         let again = steward_store::export::export_member(&db.store, &t, 1, &out, 1);
-        assert_eq!(again.unwrap_err().code(), "store.invalid", "never overwrites a folder");
+        assert_eq!(
+            again.unwrap_err().code(),
+            "store.invalid",
+            "never overwrites a folder"
+        );
     });
 }
 
@@ -430,15 +614,35 @@ fn seeding_is_deterministic_and_canaries_stay_out_of_the_database() {
             seed,
             canary_path: db.dir.path().join(name),
         };
-        let report = seed(&db.store, &cfg(9, "a.canaries.jsonl"), &PlaintextForTestsOnly).unwrap();
+        let report = seed(
+            &db.store,
+            &cfg(9, "a.canaries.jsonl"),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap();
         assert!(report.total_rows() > 5_000, "{report:?}");
         let digest = content_digest(&db.store).unwrap();
 
         let again = common::sqlite();
-        seed(&again.store, &cfg(9, "b.canaries.jsonl"), &PlaintextForTestsOnly).unwrap();
-        assert_eq!(content_digest(&again.store).unwrap(), digest, "same seed, same data ({})", db.backend);
+        seed(
+            &again.store,
+            &cfg(9, "b.canaries.jsonl"),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap();
+        assert_eq!(
+            content_digest(&again.store).unwrap(),
+            digest,
+            "same seed, same data ({})",
+            db.backend
+        );
         let other = common::sqlite();
-        seed(&other.store, &cfg(10, "c.canaries.jsonl"), &PlaintextForTestsOnly).unwrap();
+        seed(
+            &other.store,
+            &cfg(10, "c.canaries.jsonl"),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap();
         assert_ne!(content_digest(&other.store).unwrap(), digest);
 
         let canaries = read_canaries(&db.dir.path().join("a.canaries.jsonl")).unwrap();
@@ -449,21 +653,49 @@ fn seeding_is_deterministic_and_canaries_stay_out_of_the_database() {
         // Each canary sits sealed in the row the registry names, and nowhere in clear.
         for (token, table_name, row_id, _) in &canaries {
             let t = table(table_name).unwrap();
-            let sealed_col = t.columns.iter().find(|c| c.ty == ColumnType::Sealed).unwrap().name;
-            let sql = format!("SELECT {sealed_col} FROM {table_name} WHERE {} = $1", t.key[0]);
-            let row = db.store.read(|tx| tx.query_opt(&sql, &[(*row_id).into()])).unwrap().unwrap();
-            let plain = PlaintextForTestsOnly::unwrap_for_tests(row.get(0).as_bytes().unwrap()).unwrap();
+            let sealed_col = t
+                .columns
+                .iter()
+                .find(|c| c.ty == ColumnType::Sealed)
+                .unwrap()
+                .name;
+            let sql = format!(
+                "SELECT {sealed_col} FROM {table_name} WHERE {} = $1",
+                t.key[0]
+            );
+            let row = db
+                .store
+                .read(|tx| tx.query_opt(&sql, &[(*row_id).into()]))
+                .unwrap()
+                .unwrap();
+            let plain =
+                PlaintextForTestsOnly::unwrap_for_tests(row.get(0).as_bytes().unwrap()).unwrap();
             assert!(String::from_utf8_lossy(plain).contains(token.as_str()));
         }
         for t in TABLES {
             for c in t.columns.iter().filter(|c| c.ty == ColumnType::Text) {
-                let sql = format!("SELECT COUNT(*) FROM {} WHERE {} LIKE '%CANARY-%'", t.name, c.name);
-                assert_eq!(db.store.read(|tx| tx.query_i64(&sql, &[])).unwrap(), 0, "{}.{}", t.name, c.name);
+                let sql = format!(
+                    "SELECT COUNT(*) FROM {} WHERE {} LIKE '%CANARY-%'",
+                    t.name, c.name
+                );
+                assert_eq!(
+                    db.store.read(|tx| tx.query_i64(&sql, &[])).unwrap(),
+                    0,
+                    "{}.{}",
+                    t.name,
+                    c.name
+                );
             }
         }
         if db.backend == "sqlite" {
-            let violations = db.store.read(|tx| tx.query("PRAGMA foreign_key_check", &[])).unwrap();
-            assert!(violations.is_empty(), "seeded rows reference missing rows: {violations:?}");
+            let violations = db
+                .store
+                .read(|tx| tx.query("PRAGMA foreign_key_check", &[]))
+                .unwrap();
+            assert!(
+                violations.is_empty(),
+                "seeded rows reference missing rows: {violations:?}"
+            );
         }
         // A second seed into a populated database is refused.
         let e = seed(&db.store, &cfg(9, "d.jsonl"), &PlaintextForTestsOnly).unwrap_err();

@@ -19,7 +19,13 @@ pub struct ImportArgs {
 
 fn failure(e: ImportError) -> Failure {
     let mut message = e.to_string();
-    if let ImportError::Line { imported_before, .. } | ImportError::Store { imported_before, .. } = &e {
+    if let ImportError::Line {
+        imported_before, ..
+    }
+    | ImportError::Store {
+        imported_before, ..
+    } = &e
+    {
         if !imported_before.is_empty() {
             message.push_str(&format!(
                 " (nothing of this file was imported; already imported before it: {})",

@@ -75,17 +75,27 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
             let member = store.read(|tx| get_member(tx, id)).map_err(store_failure)?;
             let settings = settings_json(&store, &taxonomy, id, now_ms()).map_err(store_failure)?;
             if global.json {
-                print_json(&serde_json::json!({ "member": member_json(&member), "settings": settings }))?;
+                print_json(
+                    &serde_json::json!({ "member": member_json(&member), "settings": settings }),
+                )?;
             } else {
                 let mut out = format!(
                     "member {} — {} {}{}\n",
                     member.member_id,
                     member.first_name,
                     member.last_name,
-                    if member.deleted_at.is_some() { " (deleted)" } else { "" }
+                    if member.deleted_at.is_some() {
+                        " (deleted)"
+                    } else {
+                        ""
+                    }
                 );
                 let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".to_owned());
-                out.push_str(&format!("  email        {}\n  phone        {}\n", member.email, opt(&member.phone)));
+                out.push_str(&format!(
+                    "  email        {}\n  phone        {}\n",
+                    member.email,
+                    opt(&member.phone)
+                ));
                 out.push_str(&format!("  headline     {}\n", opt(&member.headline)));
                 out.push_str(&format!(
                     "  location     {}, {}, {}\n  jurisdiction {}\n",
@@ -105,7 +115,11 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
                     for (k, v) in consent {
                         out.push_str(&format!(
                             "  {k:<34} {:<4} ({})\n",
-                            if v["granted"].as_bool() == Some(true) { "on" } else { "off" },
+                            if v["granted"].as_bool() == Some(true) {
+                                "on"
+                            } else {
+                                "off"
+                            },
                             v["source"].as_str().unwrap_or("")
                         ));
                     }
@@ -122,14 +136,17 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
             }
         }
         MemberCommand::Export { id, out } => {
-            let report = export_member(&store, &taxonomy, id, &out, now_ms()).map_err(store_failure)?;
+            let report =
+                export_member(&store, &taxonomy, id, &out, now_ms()).map_err(store_failure)?;
             if global.json {
                 let files: Vec<serde_json::Value> = report
                     .files
                     .iter()
                     .map(|(f, n)| serde_json::json!({ "file": f, "rows": n }))
                     .collect();
-                print_json(&serde_json::json!({ "dir": report.dir.display().to_string(), "files": files, "sealed_rows": report.sealed_rows }))?;
+                print_json(
+                    &serde_json::json!({ "dir": report.dir.display().to_string(), "files": files, "sealed_rows": report.sealed_rows }),
+                )?;
             } else {
                 let rows: usize = report.files.iter().map(|(_, n)| n).sum();
                 emit(&format!(
@@ -140,24 +157,39 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
                 ))?;
             }
         }
-        MemberCommand::Set { id, assignment, actor } => {
+        MemberCommand::Set {
+            id,
+            assignment,
+            actor,
+        } => {
             let actor = parse_actor(&actor)?;
             let change = store
                 .transaction(|tx| set_setting(tx, &taxonomy, id, &assignment, &actor, now_ms()))
                 .map_err(store_failure)?;
             if global.json {
-                print_json(&serde_json::json!({ "member_id": id, "key": change.key, "old": change.old_value, "new": change.new_value, "at": change.at_ms }))?;
+                print_json(
+                    &serde_json::json!({ "member_id": id, "key": change.key, "old": change.old_value, "new": change.new_value, "at": change.at_ms }),
+                )?;
             } else {
-                emit(&format!("member {id}: {} {} -> {}\n", change.key, change.old_value, change.new_value))?;
+                emit(&format!(
+                    "member {id}: {} {} -> {}\n",
+                    change.key, change.old_value, change.new_value
+                ))?;
             }
         }
-        MemberCommand::Update { id, assignment, actor } => {
+        MemberCommand::Update {
+            id,
+            assignment,
+            actor,
+        } => {
             let actor = parse_actor(&actor)?;
             let change = store
                 .transaction(|tx| update_profile(tx, id, &assignment, &actor, now_ms()))
                 .map_err(store_failure)?;
             if global.json {
-                print_json(&serde_json::json!({ "member_id": id, "field": change.field, "old": change.old_value, "new": change.new_value, "at": change.at_ms }))?;
+                print_json(
+                    &serde_json::json!({ "member_id": id, "field": change.field, "old": change.old_value, "new": change.new_value, "at": change.at_ms }),
+                )?;
             } else {
                 let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "(empty)".to_owned());
                 emit(&format!(
