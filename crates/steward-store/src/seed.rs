@@ -34,8 +34,13 @@ const OCCUPATIONS: &str = include_str!("../data/occupations.tsv");
 const SKILLS: &str = include_str!("../data/skills.txt");
 const INDUSTRIES: &str = include_str!("../data/industries.tsv");
 
-/// The standard EICAR anti-malware test string (harmless by design; scanners must flag it).
-pub const EICAR: &str = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+/// The standard EICAR anti-malware test file (harmless by design; scanners must flag it),
+/// assembled at run time so this source file itself never carries the signature.
+pub fn eicar() -> String {
+    let head = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR";
+    let tail = "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+    format!("{head}{tail}")
+}
 
 /// 2026-01-01T00:00:00Z: every generated time is before it.
 pub const SEED_EPOCH_MS: i64 = 1_767_225_600_000;
@@ -1179,7 +1184,7 @@ fn generate(
             if g.chance(0.05) {
                 att_id += 1;
                 let (media, body) = if att_id % 97 == 1 {
-                    ("application/octet-stream", EICAR.to_owned())
+                    ("application/octet-stream", eicar())
                 } else if att_id % 10 == 1 {
                     (
                         "text/plain",
