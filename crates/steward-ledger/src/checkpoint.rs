@@ -231,9 +231,9 @@ impl CheckpointVerifier {
             detail: detail.to_owned(),
         };
         let text = text.trim();
-        let mut parts = text.split('+');
-        let (Some(name), Some(id_hex), Some(key_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // Only the first two `+` separate fields: standard base64 may contain `+` itself.
+        let mut parts = text.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(bad("a verifier key reads `name+keyid+base64key`"));
         };
