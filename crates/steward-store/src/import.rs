@@ -262,27 +262,23 @@ pub fn import_bytes(
     let columns = table.column_names();
     store
         .transaction(|tx| {
-            check_references(tx, table, &parsed).map_err(|e| Ok(line_err(e)))?;
-            let before = tx
-                .query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
-                .map_err(Err)?;
+            if let Some(e) = check_references(tx, table, &parsed)? {
+                return Err(FileFailure::Input(line_err(e)));
+            }
+            let before = tx.query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])?;
             let mut rows = Vec::with_capacity(parsed.len());
             for (line, values) in parsed {
-                rows.push(
-                    seal_row(table, values, sealer)
-                        .map_err(|m| Ok(line_err(err(line, None, LineProblem::InvalidValue, m))))?,
-                );
+                rows.push(seal_row(table, values, sealer).map_err(|m| {
+                    FileFailure::Input(line_err(err(line, None, LineProblem::InvalidValue, m)))
+                })?);
             }
-            tx.insert_rows(table.name, &columns, &rows, &upsert_clause(table))
-                .map_err(Err)?;
+            tx.insert_rows(table.name, &columns, &rows, &upsert_clause(table))?;
             if table.identity
                 && let Some(k) = table.key.first()
             {
-                tx.sync_identity(table.name, k).map_err(Err)?;
+                tx.sync_identity(table.name, k)?;
             }
-            let after = tx
-                .query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])
-                .map_err(Err)?;
+            let after = tx.query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])?;
             Ok(FileReport {
                 file: file.to_owned(),
                 table: table.name,
@@ -290,15 +286,21 @@ pub fn import_bytes(
                 new_rows: u64::try_from(after - before).unwrap_or(0),
             })
         })
-        .map_err(|e: Result<ImportError, StoreError>| match e {
-            Ok(ie) => ie,
-            Err(se) => store_err(se),
+        .map_err(|e| match e {
+            FileFailure::Input(ie) => ie,
+            FileFailure::Store(se) => store_err(se),
         })
 }
 
-impl From<StoreError> for Result<ImportError, StoreError> {
-    fn from(e: StoreError) -> Self {
-        Err(e)
+/// Why a file's transaction rolled back: its input, or the database.
+enum FileFailure {
+    Input(ImportError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for FileFailure {
+    fn from(e: StoreError) -> FileFailure {
+        FileFailure::Store(e)
     }
 }
 
@@ -564,7 +566,7 @@ fn check_references(
     tx: &mut Tx<'_>,
     table: &Table,
     rows: &[(usize, Vec<Value>)],
-) -> Result<(), LineErr> {
+) -> Result<Option<LineErr>, StoreError> {
     for (ci, col) in table.columns.iter().enumerate() {
         let Some((rt, rc)) = col.references else {
             continue;
@@ -591,15 +593,7 @@ fn check_references(
             );
             let params: Vec<Value> = chunk.iter().map(|v| (*v).clone()).collect();
             let found: HashSet<Value> = tx
-                .query(&sql, &params)
-                .map_err(|e| {
-                    err(
-                        0,
-                        Some(col.name),
-                        LineProblem::DanglingReference,
-                        e.to_string(),
-                    )
-                })?
+                .query(&sql, &params)?
                 .into_iter()
                 .map(|r| r.get(0).clone())
                 .collect();
@@ -615,15 +609,15 @@ fn check_references(
                 Value::Text(s) => format!("\"{s}\""),
                 _ => "?".to_owned(),
             };
-            return Err(err(
+            return Ok(Some(err(
                 line,
                 Some(col.name),
                 LineProblem::DanglingReference,
                 format!("no `{rt}` row has {rc} = {shown}"),
-            ));
+            )));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Replaces plaintext in sealed columns by the sealer's output and fills derived columns.

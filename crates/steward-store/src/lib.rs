@@ -49,3 +49,13 @@ pub use member::Member;
 pub use migrate::{Migration, MigrationReport, MigrationSet, MigrationSql};
 pub use seal::{PlaintextForTestsOnly, SealContext, SealError, SealedBytes, Sealer};
 pub use value::{Row, Value};
+
+#[cfg(test)]
+mod tests {
+    /// The server shares one store across request threads (through `spawn_blocking`).
+    #[test]
+    fn the_store_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::Store>();
+    }
+}
