@@ -29,13 +29,28 @@ use crate::output::{Failure, emit, print_json};
 #[derive(Args, Debug, Clone)]
 pub struct KeyArgs {
     /// File holding the checkpoint signing key: an Ed25519 seed as 64 hex digits.
-    #[arg(long, value_name = "FILE", env = "STEWARD_LEDGER_SIGNING_KEY", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STEWARD_LEDGER_SIGNING_KEY",
+        global = true
+    )]
     pub signing_key: Option<PathBuf>,
     /// The verifier key (`name+keyid+base64key`), or `@FILE` holding it.
-    #[arg(long, value_name = "KEY", env = "STEWARD_LEDGER_VERIFIER_KEY", global = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "STEWARD_LEDGER_VERIFIER_KEY",
+        global = true
+    )]
     pub verifier_key: Option<String>,
     /// The log's origin line in checkpoints (also the key name).
-    #[arg(long, env = "STEWARD_LEDGER_ORIGIN", default_value = "steward.local/ledger", global = true)]
+    #[arg(
+        long,
+        env = "STEWARD_LEDGER_ORIGIN",
+        default_value = "steward.local/ledger",
+        global = true
+    )]
     pub origin: String,
 }
 
@@ -100,11 +115,13 @@ pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCo
             let store = open(global)?;
             let note = match checkpoint {
                 Some(path) => read_text(&path)?,
-                None => store
-                    .read(Ledger::latest_checkpoint)
-                    .map_err(ledger_failure)?
-                    .ok_or_else(|| ledger_failure(LedgerError::NoCheckpoint))?
-                    .note,
+                None => {
+                    store
+                        .read(Ledger::latest_checkpoint)
+                        .map_err(ledger_failure)?
+                        .ok_or_else(|| ledger_failure(LedgerError::NoCheckpoint))?
+                        .note
+                }
             };
             let size = parse_note_size(&note)?;
             let bundle = store
@@ -113,10 +130,16 @@ pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCo
                     let row = tx
                         .query_opt(
                             "SELECT entry FROM ledger_entries WHERE seq = $1",
-                            &[steward_store::Value::Int(i64::try_from(entry).unwrap_or(i64::MAX))],
+                            &[steward_store::Value::Int(
+                                i64::try_from(entry).unwrap_or(i64::MAX),
+                            )],
                         )?
                         .ok_or(LedgerError::EntryNotFound { seq: entry })?;
-                    let bytes = row.get(0).as_bytes().map(<[u8]>::to_vec).unwrap_or_default();
+                    let bytes = row
+                        .get(0)
+                        .as_bytes()
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default();
                     Ok::<_, LedgerError>(InclusionBundle {
                         seq: entry,
                         size,
@@ -216,8 +239,12 @@ fn now_ms() -> u64 {
 }
 
 fn read_text(path: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Failure::bad_input("ledger.file", format!("cannot read `{}`: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| {
+        Failure::bad_input(
+            "ledger.file",
+            format!("cannot read `{}`: {e}", path.display()),
+        )
+    })
 }
 
 fn ledger_failure(e: LedgerError) -> Failure {
@@ -233,7 +260,10 @@ fn ledger_failure(e: LedgerError) -> Failure {
 
 fn signer(keys: &KeyArgs) -> Result<CheckpointSigner, Failure> {
     let path = keys.signing_key.as_deref().ok_or_else(|| {
-        Failure::bad_input("ledger.no_key", "give `--signing-key FILE` (or STEWARD_LEDGER_SIGNING_KEY)")
+        Failure::bad_input(
+            "ledger.no_key",
+            "give `--signing-key FILE` (or STEWARD_LEDGER_SIGNING_KEY)",
+        )
     })?;
     CheckpointSigner::from_hex_seed(keys.origin.clone(), &read_text(path)?).map_err(ledger_failure)
 }
@@ -280,7 +310,12 @@ fn keygen(out: &Path, keys: &KeyArgs, global: &Global) -> Result<ExitCode, Failu
     options
         .open(out)
         .and_then(|mut f| f.write_all(format!("{hex}\n").as_bytes()))
-        .map_err(|e| Failure::bad_input("ledger.file", format!("cannot create `{}`: {e}", out.display())))?;
+        .map_err(|e| {
+            Failure::bad_input(
+                "ledger.file",
+                format!("cannot create `{}`: {e}", out.display()),
+            )
+        })?;
     let vkey = signer.verifier().to_string();
     if global.json {
         print_json(&json!({ "signing_key": out.display().to_string(), "verifier_key": vkey }))?;
@@ -327,7 +362,12 @@ fn print_report(report: &VerifyReport, global: &Global) -> Result<(), Failure> {
             text.push_str("TAMPERED: forged checkpoint(s)\n");
         }
         for p in &report.problems {
-            text.push_str(&format!("  {} at {}: {}\n", p.kind.code(), p.first_bad, p.detail));
+            text.push_str(&format!(
+                "  {} at {}: {}\n",
+                p.kind.code(),
+                p.first_bad,
+                p.detail
+            ));
         }
     }
     emit(&text)
@@ -344,7 +384,9 @@ fn entry_json(e: &Entry) -> Json {
             digest,
             count,
             set_id,
-        } => json!({ "member_set": { "set_id": set_id, "digest": digest.to_hex(), "count": count } }),
+        } => {
+            json!({ "member_set": { "set_id": set_id, "digest": digest.to_hex(), "count": count } })
+        }
     };
     json!({
         "seq": e.seq,
@@ -367,7 +409,9 @@ fn entry_line(e: &Entry) -> String {
     let whom = match &e.subjects {
         Subjects::Members(ids) if ids.len() <= 5 => format!("members {ids:?}"),
         Subjects::Members(ids) => format!("{} members", ids.len()),
-        Subjects::MemberSet { count, set_id, .. } => format!("member set `{set_id}` ({count} members)"),
+        Subjects::MemberSet { count, set_id, .. } => {
+            format!("member set `{set_id}` ({count} members)")
+        }
     };
     format!(
         "#{} t={} {} ({}) {} for {} on [{}] about {}: {}{}",
@@ -414,7 +458,11 @@ fn history_json(h: &AccessHistory) -> Json {
 }
 
 fn history_text(h: &AccessHistory) -> String {
-    let mut out = format!("access history of member {}: {} entries", h.member, h.items.len());
+    let mut out = format!(
+        "access history of member {}: {} entries",
+        h.member,
+        h.items.len()
+    );
     match &h.checkpoint {
         Some(c) => out.push_str(&format!(
             ", proven against checkpoint {} (root {})\n",
@@ -426,8 +474,12 @@ fn history_text(h: &AccessHistory) -> String {
         out.push_str(&entry_line(&item.entry));
         out.push_str(match (&item.proof, &item.membership) {
             (None, _) => "  [not yet checkpointed]",
-            (Some(_), Some(Membership::Present(_))) => "  [proof: included; member-set proof: present]",
-            (Some(_), Some(Membership::Absent { .. })) => "  [proof: included; member-set proof: absent]",
+            (Some(_), Some(Membership::Present(_))) => {
+                "  [proof: included; member-set proof: present]"
+            }
+            (Some(_), Some(Membership::Absent { .. })) => {
+                "  [proof: included; member-set proof: absent]"
+            }
             (Some(_), None) => "  [proof: included]",
         });
         out.push('\n');
