@@ -132,7 +132,9 @@ pub struct GateReport {
     pub members_returned: u64,
     /// Items left out, per reason.
     pub excluded_rows: BTreeMap<Exclusion, u64>,
-    /// Members left out entirely (deleted, minor), per reason.
+    /// Members left out entirely, per reason: deleted and minors always; and, when profile
+    /// fields are read, members none of whose requested fields was allowed (consent named
+    /// before visibility).
     pub excluded_members: BTreeMap<Exclusion, u64>,
 }
 
@@ -716,10 +718,15 @@ where
                 ..ProfileRecord::default()
             };
             let mut any = false;
+            let mut first_exclusion: Option<Exclusion> = None;
             for &(cat, si) in &profile_fields {
                 let vis = m.visibility.get(si).copied().unwrap_or(Visibility::Private);
                 if let Err(why) = classify(policy.decide(p, cat, vis, m.consent), form) {
                     c.exclude_row(why);
+                    // Consent outranks visibility when naming why a whole profile stayed out.
+                    if first_exclusion.is_none() || why == Exclusion::Consent {
+                        first_exclusion = Some(why);
+                    }
                     continue;
                 }
                 let text = |i: usize| r.get(i).as_str().map(str::to_owned);
@@ -785,6 +792,8 @@ where
             if any {
                 c.returned(Some(id));
                 each(GatedRecord::Profile(Box::new(rec)))?;
+            } else if let Some(why) = first_exclusion {
+                *c.report.excluded_members.entry(why).or_insert(0) += 1;
             }
             Ok::<(), E>(())
         })?;

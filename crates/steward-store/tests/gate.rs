@@ -256,6 +256,11 @@ fn ai_training_gets_only_consented_visible_adult_live_members() {
             Some(&1)
         );
         assert_eq!(report.excluded_members.get(&Exclusion::Minor), Some(&1));
+        assert_eq!(
+            report.excluded_members.get(&Exclusion::Consent),
+            Some(&2),
+            "the opted-out and the silent EU member"
+        );
         assert!(report.excluded_rows[&Exclusion::Consent] > 0);
         assert!(
             report.excluded_rows[&Exclusion::Visibility] >= 2,

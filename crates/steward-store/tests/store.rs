@@ -219,7 +219,13 @@ fn reimporting_the_same_ids_is_idempotent() {
 /// Imports `content` as `kind` into a store holding the good fixture and checks the error.
 fn bad_import(kind: &str, content: &[u8], problem: LineProblem, line: usize, field: Option<&str>) {
     each_backend(|db| {
-        import_path(&db.store, &data_dir().join("ok"), &PlaintextForTestsOnly).unwrap();
+        // Members only: every bad case below refers to members and nothing else.
+        import_path(
+            &db.store,
+            &data_dir().join("ok/members.jsonl"),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap();
         let t = table(kind).unwrap();
         let before = content_digest(&db.store).unwrap();
         let e =
