@@ -134,7 +134,7 @@ pub enum PolicyError {
         explanation: &'static str,
         rule: String,
         form: &'static str,
-        cell: CellName,
+        cell: Box<CellName>,
     },
     #[error("too many rules (at most {max})")]
     TooManyRules { max: usize },

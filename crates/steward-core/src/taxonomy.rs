@@ -672,10 +672,14 @@ default = false
 "#,
             )
             .expect("valid extension");
-        let voice = t.category_id("member.content.message.voice_note").expect("added");
+        let voice = t
+            .category_id("member.content.message.voice_note")
+            .expect("added");
         assert!(t.is_private_content(voice, Visibility::Public));
         // The intermediate parent was created, not sensitive itself.
-        let cert = t.category_id("member.profile.certifications").expect("parent");
+        let cert = t
+            .category_id("member.profile.certifications")
+            .expect("parent");
         assert!(!t.is_sensitive(cert));
         assert!(t.purpose_id("ai.evaluation").is_some());
         assert!(t.consent_key_id("ai.evaluation").is_some());
@@ -699,7 +703,10 @@ default = false
             "ext.toml",
             "[[jurisdiction]]\nname = \"x\"\ncountries = [\"FR\"]\ndefaults = { \"nope\" = true }\n",
         );
-        assert_eq!(unknown.map_err(|e| e.code()), Err("taxonomy.unknown_consent_key"));
+        assert_eq!(
+            unknown.map_err(|e| e.code()),
+            Err("taxonomy.unknown_consent_key")
+        );
     }
 
     #[test]

@@ -19,17 +19,32 @@ fn workspace_root() -> PathBuf {
 fn metadata_graph() -> (Graph, BTreeSet<String>) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--locked", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--manifest-path",
+        ])
         .arg(workspace_root().join("Cargo.toml"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let name_of: BTreeMap<String, String> = meta["packages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["id"].as_str().unwrap().to_owned(), p["name"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["name"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let members: BTreeSet<String> = meta["workspace_members"]
         .as_array()
@@ -79,7 +94,9 @@ fn violations(graph: &Graph, members: &BTreeSet<String>) -> Vec<String> {
     let may_link_vault = ["steward-vault", "steward-server", "steward-cli"];
     for m in members {
         if !may_link_vault.contains(&m.as_str()) && reaches(graph, m, "steward-vault") {
-            v.push(format!("`{m}` depends on steward-vault (only steward-server and steward-cli may)"));
+            v.push(format!(
+                "`{m}` depends on steward-vault (only steward-server and steward-cli may)"
+            ));
         }
     }
     // The core is pure and depends on no other crate of ours.
@@ -91,7 +108,9 @@ fn violations(graph: &Graph, members: &BTreeSet<String>) -> Vec<String> {
     // The toolkit depends on the core only.
     for d in graph.get("steward-privacy").into_iter().flatten() {
         if members.contains(d) && d != "steward-core" {
-            v.push(format!("steward-privacy depends on `{d}` (only steward-core allowed)"));
+            v.push(format!(
+                "steward-privacy depends on `{d}` (only steward-core allowed)"
+            ));
         }
     }
     // Scanners see plaintext as an argument and store nothing: no storage crate in reach.
@@ -120,17 +139,31 @@ fn crate_graph_keeps_the_architecture_rules() {
 #[test]
 fn the_rules_catch_a_pipeline_that_links_the_vault() {
     let (mut graph, mut members) = metadata_graph();
-    for (pipeline, via) in [("steward-datasets", "steward-store"), ("steward-ads", "steward-ledger")] {
+    for (pipeline, via) in [
+        ("steward-datasets", "steward-store"),
+        ("steward-ads", "steward-ledger"),
+    ] {
         members.insert(pipeline.into());
         members.insert(via.into());
         graph.entry(pipeline.into()).or_default().insert(via.into());
     }
     // A transitive path: ads → ledger → vault.
-    graph.entry("steward-ledger".into()).or_default().insert("steward-vault".into());
+    graph
+        .entry("steward-ledger".into())
+        .or_default()
+        .insert("steward-vault".into());
     members.insert("steward-vault".into());
     let v = violations(&graph, &members);
-    assert!(v.iter().any(|m| m.contains("`steward-ads` depends on steward-vault")), "{v:?}");
-    assert!(v.iter().any(|m| m.contains("`steward-ledger` depends on steward-vault")), "{v:?}");
+    assert!(
+        v.iter()
+            .any(|m| m.contains("`steward-ads` depends on steward-vault")),
+        "{v:?}"
+    );
+    assert!(
+        v.iter()
+            .any(|m| m.contains("`steward-ledger` depends on steward-vault")),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -153,5 +186,9 @@ fn every_rust_source_file_says_what_it_owns() {
             }
         }
     }
-    assert!(missing.is_empty(), "files without a `//!` header:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "files without a `//!` header:\n{}",
+        missing.join("\n")
+    );
 }

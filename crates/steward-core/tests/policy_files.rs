@@ -90,6 +90,10 @@ fn each_invariant_has_a_refused_policy() {
                 .unwrap_or_default()
                 .contains(inv.id)
         });
-        assert!(covered, "no refused policy demonstrates invariant `{}`", inv.id);
+        assert!(
+            covered,
+            "no refused policy demonstrates invariant `{}`",
+            inv.id
+        );
     }
 }

@@ -220,7 +220,7 @@ impl Policy {
                                 explanation: inv.explanation,
                                 rule: self.rule_name(e.rule).to_owned(),
                                 form: e.form.as_str(),
-                                cell: self.cell_name(p, c, v),
+                                cell: Box::new(self.cell_name(p, c, v)),
                             });
                         }
                     }

@@ -1,0 +1,73 @@
+//! Steward's HTTP API: token-authenticated roles over the library crates, an OpenAPI document,
+//! health and Prometheus metrics. (The web UI and the remaining flows arrive with their
+//! issues; see the README's status table.)
+//!
+//! **API Boundary:** this is the only crate that knows about HTTP and JSON shapes on the wire.
+//! Domain types do not derive `Serialize`; every response type here is a deliberate DTO, so a
+//! new field on a member never leaks into a response by accident.
+//!
+//! Three rules shape the handlers:
+//! - **Authorization before anything else.** Every route declares which roles may call it
+//!   ([`auth::Principal::require`]); a member token is scoped to its own member id and gets
+//!   404 — not 403 — for anyone else's, so ids cannot be probed. The expected status of every
+//!   route × role lives in a data file that a test walks exhaustively.
+//! - **Errors are stable and say nothing internal.** Every failure is `{"error": {"code",
+//!   "message"}}` with a code from a closed set; storage details go to the log only.
+//! - **The store is synchronous.** Database work runs in `spawn_blocking`, so a slow query
+//!   never stalls the async workers; request bodies are size-limited and every request has a
+//!   timeout.
+
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+pub use routes::router;
+pub use state::AppState;
+
+use std::net::SocketAddr;
+
+/// Limits applied to every request.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest accepted request body, in bytes.
+    pub body_bytes: usize,
+    /// Time after which a request is answered 408.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 1 << 20,
+            timeout: std::time::Duration::from_secs(15),
+        }
+    }
+}
+
+/// Serves the API on `addr` until Ctrl-C (or SIGTERM).
+pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, "steward serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

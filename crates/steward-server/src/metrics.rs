@@ -1,0 +1,82 @@
+//! Prometheus metrics: request counts by route template, method and status, and request
+//! duration sums. Labels are route templates (`/api/v1/members/{id}`), never raw paths, so no
+//! member id reaches a metric.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::state::AppState;
+
+/// (route template, method, status) → (requests, total seconds).
+type Series = BTreeMap<(String, String, u16), (u64, f64)>;
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inner: Mutex<Series>,
+}
+
+impl Metrics {
+    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+        if let Ok(mut m) = self.inner.lock() {
+            let e = m.entry((route, method, status)).or_insert((0, 0.0));
+            e.0 += 1;
+            e.1 += seconds;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str(
+            "# HELP steward_http_requests_total HTTP requests by route, method and status.\n",
+        );
+        out.push_str("# TYPE steward_http_requests_total counter\n");
+        let snapshot: Vec<_> = self
+            .inner
+            .lock()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        for ((route, method, status), (count, _)) in &snapshot {
+            let _ = writeln!(
+                out,
+                "steward_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {count}"
+            );
+        }
+        out.push_str(
+            "# HELP steward_http_request_seconds_sum Total time spent answering, by route.\n",
+        );
+        out.push_str("# TYPE steward_http_request_seconds_sum counter\n");
+        for ((route, method, status), (_, secs)) in &snapshot {
+            let _ = writeln!(
+                out,
+                "steward_http_request_seconds_sum{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {secs:.6}"
+            );
+        }
+        out
+    }
+}
+
+/// Middleware recording every request.
+pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe(
+        route,
+        method,
+        response.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    response
+}

@@ -1,0 +1,38 @@
+//! The OpenAPI document, generated from the handlers' annotations so it cannot drift from
+//! the routes.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{members, policy, system};
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Steward API", description = "The member-data layer of a professional network: policy, members' own data, and (as they land) reviews, datasets and ads."),
+    paths(
+        system::healthz,
+        system::metrics,
+        system::openapi,
+        policy::matrix,
+        policy::explain,
+        policy::diff,
+        members::profile,
+        members::settings,
+        members::data_use,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

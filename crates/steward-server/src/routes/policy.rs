@@ -1,0 +1,192 @@
+//! The policy, for everyone who holds a token: the matrix, one decision explained, and (for
+//! auditors, engineers and admins) the diff between two policy texts.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::{Deserialize, Serialize};
+use steward_core::consent::{defaults_for, parse_assignment};
+use steward_core::policy::diff::diff as policy_diff;
+use steward_core::{Policy, Visibility};
+
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CandidateRule {
+    pub rule: String,
+    pub form: &'static str,
+    pub consent: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MatrixCell {
+    pub purpose: String,
+    pub category: String,
+    pub visibility: &'static str,
+    /// Candidate rules in order; the first whose consent the member granted decides.
+    pub rules: Vec<CandidateRule>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Matrix {
+    pub version: String,
+    pub purposes: Vec<String>,
+    pub categories: Vec<String>,
+    /// Only cells some rule covers; every other cell is denied.
+    pub cells: Vec<MatrixCell>,
+}
+
+/// The category × purpose × visibility table of the active policy.
+#[utoipa::path(get, path = "/api/v1/policy/matrix", security(("bearer" = [])), responses((status = 200, body = Matrix), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn matrix(State(state): State<AppState>, _who: Principal) -> Json<Matrix> {
+    let p = &state.policy;
+    let t = p.taxonomy();
+    let mut cells = Vec::new();
+    for c in t.category_ids() {
+        for pu in t.purpose_ids() {
+            for v in Visibility::ALL {
+                let rules = p.cell_rules(pu, c, v);
+                if rules.is_empty() {
+                    continue;
+                }
+                cells.push(MatrixCell {
+                    purpose: t.purpose_name(pu).to_owned(),
+                    category: t.category_name(c).to_owned(),
+                    visibility: v.as_str(),
+                    rules: rules
+                        .iter()
+                        .map(|e| CandidateRule {
+                            rule: p.rule_name(e.rule).to_owned(),
+                            form: e.form.as_str(),
+                            consent: t
+                                .consent_key_ids()
+                                .filter(|k| e.required & (1u64 << k.index()) != 0)
+                                .map(|k| t.consent_key_name(k).to_owned())
+                                .collect(),
+                        })
+                        .collect(),
+                });
+            }
+        }
+    }
+    Json(Matrix {
+        version: p.version_id(),
+        purposes: t.purposes().iter().map(|x| x.name.clone()).collect(),
+        categories: t.categories().iter().map(|x| x.name.clone()).collect(),
+        cells,
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainQuery {
+    /// e.g. `ai.training`
+    pub purpose: String,
+    /// e.g. `member.profile.skills`
+    pub category: String,
+    /// `public` (default), `connections`, `group_open`, `group_closed` or `private`
+    pub visibility: Option<String>,
+    /// ISO 3166-1 alpha-2 country that sets the consent defaults (default `US`)
+    pub jurisdiction: Option<String>,
+    /// Comma-separated `key=on|off` settings applied over the defaults
+    pub consent: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExplainResponse {
+    pub allowed: bool,
+    pub form: Option<&'static str>,
+    pub rule: Option<String>,
+    pub missing_consent: Option<String>,
+    pub reason: String,
+    pub purpose: String,
+    pub category: String,
+    pub visibility: &'static str,
+    pub policy_version: String,
+}
+
+/// One decision of the active policy, explained.
+#[utoipa::path(get, path = "/api/v1/policy/explain", params(ExplainQuery), security(("bearer" = [])), responses((status = 200, body = ExplainResponse), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn explain(
+    State(state): State<AppState>,
+    _who: Principal,
+    query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ExplainResponse>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    explain_one(&state.policy, &q).map(Json)
+}
+
+pub(crate) fn explain_one(policy: &Policy, q: &ExplainQuery) -> Result<ExplainResponse, ApiError> {
+    let t = policy.taxonomy();
+    let purpose = t
+        .purpose_id(&q.purpose)
+        .ok_or_else(|| ApiError::bad_request("policy.unknown_purpose", "unknown purpose"))?;
+    let category = t
+        .category_id(&q.category)
+        .ok_or_else(|| ApiError::bad_request("policy.unknown_category", "unknown category"))?;
+    let visibility = match q.visibility.as_deref() {
+        None => Visibility::Public,
+        Some(v) => Visibility::parse(v).ok_or_else(|| {
+            ApiError::bad_request("policy.unknown_visibility", "unknown visibility")
+        })?,
+    };
+    let mut consent = defaults_for(t, q.jurisdiction.as_deref().unwrap_or("US"));
+    for a in q
+        .consent
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+    {
+        let (k, on) =
+            parse_assignment(t, a).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+        consent.set(k, on);
+    }
+    let e = policy.explain(purpose, category, visibility, consent);
+    Ok(ExplainResponse {
+        allowed: e.allowed,
+        form: e.form,
+        rule: e.rule,
+        missing_consent: e.missing_consent,
+        reason: e.reason,
+        purpose: e.purpose,
+        category: e.category,
+        visibility: e.visibility,
+        policy_version: e.policy_version,
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffRequest {
+    /// The old policy's TOML text.
+    pub old: String,
+    /// The new policy's TOML text.
+    pub new: String,
+}
+
+/// Which cells change between two policy texts (auditor, engineer, admin).
+#[utoipa::path(post, path = "/api/v1/policy/diff", request_body = DiffRequest, security(("bearer" = [])), responses((status = 200, description = "The cells that change", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 413, description = "Body too large")))]
+pub async fn diff(
+    State(state): State<AppState>,
+    who: Principal,
+    body: Result<Json<DiffRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    who.require(&[Role::Auditor, Role::Engineer, Role::Admin])?;
+    let Json(req) = body.map_err(|e| ApiError::new(e.status(), "invalid_body", e.body_text()))?;
+    let taxonomy = Arc::clone(state.policy.taxonomy());
+    let load = |name: &str, src: &str| {
+        Policy::load(taxonomy.clone(), name, src)
+            .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
+    };
+    let old = load("old", &req.old)?;
+    let new = load("new", &req.new)?;
+    let d = policy_diff(&old, &new, None)
+        .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    serde_json::to_value(d)
+        .map(Json)
+        .map_err(ApiError::internal)
+}

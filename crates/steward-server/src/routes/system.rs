@@ -1,0 +1,55 @@
+//! `/healthz`, `/metrics` and `/openapi.json`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::OpenApi;
+
+use crate::auth::{Principal, Role};
+use crate::error::ApiError;
+use crate::routes::blocking;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub database: &'static str,
+    pub policy_version: String,
+}
+
+/// Liveness and readiness: the database answers and a policy is loaded.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    let store = state.store.clone();
+    blocking(move || {
+        store.read(|tx| tx.query_i64("SELECT 1", &[]))?;
+        Ok(())
+    })
+    .await?;
+    Ok(Json(Health {
+        status: "ok",
+        database: state.store.dialect().name(),
+        policy_version: state.policy.version_id(),
+    }))
+}
+
+/// Prometheus metrics (operators: engineer, auditor, admin).
+#[utoipa::path(get, path = "/metrics", security(("bearer" = [])), responses((status = 200, description = "Prometheus text exposition", body = String), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<impl IntoResponse, ApiError> {
+    who.require(&[Role::Engineer, Role::Auditor, Role::Admin])?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    ))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document")))]
+pub async fn openapi() -> impl IntoResponse {
+    Json(crate::openapi::ApiDoc::openapi())
+}
