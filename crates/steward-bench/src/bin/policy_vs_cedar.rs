@@ -123,7 +123,11 @@ fn entities(policy: &Policy) -> Result<Entities> {
         if let Some(p) = c.parent {
             parents.insert(uid("Category", t.category_name(p))?);
         }
-        list.push(Entity::new(uid("Category", &c.name)?, HashMap::new(), parents)?);
+        list.push(Entity::new(
+            uid("Category", &c.name)?,
+            HashMap::new(),
+            parents,
+        )?);
     }
     Ok(Entities::from_entities(list, None)?)
 }
@@ -198,17 +202,28 @@ fn main() -> Result<()> {
     let mut disagreements = Vec::new();
     for r in &requests {
         let ours = policy.decide(r.purpose, r.category, r.visibility, r.consent);
-        let response = authorizer.is_authorized(&cedar_request(&policy, r)?, &cedar_policies, &cedar_entities);
+        let response = authorizer.is_authorized(
+            &cedar_request(&policy, r)?,
+            &cedar_policies,
+            &cedar_entities,
+        );
         if response.diagnostics().errors().next().is_some() {
             bail!("cedar evaluation error on a request");
         }
         let first_satisfied = response
             .diagnostics()
             .reason()
-            .filter_map(|id| policy.rules().iter().position(|rule| rule.id == id.to_string()))
+            .filter_map(|id| {
+                policy
+                    .rules()
+                    .iter()
+                    .position(|rule| rule.id == id.to_string())
+            })
             .min();
         let same = match (ours, response.decision()) {
-            (Decision::Allow { rule, .. }, CedarDecision::Allow) => first_satisfied == Some(rule.index()),
+            (Decision::Allow { rule, .. }, CedarDecision::Allow) => {
+                first_satisfied == Some(rule.index())
+            }
             (Decision::Deny(_), CedarDecision::Deny) => true,
             _ => false,
         };
@@ -233,7 +248,11 @@ fn main() -> Result<()> {
         let start = Instant::now();
         let mut n = 0usize;
         for r in &requests {
-            n += usize::from(black_box(&policy).decide(r.purpose, r.category, r.visibility, r.consent).is_allowed());
+            n += usize::from(
+                black_box(&policy)
+                    .decide(r.purpose, r.category, r.visibility, r.consent)
+                    .is_allowed(),
+            );
         }
         black_box(n);
         ours_ns.push(start.elapsed().as_nanos() as f64 / requests.len() as f64);
@@ -247,17 +266,41 @@ fn main() -> Result<()> {
         let start = Instant::now();
         let mut n = 0usize;
         for q in &prebuilt {
-            n += usize::from(authorizer.is_authorized(q, &cedar_policies, &cedar_entities).decision() == CedarDecision::Allow);
+            n += usize::from(
+                authorizer
+                    .is_authorized(q, &cedar_policies, &cedar_entities)
+                    .decision()
+                    == CedarDecision::Allow,
+            );
         }
         black_box(n);
         cedar_ns.push(start.elapsed().as_nanos() as f64 / prebuilt.len() as f64);
     }
     let (ours, cedar) = (median(&mut ours_ns), median(&mut cedar_ns));
-    println!("policy decisions: default policy ({} rules), {} random requests ({} allowed)", policy.rules().len(), requests.len(), allowed);
-    println!("agreement: {agree} / {} identical (decision and deciding rule)", requests.len());
-    println!("steward  {ours:>10.1} ns/decision (median of {} rounds over {} requests)", args.rounds, requests.len());
-    println!("cedar    {cedar:>10.1} ns/decision (median of {} rounds over {} prebuilt requests)", args.rounds, prebuilt.len());
-    println!("ratio    {:>10.0}x faster", cedar / ours.max(f64::MIN_POSITIVE));
+    println!(
+        "policy decisions: default policy ({} rules), {} random requests ({} allowed)",
+        policy.rules().len(),
+        requests.len(),
+        allowed
+    );
+    println!(
+        "agreement: {agree} / {} identical (decision and deciding rule)",
+        requests.len()
+    );
+    println!(
+        "steward  {ours:>10.1} ns/decision (median of {} rounds over {} requests)",
+        args.rounds,
+        requests.len()
+    );
+    println!(
+        "cedar    {cedar:>10.1} ns/decision (median of {} rounds over {} prebuilt requests)",
+        args.rounds,
+        prebuilt.len()
+    );
+    println!(
+        "ratio    {:>10.0}x faster",
+        cedar / ours.max(f64::MIN_POSITIVE)
+    );
     if agree != requests.len() {
         for d in disagreements {
             eprintln!("disagreement: {d}");
