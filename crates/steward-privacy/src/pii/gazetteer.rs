@@ -1,13 +1,16 @@
 //! The embedded word lists (first names, surnames, places, nationalities, organisations,
-//! common English words) and the one Aho-Corasick automaton that finds them in a text.
+//! common English words): single words in hash maps looked up per token, multi-word entries
+//! ("New Zealand", "Goldman Sachs") in an Aho-Corasick automaton run anchored at the words that
+//! can begin one.
 //!
 //! The lists are compiled into the binary with `include_str!`, so detection needs no files at
 //! run time. Where they come from, and their licences, is in `data/pii/LICENSES.md`;
 //! `scripts/fetch-gazetteers.sh` regenerates the derived ones.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 
 use super::PiiError;
 
@@ -37,11 +40,34 @@ pub struct Hit {
 
 #[derive(Debug)]
 pub struct Gazetteer {
+    words: WordFlags,
     automaton: AhoCorasick,
-    flags: Vec<u8>,
-    common: HashSet<&'static str>,
-    stop: HashSet<&'static str>,
+    phrase_flags: Vec<u8>,
+    common: WordSet,
+    stop: WordSet,
 }
+
+/// FNV-1a: word lookups hash a few bytes each, where SipHash's set-up dominates. The sets are
+/// built from our own lists, so flooding resistance is not needed.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type WordSet = HashSet<&'static str, BuildHasherDefault<Fnv>>;
+type WordFlags = HashMap<&'static str, u8, BuildHasherDefault<Fnv>>;
 
 fn entries(list: &'static str) -> impl Iterator<Item = &'static str> {
     list.lines()
@@ -49,11 +75,20 @@ fn entries(list: &'static str) -> impl Iterator<Item = &'static str> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
+/// Set on a word that begins some multi-word entry ("New" for "New Zealand").
+const PHRASE_HEAD: u8 = 32;
+
+/// An entry is a phrase when the tokenizer would cut it into several words.
+fn is_phrase(entry: &str) -> bool {
+    entry.chars().any(|c| !(c.is_alphanumeric() || c == '-' || c == '\'' || c == '’'))
+}
+
 impl Gazetteer {
     pub fn new() -> Result<Gazetteer, PiiError> {
+        let mut words: WordFlags = WordFlags::default();
         let mut index: HashMap<&'static str, usize> = HashMap::new();
-        let mut patterns: Vec<&'static str> = Vec::new();
-        let mut flags: Vec<u8> = Vec::new();
+        let mut phrases: Vec<&'static str> = Vec::new();
+        let mut phrase_flags: Vec<u8> = Vec::new();
         let lists: [(&'static str, u8); 6] = [
             (FIRST_NAMES, FIRST),
             (LAST_NAMES, LAST),
@@ -64,44 +99,77 @@ impl Gazetteer {
         ];
         for (list, flag) in lists {
             for entry in entries(list) {
+                if !is_phrase(entry) {
+                    *words.entry(entry).or_insert(0) |= flag;
+                    continue;
+                }
                 let id = *index.entry(entry).or_insert_with(|| {
-                    patterns.push(entry);
-                    flags.push(0);
-                    patterns.len() - 1
+                    phrases.push(entry);
+                    phrase_flags.push(0);
+                    phrases.len() - 1
                 });
-                flags[id] |= flag;
+                phrase_flags[id] |= flag;
+                let head_len = entry
+                    .find(|c: char| !(c.is_alphanumeric() || c == '-' || c == '\'' || c == '’'))
+                    .unwrap_or(entry.len());
+                *words.entry(&entry[..head_len]).or_insert(0) |= PHRASE_HEAD;
             }
         }
         let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
-            .build(&patterns)
+            .match_kind(MatchKind::LeftmostLongest)
+            .start_kind(StartKind::Anchored)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&phrases)
             .map_err(|e| PiiError::Gazetteer(e.to_string()))?;
         Ok(Gazetteer {
+            words,
             automaton,
-            flags,
+            phrase_flags,
             common: entries(COMMON_WORDS).collect(),
             stop: entries(STOPWORDS).collect(),
         })
     }
 
-    /// Every gazetteer entry found in `text` that starts and ends on a word boundary, in order
-    /// of their end offsets.
+    /// The gazetteer flags of one word (case-sensitive: names are capitalised) and whether a
+    /// multi-word entry may start with it.
+    pub fn word(&self, word: &str) -> (u8, bool) {
+        let flags = self.words.get(word).copied().unwrap_or(0);
+        (flags & !PHRASE_HEAD, flags & PHRASE_HEAD != 0)
+    }
+
+    /// The longest multi-word entry starting at `start` and ending on a word boundary. The
+    /// automaton runs anchored, only where a word that can begin a phrase was seen.
+    pub fn phrase_at(&self, text: &str, start: usize) -> Option<Hit> {
+        let input = Input::new(text).range(start..).anchored(Anchored::Yes);
+        let m = self.automaton.try_find(input).ok()??;
+        let end = m.end();
+        let whole_word = text.is_char_boundary(end)
+            && super::patterns::boundary_after(text, end)
+            && !word_goes_on_after_apostrophe(&text[end..]);
+        whole_word.then(|| Hit {
+            start,
+            end,
+            flags: self.phrase_flags[m.pattern().as_usize()],
+        })
+    }
+
+    /// Every gazetteer entry found at a word start in `text` (test helper for the lists).
+    #[cfg(test)]
     pub fn hits(&self, text: &str, mut each: impl FnMut(Hit)) {
-        for m in self.automaton.find_overlapping_iter(text) {
-            let (start, end) = (m.start(), m.end());
-            if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        for (i, _) in text.char_indices() {
+            if !super::patterns::boundary_before(text, i) {
                 continue;
             }
-            if super::patterns::boundary_before(text, start)
-                && super::patterns::boundary_after(text, end)
-                && !word_goes_on_after_apostrophe(&text[end..])
-            {
-                each(Hit {
-                    start,
-                    end,
-                    flags: self.flags[m.pattern().as_usize()],
-                });
+            if let Some(hit) = self.phrase_at(text, i) {
+                each(hit);
+                continue;
+            }
+            let end = text[i..]
+                .find(|c: char| !c.is_alphanumeric())
+                .map_or(text.len(), |e| i + e);
+            let (flags, _) = self.word(&text[i..end]);
+            if end > i && flags != 0 {
+                each(Hit { start: i, end, flags });
             }
         }
     }
@@ -116,7 +184,7 @@ impl Gazetteer {
         self.lookup_lower(word, &self.stop)
     }
 
-    fn lookup_lower(&self, word: &str, set: &HashSet<&'static str>) -> bool {
+    fn lookup_lower(&self, word: &str, set: &WordSet) -> bool {
         let mut buf = [0u8; 32];
         let bytes = word.as_bytes();
         if bytes.len() > buf.len() || !word.is_ascii() {

@@ -263,6 +263,11 @@ fn resolve(text: &str, candidates: &mut [Candidate], min_confidence: f32, out: &
             continue;
         }
         if out.iter().any(|d| d.start < c.end && c.start < d.end) {
+            // An address block keeps the parts that stronger detections (a country, a postal
+            // code) leave uncovered, so the block as a whole is still scrubbed.
+            if c.kind == PiiKind::StreetAddress {
+                push_uncovered(text, c, out);
+            }
             continue;
         }
         out.push(Detection {
@@ -291,6 +296,47 @@ fn resolve(text: &str, candidates: &mut [Candidate], min_confidence: f32, out: &
         d.char_end = chars;
         byte = d.end;
     }
+}
+
+/// Adds the pieces of `c` that no detection in `out` covers, trimmed of separators.
+fn push_uncovered(text: &str, c: &Candidate, out: &mut Vec<Detection>) {
+    let mut pos = c.start;
+    while pos < c.end {
+        // The next covered stretch at or after `pos`.
+        let next = out
+            .iter()
+            .filter(|d| d.end > pos && d.start < c.end)
+            .min_by_key(|d| d.start)
+            .map(|d| (d.start.max(pos), d.end));
+        let (gap_end, resume) = match next {
+            Some((s, e)) => (s, e),
+            None => (c.end, c.end),
+        };
+        if gap_end > pos {
+            let piece = &text[pos..gap_end];
+            let lead = piece.len() - piece.trim_start_matches(is_separator).len();
+            let trimmed = piece.trim_matches(is_separator);
+            if trimmed.chars().filter(|ch| ch.is_alphanumeric()).count() >= 2 {
+                let start = pos + lead;
+                out.push(Detection {
+                    kind: c.kind,
+                    start,
+                    end: start + trimmed.len(),
+                    char_start: 0,
+                    char_end: 0,
+                    confidence: c.confidence,
+                });
+            }
+        }
+        pos = resume.max(pos + 1);
+        while pos < text.len() && !text.is_char_boundary(pos) {
+            pos += 1;
+        }
+    }
+}
+
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, ',' | ';' | '.' | '-' | '(' | ')')
 }
 
 #[cfg(test)]

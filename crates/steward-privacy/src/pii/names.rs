@@ -108,20 +108,23 @@ pub fn scan(
     if tokens.is_empty() {
         return;
     }
-    g.hits(text, |hit| {
-        let Ok(i) = tokens.binary_search_by_key(&hit.start, |t| t.start) else {
-            return;
-        };
-        if tokens[i].end == hit.end {
-            tokens[i].flags |= hit.flags;
-        } else if hit.end > tokens[i].end {
+    for t in tokens.iter_mut() {
+        if t.shape == Shape::Number {
+            continue;
+        }
+        let (flags, phrase_head) = g.word(&text[t.start..t.end]);
+        t.flags = flags;
+        if phrase_head
+            && let Some(hit) = g.phrase_at(text, t.start)
+            && hit.end > t.end
+        {
             phrases.push(Phrase {
                 start: hit.start,
                 end: hit.end,
                 flags: hit.flags,
             });
         }
-    });
+    }
     for t in tokens.iter_mut() {
         if matches!(t.shape, Shape::Cap | Shape::Upper | Shape::Initial) {
             let word = &text[t.start..t.end];
@@ -141,8 +144,10 @@ pub fn scan(
         push(out, kind.0, p.start, p.end, kind.1);
     }
     for t in tokens.iter() {
-        if t.flags & NRP_FLAG != 0 && t.flags & (FIRST | LAST) == 0 {
-            push(out, PiiKind::Nrp, t.start, t.end, 0.7);
+        if t.flags & NRP_FLAG != 0 {
+            // "French" is also a surname; as a nationality it is far more common.
+            let confidence = if t.flags & FIRST != 0 { 0.5 } else { 0.7 };
+            push(out, PiiKind::Nrp, t.start, t.end, confidence);
         }
     }
     let mut i = 0;
@@ -300,6 +305,10 @@ fn classify_run(
     if head.flags & NRP_FLAG != 0 && core.len() == 1 {
         return;
     }
+    // A lone title or street abbreviation ("Mr", "St") is not a name.
+    if core.len() == 1 && (is_title(word(&head)) || matches!(word(&head), "St" | "Inc" | "Ltd" | "Apt")) {
+        return;
+    }
 
     let cue_before = cue(text, start, PERSON_CUES);
     let strong_cue = after_title || cue(text, start, STRONG_PERSON_CUES);
@@ -307,6 +316,11 @@ fn classify_run(
     let last_known = tail.flags & LAST != 0 && !tail.common;
     let followed_by_colon = text[end_b..].starts_with(':');
 
+    // "Fax:", "Website:" at the start of a line label a field; an unknown word there is not a
+    // name (a known first name is: "Arya: What a wife.").
+    if followed_by_colon && at_sentence_start && n == 1 && !first_known && !strong_cue {
+        return;
+    }
     let mut confidence: f32 = if all_upper && !strong_cue {
         // Acronyms and shouted words: only a place cue makes them count (as places).
         if place_cue(text, start) && !any_common {

@@ -38,6 +38,7 @@ pub struct Patterns {
     age_years: Regex,
     age_words: Regex,
     address_tail: Regex,
+    street_numbered: Regex,
 }
 
 const MONTHS: &str = "(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\\.?|Feb\\.?|Mar\\.?|Apr\\.?|Jun\\.?|Jul\\.?|Aug\\.?|Sept?\\.?|Oct\\.?|Nov\\.?|Dec\\.?)";
@@ -82,7 +83,7 @@ impl Patterns {
                 "ipv6",
                 r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:[0-9]{1,3}\.){3}[0-9]{1,3})?",
             )?,
-            card: compile("card", r"[0-9](?:[ -]?[0-9]){12,18}")?,
+            card: compile("card", r"[0-9](?:[ -]?[0-9]){11,18}")?,
             iban: compile(
                 "iban",
                 r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?",
@@ -93,7 +94,7 @@ impl Patterns {
             )?,
             phone: compile(
                 "phone",
-                r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,5}(?:[ .-][0-9]{1,5}){0,5}(?: ?(?:x|ext\.?) ?[0-9]{1,5})?",
+                r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,5}\)[ .-]?)?[0-9]{1,12}(?:(?:[ .-]|-?\([0-9]{1,4}\)-?)[0-9]{1,10}){0,5}(?: ?(?:x|ext\.?) ?[0-9]{1,5})?",
             )?,
             date_iso: compile(
                 "date_iso",
@@ -120,7 +121,7 @@ impl Patterns {
             year: compile("year", r"(?:1[89][0-9]{2}|20[0-9]{2})(?:s)?")?,
             postal_context: compile(
                 "postal_context",
-                r"(?i:zip(?:\s?code)?|postal\s?code|post\s?code|postcode|plz)\s*[:#]?\s*([A-Z0-9](?:[A-Z0-9]|[ -][A-Z0-9]){1,9})",
+                r"(?i:zip(?:\s?code)?|postal\s?code|post\s?code|postcode|plz)\s*(?:is\s+|[:#]\s*)?([A-Z0-9](?:[A-Z0-9]|[ -][A-Z0-9]){1,9})",
             )?,
             uk_postcode: compile(
                 "uk_postcode",
@@ -139,11 +140,11 @@ impl Patterns {
             )?,
             street_compound: compile(
                 "street_compound",
-                &format!(r"\p{{Lu}}[\p{{L}}-]*{STREET_COMPOUND}[ \t]+[0-9]{{1,5}}[A-Za-z]?"),
+                &format!(r"\p{{Lu}}[\p{{L}}-]*(?i:{STREET_COMPOUND})[ \t]+[0-9]{{1,5}}[A-Za-z]?"),
             )?,
             address_unit: compile(
                 "address_unit",
-                r"(?:Apt\.?|Apartment|Suite|Ste\.|Unit|Flat|Floor|Room|Bldg\.?|Building)[ \t]*#?[ \t]*[0-9]{1,5}[A-Za-z]?|(?:P\.? ?O\.? ?Box|PO Box|Post Office Box)[ \t]+[0-9]{1,6}",
+                r"(?:Apt\.?|Apartment|Suite|Ste\.|Unit|Flat|Floor|Room|Bldg\.?|Building)[ \t]*#?[ \t]*[0-9]{1,5}[A-Za-z]?|(?:P\.? ?O\.? ?Box|PO Box|Post Office Box)[ \t]+[0-9]{1,6}|(?:PSC|Unit)[ \t][0-9]{3,5},?[ \t]Box[ \t][0-9]{3,5}|(?:APO|FPO|DPO)[ \t](?:AA|AE|AP)[ \t][0-9]{5}|(?:USNS|USNV|USS|USCGC)[ \t]\p{Lu}\p{L}+",
             )?,
             age_years: compile(
                 "age_years",
@@ -153,9 +154,13 @@ impl Patterns {
                 "age_words",
                 r"(?i:aged?|turned|turning|turns|(?:he|she|i|they|we|you)\s+(?:was|is|am|were|are)|(?:he|she|it|i)['’][sm])\s+([0-9]{1,3})(?:[\s.,!?;)]|$)",
             )?,
+            street_numbered: compile(
+                "street_numbered",
+                r"[0-9]{1,6}[ \t]+(?:\p{Lu}[\p{L}'’.-]*[ \t]+){1,4}[0-9]{1,5}[A-Za-z]?",
+            )?,
             address_tail: compile(
                 "address_tail",
-                r"^(?:[ \t]*,?[ \t]*\n?[ \t]*,?[ \t]*)(?:(?:Apt\.?|Apartment|Suite|Ste\.|Unit|Flat|Floor|Room)[ \t]*#?[0-9]{1,5}[A-Za-z]?|[0-9]{3,6}(?:[ -][0-9]{2,4})?|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}|\p{Lu}[\p{L}'’-]*(?:[ \t]\p{Lu}[\p{L}'’-]*){0,3}(?:[ \t]\([\p{L} ]+\))?)",
+                r"^(?:[ \t]*,?[ \t]*\n?[ \t]*,?[ \t]*)(?:(?:Apt\.?|Apartment|Suite|Ste\.|Unit|Flat|Floor|Room)[ \t]*#?[0-9]{1,5}[A-Za-z]?|[0-9]{3,6}(?:[ -][0-9]{2,4})?|[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}|\p{Lu}[\p{L}'’-]*(?:[ \t](?:(?:de|da|do|del|di|la|le|van|von|der|den)[ \t])?\p{Lu}[\p{L}'’-]*){0,3}(?:[ \t]\([\p{L} ]+\))?)",
             )?,
         })
     }
@@ -191,7 +196,10 @@ impl Patterns {
                 }
             }
         }
-        if has_dot {
+        // A bare domain needs a dot followed by a letter ("example.com"), which most
+        // sentence-ending dots are not.
+        let dot_letter = bytes.windows(2).any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic());
+        if dot_letter {
             for m in self.domain.find_iter(text) {
                 let s = m.as_str();
                 let first_label = s.split('.').next().unwrap_or("");
@@ -268,9 +276,10 @@ impl Patterns {
 
     /// Recognizers that do not need a digit to start (addresses still need one inside).
     fn scan_words(&self, text: &str, out: &mut Vec<Candidate>) {
-        for m in self.weekday.find_iter(text) {
+        let weekdays = contains_ci(text.as_bytes(), b"day");
+        for m in self.weekday.find_iter(text).take_while(|_| weekdays) {
             if boundary_before(text, m.start()) && boundary_after(text, m.end()) {
-                push(out, PiiKind::DateTime, m.start(), m.end(), 0.7);
+                push(out, PiiKind::DateTime, m.start(), m.end(), 0.75);
             }
         }
         if !text.as_bytes().iter().any(u8::is_ascii_digit) {
@@ -292,6 +301,12 @@ impl Patterns {
         for m in self.street_compound.find_iter(text) {
             if boundary_before(text, m.start()) && boundary_after(text, m.end()) {
                 self.push_address(text, m.start(), m.end(), 0.7, out);
+                found += 1;
+            }
+        }
+        for m in self.street_numbered.find_iter(text) {
+            if digit_boundary(text, m.start(), m.end()) && boundary_after(text, m.end()) {
+                self.push_address(text, m.start(), m.end(), 0.6, out);
                 found += 1;
             }
         }
@@ -331,6 +346,10 @@ impl Patterns {
             if piece.is_empty() || !boundary_after(text, end + m.end()) {
                 break;
             }
+            // "Mobile:", "Fax:" open the next field of a signature, not part of the address.
+            if text[end + m.end()..].starts_with(':') {
+                break;
+            }
             // A blank line ends an address block.
             if m.as_str().matches('\n').count() > 1 {
                 break;
@@ -366,9 +385,12 @@ impl Patterns {
                 40,
                 &["phone", "call", "tel", "mobile", "cell", "fax", "contact", "reach", "number", "text me", "whatsapp", "dial"],
             );
+            let context = context
+                || has_context_after(text, m.end(), 12, &["office", "mobile", "fax", "phone", "cell", "home", "work"]);
             let mut confidence: f32 = match (digits, groups) {
                 (7..=15, 2..) => 0.5,
-                (10..=12, 1) => 0.35,
+                (10..=15, 1) if international => 0.5,
+                (10..=12, 1) => 0.4,
                 (6, 3..) => 0.35,
                 _ => continue,
             };
@@ -418,7 +440,9 @@ impl Patterns {
     }
 
     fn scan_postal(&self, text: &str, out: &mut Vec<Candidate>) {
-        for c in self.postal_context.captures_iter(text) {
+        let bytes = text.as_bytes();
+        let cued = contains_ci(bytes, b"zip") || contains_ci(bytes, b"post") || contains_ci(bytes, b"plz");
+        for c in self.postal_context.captures_iter(text).take_while(|_| cued) {
             if let Some(g) = c.get(1)
                 && boundary_after(text, g.end())
                 && g.as_str().bytes().any(|b| b.is_ascii_digit())
@@ -439,7 +463,16 @@ impl Patterns {
     }
 
     fn scan_ages(&self, text: &str, out: &mut Vec<Candidate>) {
-        for re in [&self.age_years, &self.age_words] {
+        let bytes = text.as_bytes();
+        let years = contains_ci(bytes, b"old");
+        let words = ["age", "turn", " was ", " is ", " am ", " were ", " are ", "'s ", "'m ", "’s ", "’m "]
+            .iter()
+            .any(|cue| contains_ci(bytes, cue.as_bytes()));
+        for re in [(&self.age_years, years), (&self.age_words, words)]
+            .into_iter()
+            .filter(|(_, cued)| *cued)
+            .map(|(re, _)| re)
+        {
             for c in re.captures_iter(text) {
                 let (Some(whole), Some(g)) = (c.get(0), c.get(1)) else {
                     continue;
@@ -492,14 +525,35 @@ fn digit_boundary(text: &str, start: usize, end: usize) -> bool {
 
 /// A cue word within `window` bytes before `pos` (ASCII case-insensitive).
 fn has_context(text: &str, pos: usize, window: usize, cues: &[&str]) -> bool {
-    let mut from = pos.saturating_sub(window);
-    while !text.is_char_boundary(from) {
-        from += 1;
+    let from = pos.saturating_sub(window);
+    contains_cue(&text.as_bytes()[from..pos], cues)
+}
+
+/// A cue word within `window` bytes after `pos` (ASCII case-insensitive).
+fn has_context_after(text: &str, pos: usize, window: usize, cues: &[&str]) -> bool {
+    let to = (pos + window).min(text.len());
+    contains_cue(&text.as_bytes()[pos..to], cues)
+}
+
+/// ASCII case-insensitive substring test; `needle` is lower-case.
+fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
+    needle.len() <= hay.len()
+        && hay
+            .windows(needle.len())
+            .any(|w| w.iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+/// Lower-cases the window once into a stack buffer, then looks for each cue in it.
+fn contains_cue(window: &[u8], cues: &[&str]) -> bool {
+    let mut buf = [0u8; 64];
+    let n = window.len().min(buf.len());
+    for (dst, src) in buf.iter_mut().zip(&window[window.len() - n..]) {
+        *dst = src.to_ascii_lowercase();
     }
-    let hay = text[from..pos].as_bytes();
+    let hay = &buf[..n];
     cues.iter().any(|cue| {
         let cue = cue.as_bytes();
-        hay.windows(cue.len()).any(|w| w.eq_ignore_ascii_case(cue))
+        cue.len() <= hay.len() && hay.windows(cue.len()).any(|w| w == cue)
     })
 }
 

@@ -31,12 +31,17 @@ pub fn payment_card(s: &str) -> bool {
         digits[n] = b - b'0';
         n += 1;
     }
-    if !(13..=19).contains(&n) {
+    if !(12..=19).contains(&n) {
         return false;
     }
     // Issuer identification: Visa 4, Mastercard 51-55 / 2221-2720, Amex 34/37, Discover 6011 /
-    // 65 / 644-649, Diners 36 / 38 / 300-305, JCB 3528-3589, UnionPay 62, Maestro 50 / 56-69.
-    let issuer_ok = matches!(digits[0], 2..=6);
+    // 65 / 644-649, Diners 36 / 38 / 300-305, JCB 3528-3589 and the older 15-digit 1800 / 2131,
+    // UnionPay 62, Maestro 50 / 56-69 (12 to 19 digits).
+    let issuer_ok = match digits[0] {
+        2..=6 => n >= 13 || matches!(digits[0], 5 | 6),
+        1 => n == 15 && digits[1..4] == [8, 0, 0],
+        _ => false,
+    };
     issuer_ok && luhn(s)
 }
 
@@ -150,6 +155,10 @@ mod tests {
         assert!(!payment_card("9000000000000001"));
         // Too short or too long.
         assert!(!payment_card("424242424242"));
+        // 12 digits only for Maestro (5x, 6x); the old 15-digit JCB starts 1800.
+        assert!(payment_card("501803075628"));
+        assert!(payment_card("180092617964050"));
+        assert!(!payment_card("180092617964051"));
         assert!(!payment_card("42424242424242424242"));
     }
 
