@@ -10,7 +10,8 @@
 //! Without suppression all three metrics are themselves monotone and only the minimal anonymous
 //! nodes are candidates.
 
-use std::cmp::Ordering;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use super::AnonError;
 use super::criteria::Criteria;
@@ -45,6 +46,10 @@ pub(crate) struct NodeEval {
     pub(crate) anonymous: bool,
     pub(crate) suppressed: usize,
     pub(crate) metric: f64,
+    /// Σ |class|² over all classes, suppressed ones included (never decreases upwards).
+    all_squares: f64,
+    /// Number of classes, suppressed ones included (never increases upwards).
+    all_classes: usize,
 }
 
 pub(crate) struct Solution {
@@ -77,6 +82,14 @@ pub(crate) struct Lattice<'a> {
     cache: Vec<(usize, Vec<u8>, Classes)>,
     cached_classes: usize,
     evals: Vec<Option<NodeEval>>,
+    /// Facts learnt from evaluated nodes that bound others: the largest Σ|class|² below a
+    /// node, the fewest classes below it, and (monotone criteria only) the most suppressed
+    /// rows above it.
+    squares_floor: Vec<f64>,
+    classes_cap: Vec<usize>,
+    suppressed_floor: Vec<usize>,
+    /// Per quasi-identifier and level, the largest NCP of any label.
+    max_ncp: Vec<Vec<f64>>,
     stats: SearchStats,
 }
 
@@ -121,6 +134,7 @@ impl<'a> Lattice<'a> {
         let mut ncp = Vec::new();
         let mut gen_loss = Vec::new();
         let mut present = Vec::new();
+        let mut max_ncp: Vec<Vec<f64>> = Vec::new();
         for (q, h) in enc.hierarchies.iter().enumerate() {
             let per_level: Vec<Vec<f64>> = (0..h.height())
                 .map(|l| {
@@ -148,6 +162,12 @@ impl<'a> Lattice<'a> {
                 losses.push(loss / n);
                 pres.push(seen.iter().filter(|&&s| s).count());
             }
+            max_ncp.push(
+                per_level
+                    .iter()
+                    .map(|l| l.iter().copied().fold(0.0, f64::max))
+                    .collect(),
+            );
             ncp.push(per_level);
             gen_loss.push(losses);
             present.push(pres);
@@ -174,6 +194,10 @@ impl<'a> Lattice<'a> {
             cache: Vec::new(),
             cached_classes: 0,
             evals: vec![None; nodes],
+            squares_floor: vec![0.0; nodes],
+            classes_cap: vec![usize::MAX; nodes],
+            suppressed_floor: vec![0; nodes],
+            max_ncp,
             stats,
         })
     }
@@ -247,7 +271,62 @@ impl<'a> Lattice<'a> {
         self.stats.evaluated += 1;
         self.evals[id] = Some(e);
         self.remember(id, classes);
+        self.learn(id, e);
         e
+    }
+
+    /// Spreads what node `id` revealed: its Σ|class|² and class count bound every node above,
+    /// its suppression every node below (when suppression is monotone). Stops where nothing
+    /// improves, so each fact costs only the nodes it changes.
+    fn learn(&mut self, id: usize, e: NodeEval) {
+        let mut stack = vec![id];
+        while let Some(x) = stack.pop() {
+            if self.squares_floor[x] >= e.all_squares && self.classes_cap[x] <= e.all_classes {
+                continue;
+            }
+            self.squares_floor[x] = self.squares_floor[x].max(e.all_squares);
+            self.classes_cap[x] = self.classes_cap[x].min(e.all_classes);
+            stack.extend(self.successors(x));
+        }
+        if !self.criteria.monotone() {
+            return;
+        }
+        stack.push(id);
+        while let Some(x) = stack.pop() {
+            if self.suppressed_floor[x] >= e.suppressed && x != id {
+                continue;
+            }
+            self.suppressed_floor[x] = self.suppressed_floor[x].max(e.suppressed);
+            stack.extend(self.predecessors(x));
+        }
+    }
+
+    /// The static bound tightened by what evaluated nodes revealed.
+    fn learnt_bound(&self, id: usize) -> f64 {
+        let node = self.levels(id);
+        let n = self.enc.rows as f64;
+        let k = self.criteria.k as f64;
+        let supp = self.suppressed_floor[id] as f64;
+        let learnt = match self.metric {
+            UtilityMetric::Loss => {
+                // Each suppressed row costs 1 per cell instead of at most the level's worst NCP.
+                let m = node.len() as f64;
+                let worst: f64 = node
+                    .iter()
+                    .enumerate()
+                    .map(|(q, &l)| self.max_ncp[q][usize::from(l)])
+                    .sum();
+                self.lower_bound(id) + supp * (m - worst) / (n * m)
+            }
+            UtilityMetric::Discernibility => {
+                self.squares_floor[id].max(supp * n + (n - supp) * k.min(n))
+            }
+            UtilityMetric::AverageClassSize => {
+                let kept = (self.classes_cap[id] as f64).min(((n - supp) / k).floor());
+                n / kept.max(1.0)
+            }
+        };
+        learnt.max(self.lower_bound(id))
     }
 
     /// Suppression, anonymity and the metric of a node from its classes.
@@ -295,6 +374,12 @@ impl<'a> Lattice<'a> {
             anonymous,
             suppressed,
             metric,
+            all_squares: classes
+                .counts
+                .iter()
+                .map(|&c| f64::from(c) * f64::from(c))
+                .sum(),
+            all_classes: classes.len(),
         }
     }
 
@@ -398,23 +483,24 @@ impl<'a> Lattice<'a> {
         } else {
             (0..self.nodes).collect()
         };
-        let mut ranked: Vec<(f64, usize, usize)> = candidates
+        // Lazy best-first order: a node whose bound rose since it was queued goes back in.
+        let mut queue: BinaryHeap<Reverse<(u64, usize, usize)>> = candidates
             .iter()
-            .map(|&id| (self.lower_bound(id), self.level_sum(id), id))
+            .map(|&id| Reverse((self.learnt_bound(id).to_bits(), self.level_sum(id), id)))
             .collect();
-        ranked.sort_by(|a, b| {
-            a.0.partial_cmp(&b.0)
-                .unwrap_or(Ordering::Equal)
-                .then(a.1.cmp(&b.1))
-                .then(a.2.cmp(&b.2))
-        });
         let mut best: Option<(usize, NodeEval)> = None;
-        for (i, &(bound, _, id)) in ranked.iter().enumerate() {
-            if let Some((_, b)) = best
-                && bound >= b.metric
-            {
-                self.stats.bounded = ranked.len() - i;
+        while let Some(Reverse((bits, sum, id))) = queue.pop() {
+            let queued = f64::from_bits(bits);
+            if best.is_some_and(|(_, b)| queued >= b.metric) {
+                self.stats.bounded = queue.len() + 1;
                 break;
+            }
+            if self.evals[id].is_none() {
+                let bound = self.learnt_bound(id);
+                if bound > queued {
+                    queue.push(Reverse((bound.to_bits(), sum, id)));
+                    continue;
+                }
             }
             let e = self.evaluate(id);
             if e.anonymous && best.is_none_or(|(_, b)| e.metric < b.metric) {
