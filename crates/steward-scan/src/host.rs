@@ -351,19 +351,28 @@ pub fn skeleton(label: &str) -> String {
 /// Whether the Damerau–Levenshtein distance between `a` and `b` is exactly one (one insertion,
 /// deletion, substitution or adjacent transposition).
 pub fn edit_distance_is_one(a: &str, b: &str) -> bool {
+    if a.len().abs_diff(b.len()) > 4 {
+        // Byte lengths this far apart cannot be one character apart (a char is 1–4 bytes).
+        return false;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return distance_one(a.as_bytes(), b.as_bytes());
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let (short, long) = if a.len() <= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
+    distance_one(&a, &b)
+}
+
+fn distance_one<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     match long.len() - short.len() {
         0 => {
-            let diffs: Vec<usize> = (0..short.len()).filter(|&i| short[i] != long[i]).collect();
-            match diffs.as_slice() {
-                [_] => true,
-                [i, j] => *j == i + 1 && short[*i] == long[*j] && short[*j] == long[*i],
+            let mut diffs = (0..short.len()).filter(|&i| short[i] != long[i]);
+            match (diffs.next(), diffs.next(), diffs.next()) {
+                (Some(_), None, _) => true,
+                (Some(i), Some(j), None) => {
+                    j == i + 1 && short[i] == long[j] && short[j] == long[i]
+                }
                 _ => false,
             }
         }

@@ -163,45 +163,52 @@ impl PhishingRules {
                 out.push(Finding::phishing(rule::PUNYCODE));
             }
         }
+        // Skeletons are computed once per link; brands are compared by length first, so the
+        // common case (no brand anywhere near) costs a few comparisons per brand.
+        let parts: Vec<String> = if label.contains('-') {
+            label.split('-').map(host::skeleton).collect()
+        } else {
+            Vec::new()
+        };
+        let sub = &unicode[..unicode.len() - registrable.len()];
+        let sub_parts: Vec<String> = sub
+            .split(['.', '-'])
+            .filter(|p| !p.is_empty())
+            .map(host::skeleton)
+            .collect();
+        let mut strongest: Option<(&'static str, f32)> = None;
+        let mut consider = |rule: (&'static str, f32)| {
+            if strongest.is_none_or(|s| rule.1 > s.1) {
+                strongest = Some(rule);
+            }
+        };
         for brand in &self.brands {
+            let typo_eligible = brand.skeleton.len() >= 6;
             if label_skeleton == brand.skeleton {
-                if label != brand.name {
-                    out.push(Finding::phishing(rule::CONFUSABLE_BRAND));
-                    flagged = true;
-                }
                 // The brand's exact name on a domain it does not list (`paypal.support`) is
                 // left to the blocklist: brands own many country domains we do not list.
-            } else if brand.skeleton.len() >= 6
-                && host::edit_distance_is_one(&label_skeleton, &brand.skeleton)
+                if label != brand.name {
+                    consider(rule::CONFUSABLE_BRAND);
+                }
+            } else if typo_eligible && host::edit_distance_is_one(&label_skeleton, &brand.skeleton)
             {
-                out.push(Finding::phishing(rule::BRAND_TYPO));
-                flagged = true;
-            } else if label.contains('-') {
-                for part in label.split('-').map(host::skeleton) {
-                    if part == brand.skeleton {
-                        out.push(Finding::phishing(rule::BRAND_IMPERSONATION));
-                        flagged = true;
-                        break;
-                    }
-                    if brand.skeleton.len() >= 6
-                        && host::edit_distance_is_one(&part, &brand.skeleton)
-                    {
-                        out.push(Finding::phishing(rule::BRAND_TYPO));
-                        flagged = true;
-                        break;
-                    }
+                consider(rule::BRAND_TYPO);
+            }
+            for part in &parts {
+                if *part == brand.skeleton {
+                    consider(rule::BRAND_IMPERSONATION);
+                } else if typo_eligible && host::edit_distance_is_one(part, &brand.skeleton) {
+                    consider(rule::BRAND_TYPO);
                 }
             }
-            if !flagged {
-                let sub = &unicode[..unicode.len() - registrable.len()];
-                if sub
-                    .split(['.', '-'])
-                    .any(|part| !part.is_empty() && host::skeleton(part) == brand.skeleton)
-                {
-                    out.push(Finding::phishing(rule::BRAND_IN_SUBDOMAIN));
-                    flagged = true;
-                }
+            if sub_parts.iter().any(|p| *p == brand.skeleton) {
+                consider(rule::BRAND_IN_SUBDOMAIN);
             }
+        }
+        if let Some(rule) = strongest
+            && !(flagged && rule.1 <= rule::MIXED_SCRIPT.1)
+        {
+            out.push(Finding::phishing(rule));
         }
     }
 }

@@ -61,11 +61,11 @@ pub(crate) mod rule {
     pub const EXCLAMATIONS: &str = "spam.exclamations";
 }
 
-/// Spam heuristics.
+/// Spam heuristics. Urgency and money phrases share one automaton (one pass over the text);
+/// pattern indices below `URGENCY.len()` are urgency phrases.
 #[derive(Debug)]
 pub struct SpamRules {
-    urgency: AhoCorasick,
-    money: AhoCorasick,
+    phrases: AhoCorasick,
 }
 
 fn phrases(list: &[&str]) -> Result<AhoCorasick, ScanError> {
@@ -80,39 +80,46 @@ fn phrases(list: &[&str]) -> Result<AhoCorasick, ScanError> {
         })
 }
 
-fn distinct_word_hits(matcher: &AhoCorasick, text: &str) -> usize {
+/// Counts distinct (urgency, money) phrases that stand as whole words.
+fn distinct_word_hits(matcher: &AhoCorasick, text: &str) -> (usize, usize) {
     let bytes = text.as_bytes();
-    let mut seen = 0u64;
+    let mut urgency = 0u64;
+    let mut money = 0u64;
     for m in matcher.find_iter(text) {
         let before = m.start().checked_sub(1).and_then(|i| bytes.get(i));
         let after = bytes.get(m.end());
         let boundary = |b: Option<&u8>| b.is_none_or(|b| !b.is_ascii_alphanumeric());
-        if boundary(before) && (boundary(after) || text[..m.end()].ends_with('$')) {
-            seen |= 1u64 << (m.pattern().as_usize() % 64);
+        if boundary(before) && (boundary(after) || bytes.get(m.end() - 1) == Some(&b'$')) {
+            let index = m.pattern().as_usize();
+            if index < URGENCY.len() {
+                urgency |= 1u64 << (index % 64);
+            } else {
+                money |= 1u64 << ((index - URGENCY.len()) % 64);
+            }
         }
     }
-    seen.count_ones() as usize
+    (urgency.count_ones() as usize, money.count_ones() as usize)
 }
 
 impl SpamRules {
     /// Builds the phrase matchers.
     pub fn new() -> Result<SpamRules, ScanError> {
+        let all: Vec<&str> = URGENCY.iter().chain(MONEY).copied().collect();
         Ok(SpamRules {
-            urgency: phrases(URGENCY)?,
-            money: phrases(MONEY)?,
+            phrases: phrases(&all)?,
         })
     }
 
     /// Adds spam findings for `text`, which holds `link_count` links.
     pub(crate) fn check(&self, text: &str, link_count: usize, out: &mut Vec<Finding>) {
-        let urgency = distinct_word_hits(&self.urgency, text);
+        let (urgency, money_phrases) = distinct_word_hits(&self.phrases, text);
         if urgency > 0 {
             out.push(Finding::spam(
                 rule::URGENCY,
                 (0.3 * urgency as f32).min(0.5),
             ));
         }
-        let money = distinct_word_hits(&self.money, text) + usize::from(has_money_amount(text));
+        let money = money_phrases + usize::from(has_money_amount(text));
         if money > 0 {
             out.push(Finding::spam(
                 rule::MONEY_REQUEST,
@@ -158,10 +165,12 @@ fn has_money_amount(text: &str) -> bool {
             }
         }
     }
-    let upper = text.to_ascii_uppercase();
     for code in ["USD", "EUR", "GBP"] {
-        for (i, _) in upper.match_indices(code) {
-            let before = upper[..i].trim_end();
+        let mut from = 0;
+        while let Some(found) = find_ignore_ascii_case(&bytes[from..], code.as_bytes()) {
+            let i = from + found;
+            from = i + code.len();
+            let before = text[..i].trim_end();
             let digits = before
                 .chars()
                 .rev()
@@ -175,4 +184,10 @@ fn has_money_amount(text: &str) -> bool {
         }
     }
     false
+}
+
+fn find_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }

@@ -1,0 +1,285 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Vault and scanner benchmark: seal/open throughput against raw AES-256-GCM on the same
+//! buffers, scanner throughput, and message ingest (scan + seal + store) against storing the
+//! plaintext, on SQLite. `-- --quick` for CI; the full run measures longer.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use steward_scan::{ScanFlags, Scanner};
+use steward_store::Store;
+use steward_vault::store::migrate;
+use steward_vault::{InMemoryKeyStore, Keyring, OpenReason, RowBinding, TxKeyStore, Vault};
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+const SENTENCES: &[&str] = &[
+    "Hi, thanks for connecting!",
+    "Are you open to a senior backend role at our company?",
+    "I enjoyed your talk on distributed systems last week.",
+    "Could we set up a call on Tuesday afternoon?",
+    "Here is the job description: https://www.linkedin.com/jobs/view/3812345",
+    "Our repo is at https://github.com/acme/widgets if you want a look.",
+    "The salary range is competitive and the team is remote-first.",
+    "Let me know what times work for you.",
+    "URGENT: verify your account at http://paypa1-account-verify.com/login",
+    "slides: https://bit.ly/3xK9pQz",
+    "See [my portfolio](https://example.org/portfolio) when you can.",
+    "Congratulations on the new position!",
+];
+
+fn messages(n: usize, seed: u64) -> Vec<String> {
+    let mut rng = Lcg(seed);
+    (0..n)
+        .map(|_| {
+            let k = 1 + rng.below(6);
+            (0..k)
+                .map(|_| SENTENCES[rng.below(SENTENCES.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+fn time<T>(budget: Duration, mut f: impl FnMut() -> T) -> (u64, Duration) {
+    let start = Instant::now();
+    let mut runs = 0u64;
+    while start.elapsed() < budget || runs == 0 {
+        black_box(f());
+        runs += 1;
+    }
+    (runs, start.elapsed())
+}
+
+fn mb_per_s(bytes: usize, runs: u64, elapsed: Duration) -> f64 {
+    bytes as f64 * runs as f64 / elapsed.as_secs_f64() / 1e6
+}
+
+fn bench_crypto(budget: Duration) {
+    println!(
+        "== seal/open vs raw AES-256-GCM (same buffers; vault = per-member key lookup + unwrap + seal)"
+    );
+    let vault = Vault::new(Keyring::ephemeral().unwrap());
+    let mut keys = InMemoryKeyStore::new();
+    let raw_key: [u8; 32] = [7; 32];
+    let raw = Aes256Gcm::new_from_slice(&raw_key).unwrap();
+    let participants = [1i64, 2];
+    let reason = OpenReason::ParticipantRead {
+        reader: 2,
+        participants: &participants,
+    };
+    for size in [1024usize, 64 * 1024, 1024 * 1024] {
+        let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let row = RowBinding::message(1, 10, 1);
+        let (r_seal, t_seal) = time(budget, || vault.seal(&mut keys, &row, &data).unwrap());
+        let blob = vault.seal(&mut keys, &row, &data).unwrap();
+        let (r_open, t_open) = time(budget, || {
+            vault
+                .open(&mut keys, &reason, &row, &blob)
+                .unwrap()
+                .plaintext
+                .len()
+        });
+        let mut buf = data.clone();
+        let (r_raw_enc, t_raw_enc) = time(budget, || {
+            buf.copy_from_slice(&data);
+            let mut nonce = [0u8; 12];
+            getrandom::fill(&mut nonce).unwrap();
+            raw.encrypt_inout_detached(&Nonce::from(nonce), b"ad", buf.as_mut_slice().into())
+                .unwrap()
+        });
+        let nonce = Nonce::from([1u8; 12]);
+        let mut ct = data.clone();
+        let tag = raw
+            .encrypt_inout_detached(&nonce, b"ad", ct.as_mut_slice().into())
+            .unwrap();
+        let (r_raw_dec, t_raw_dec) = time(budget, || {
+            buf.copy_from_slice(&ct);
+            raw.decrypt_inout_detached(&nonce, b"ad", buf.as_mut_slice().into(), &tag)
+                .unwrap()
+        });
+        let seal = mb_per_s(size, r_seal, t_seal);
+        let open = mb_per_s(size, r_open, t_open);
+        let enc = mb_per_s(size, r_raw_enc, t_raw_enc);
+        let dec = mb_per_s(size, r_raw_dec, t_raw_dec);
+        println!(
+            "{:>8} B  seal {seal:>9.1} MB/s  raw encrypt {enc:>9.1} MB/s  ratio {:.2}  |  open {open:>9.1} MB/s  raw decrypt {dec:>9.1} MB/s  ratio {:.2}",
+            size,
+            seal / enc,
+            open / dec
+        );
+    }
+}
+
+fn bench_scanner(budget: Duration) {
+    println!("== scanner");
+    let start = Instant::now();
+    let scanner = Scanner::builtin().unwrap();
+    println!(
+        "build (vendored rules, {} blocklisted domains): {:.1} ms",
+        scanner.phishing_blocklist_len(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
+    let corpus = messages(2000, 42);
+    let bytes: usize = corpus.iter().map(String::len).sum();
+    for (label, flags) in [
+        (
+            "security only",
+            ScanFlags {
+                harmful_detection: false,
+            },
+        ),
+        (
+            "with spam",
+            ScanFlags {
+                harmful_detection: true,
+            },
+        ),
+    ] {
+        let (runs, elapsed) = time(budget, || {
+            corpus
+                .iter()
+                .filter(|m| scanner.scan_message(m, flags).is_quarantined())
+                .count()
+        });
+        let per_s = corpus.len() as f64 * runs as f64 / elapsed.as_secs_f64();
+        println!(
+            "messages ({label}): {per_s:>10.0} msg/s  ({:.1} MB/s, mean {} B)",
+            mb_per_s(bytes, runs, elapsed),
+            bytes / corpus.len()
+        );
+    }
+    let attachment: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 253) as u8).collect();
+    let (runs, elapsed) = time(budget, || {
+        scanner.scan_attachment(Some("report.pdf"), &attachment)
+    });
+    println!(
+        "attachments (1 MiB, hash + signatures): {:.1} MB/s",
+        mb_per_s(attachment.len(), runs, elapsed)
+    );
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Ingest {
+    Plain,
+    Seal,
+    ScanSeal,
+}
+
+/// Inserts `corpus` into a fresh SQLite store, `per_tx` messages per transaction; returns the
+/// elapsed time.
+fn ingest(corpus: &[String], per_tx: usize, mode: Ingest, scanner: &Scanner) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("b.db").display())).unwrap();
+    migrate(&store).unwrap();
+    store
+        .execute_batch(
+            "CREATE TABLE bench_messages (message_id INTEGER PRIMARY KEY, conversation_id INTEGER NOT NULL,
+             member_id INTEGER NOT NULL, body BLOB NOT NULL, verdict TEXT, verdict_rule TEXT)",
+        )
+        .unwrap();
+    let vault = Vault::new(Keyring::ephemeral().unwrap());
+    let start = Instant::now();
+    for (chunk_index, chunk) in corpus.chunks(per_tx).enumerate() {
+        store
+            .transaction(|tx| {
+                for (i, text) in chunk.iter().enumerate() {
+                    let id = (chunk_index * per_tx + i) as i64 + 1;
+                    let author = id % 50 + 1;
+                    let conversation = id % 97 + 1;
+                    let verdict = (mode == Ingest::ScanSeal).then(|| {
+                        scanner.scan_message(
+                            text,
+                            ScanFlags {
+                                harmful_detection: true,
+                            },
+                        )
+                    });
+                    let body = if mode == Ingest::Plain {
+                        text.as_bytes().to_vec()
+                    } else {
+                        let row = RowBinding::message(id, conversation, author);
+                        vault.seal(&mut TxKeyStore::new(tx), &row, text.as_bytes())?
+                    };
+                    tx.execute(
+                        "INSERT INTO bench_messages VALUES ($1, $2, $3, $4, $5, $6)",
+                        &[
+                            id.into(),
+                            conversation.into(),
+                            author.into(),
+                            body.into(),
+                            verdict.map(|v| v.kind.as_str()).into(),
+                            verdict.and_then(|v| v.rule_id).into(),
+                        ],
+                    )?;
+                }
+                Ok::<_, steward_vault::VaultError>(())
+            })
+            .unwrap();
+    }
+    start.elapsed()
+}
+
+fn bench_ingest(batched: usize, single: usize) {
+    let scanner = Scanner::builtin().unwrap();
+    for (n, per_tx, label) in [
+        (batched, 200, "bulk: 200 messages per transaction"),
+        (
+            single,
+            1,
+            "one message per transaction (the send path; WAL, synchronous=FULL)",
+        ),
+    ] {
+        println!("== ingest on SQLite, {label}, {n} messages, 50 authors");
+        let corpus = messages(n, 7);
+        let plain = n as f64 / ingest(&corpus, per_tx, Ingest::Plain, &scanner).as_secs_f64();
+        let seal = n as f64 / ingest(&corpus, per_tx, Ingest::Seal, &scanner).as_secs_f64();
+        let scan_seal =
+            n as f64 / ingest(&corpus, per_tx, Ingest::ScanSeal, &scanner).as_secs_f64();
+        println!("plaintext store:      {plain:>10.0} msg/s");
+        println!(
+            "seal + store:         {seal:>10.0} msg/s  ratio {:.2}: sealing costs {:.0} % of plaintext ingest throughput (goal < 30 %)",
+            seal / plain,
+            (1.0 - seal / plain) * 100.0
+        );
+        println!(
+            "scan + seal + store:  {scan_seal:>10.0} msg/s  ratio {:.2}: scanning and sealing cost {:.0} %",
+            scan_seal / plain,
+            (1.0 - scan_seal / plain) * 100.0
+        );
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let budget = if quick {
+        Duration::from_millis(150)
+    } else {
+        Duration::from_secs(2)
+    };
+    println!(
+        "steward-vault benchmark ({})",
+        if quick { "quick" } else { "full" }
+    );
+    bench_crypto(budget);
+    bench_scanner(budget);
+    if quick {
+        bench_ingest(4_000, 200);
+    } else {
+        bench_ingest(40_000, 2_000);
+    }
+}
