@@ -201,7 +201,7 @@ impl PhishingRules {
                     consider(rule::BRAND_TYPO);
                 }
             }
-            if sub_parts.iter().any(|p| *p == brand.skeleton) {
+            if sub_parts.contains(&brand.skeleton) {
                 consider(rule::BRAND_IN_SUBDOMAIN);
             }
         }
