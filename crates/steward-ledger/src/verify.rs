@@ -144,6 +144,134 @@ struct Target {
     source: String,
 }
 
+/// Rows handed from the database reader to the hashing thread, in order.
+type RowBatch = Vec<(u64, Vec<u8>, Vec<u8>)>;
+const BATCH_ROWS: usize = 4096;
+
+/// The state of one pass over the entries.
+struct Scan {
+    report: VerifyReport,
+    targets: Vec<Target>,
+    next_target: usize,
+    last_good_size: u64,
+    frontier: Frontier,
+    occurrences: Vec<u8>,
+    cap: usize,
+    out_of_range: u64,
+    first_misplaced: Option<(u64, Option<u64>)>,
+}
+
+impl Scan {
+    /// Compares the tree so far with every target of exactly this size.
+    fn check_targets(&mut self) {
+        while let Some(t) = self.targets.get(self.next_target) {
+            if t.checkpoint.size != self.frontier.size() {
+                break;
+            }
+            if self.frontier.root() == t.checkpoint.root {
+                self.report.checkpoints_ok += 1;
+                self.last_good_size = t.checkpoint.size;
+                self.report.latest = Some(t.checkpoint.clone());
+            } else {
+                let detail = format!(
+                    "entries from {} to {} do not match the root signed in the {}",
+                    self.last_good_size,
+                    t.checkpoint.size.saturating_sub(1),
+                    t.source
+                );
+                self.report.note_range(
+                    ProblemKind::RootMismatch,
+                    self.last_good_size,
+                    Some(t.checkpoint.size),
+                    detail,
+                );
+            }
+            self.next_target += 1;
+        }
+    }
+
+    fn row(&mut self, key: u64, encoded: &[u8], stored_leaf: &[u8]) {
+        let position = self.frontier.size();
+        let leaf = leaf_hash(encoded);
+        if leaf.0.as_slice() != stored_leaf {
+            self.report.note(
+                ProblemKind::EntryChanged,
+                position,
+                format!("entry {position} does not match its stored leaf hash"),
+            );
+        }
+        let embedded = encoded_seq(encoded);
+        match embedded {
+            Some(e) => match usize::try_from(e).ok().filter(|e| *e < self.cap) {
+                Some(i) => {
+                    if self.occurrences.len() <= i {
+                        self.occurrences.resize(i + 1, 0);
+                    }
+                    self.occurrences[i] = self.occurrences[i].saturating_add(1).min(2);
+                }
+                None => self.out_of_range += 1,
+            },
+            None => self.report.note(
+                ProblemKind::EntryChanged,
+                position,
+                format!("entry {position} is not a readable entry"),
+            ),
+        }
+        let misplaced = (embedded.is_some() && embedded != Some(position)) || key != position;
+        if misplaced && self.first_misplaced.is_none() {
+            self.first_misplaced = Some((position, embedded));
+        }
+        self.frontier.push(leaf);
+        self.check_targets();
+    }
+}
+
+/// Streams every entry through `scan`. The database is read on this thread (a transaction
+/// stays on its connection's thread) while a second thread hashes, so reading and hashing
+/// overlap; batches keep the hand-over cheap.
+fn scan_entries(tx: &mut Tx<'_>, mut scan: Scan) -> Result<Scan, LedgerError> {
+    scan.check_targets();
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<RowBatch>(8);
+        let worker = scope.spawn(move || {
+            for batch in receiver {
+                for (key, encoded, leaf) in &batch {
+                    scan.row(*key, encoded, leaf);
+                }
+            }
+            scan
+        });
+        let mut batch: RowBatch = Vec::with_capacity(BATCH_ROWS);
+        let read = tx.query_each(
+            "SELECT seq, entry, leaf_hash FROM ledger_entries ORDER BY seq",
+            &[],
+            |row| {
+                batch.push((
+                    uint(row, 0)?,
+                    bytes(row, 1)?.to_vec(),
+                    bytes(row, 2)?.to_vec(),
+                ));
+                if batch.len() == BATCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    sender.send(full).map_err(|_| LedgerError::Storage {
+                        detail: "the verification thread stopped".into(),
+                    })?;
+                }
+                Ok::<(), LedgerError>(())
+            },
+        );
+        if read.is_ok() && !batch.is_empty() {
+            // A send only fails if the worker died, which `join` reports below.
+            let _ = sender.send(batch);
+        }
+        drop(sender);
+        let scan = worker.join().map_err(|_| LedgerError::Storage {
+            detail: "the verification thread failed".into(),
+        })?;
+        read.map(|()| scan)
+    })
+}
+
 /// Verifies the whole stored ledger. `trusted` is a signed checkpoint kept outside the
 /// database (an auditor's copy); the stored log must extend it.
 pub fn verify(
@@ -187,83 +315,26 @@ pub fn verify(
     // the cap count as out of range.
     let hint = Ledger::size(tx)?;
     let cap = usize::try_from(hint.saturating_mul(2).max(1024)).unwrap_or(usize::MAX);
-    let mut occurrences: Vec<u8> = Vec::new();
-    let mut out_of_range = 0u64;
-    let mut first_misplaced: Option<(u64, Option<u64>)> = None;
-
-    let mut frontier = Frontier::new();
-    let mut next_target = 0usize;
-    let mut last_good_size = 0u64;
-    let mut check_targets =
-        |frontier: &Frontier, report: &mut VerifyReport, last_good: &mut u64| {
-            while let Some(t) = targets.get(next_target) {
-                if t.checkpoint.size != frontier.size() {
-                    break;
-                }
-                if frontier.root() == t.checkpoint.root {
-                    report.checkpoints_ok += 1;
-                    *last_good = t.checkpoint.size;
-                    report.latest = Some(t.checkpoint.clone());
-                } else {
-                    report.note_range(
-                        ProblemKind::RootMismatch,
-                        *last_good,
-                        Some(t.checkpoint.size),
-                        format!(
-                            "entries from {} to {} do not match the root signed in the {}",
-                            *last_good,
-                            t.checkpoint.size.saturating_sub(1),
-                            t.source
-                        ),
-                    );
-                }
-                next_target += 1;
-            }
-        };
-    check_targets(&frontier, &mut report, &mut last_good_size);
-
-    tx.query_each(
-        "SELECT seq, entry, leaf_hash FROM ledger_entries ORDER BY seq",
-        &[],
-        |row| {
-            let position = frontier.size();
-            let key = uint(row, 0)?;
-            let encoded = bytes(row, 1)?;
-            let stored_leaf = bytes(row, 2)?;
-            let leaf = leaf_hash(encoded);
-            if leaf.0.as_slice() != stored_leaf {
-                report.note(
-                    ProblemKind::EntryChanged,
-                    position,
-                    format!("entry {position} does not match its stored leaf hash"),
-                );
-            }
-            let embedded = encoded_seq(encoded);
-            match embedded {
-                Some(e) => match usize::try_from(e).ok().filter(|e| *e < cap) {
-                    Some(i) => {
-                        if occurrences.len() <= i {
-                            occurrences.resize(i + 1, 0);
-                        }
-                        occurrences[i] = occurrences[i].saturating_add(1).min(2);
-                    }
-                    None => out_of_range += 1,
-                },
-                None => report.note(
-                    ProblemKind::EntryChanged,
-                    position,
-                    format!("entry {position} is not a readable entry"),
-                ),
-            }
-            let misplaced = (embedded.is_some() && embedded != Some(position)) || key != position;
-            if misplaced && first_misplaced.is_none() {
-                first_misplaced = Some((position, embedded));
-            }
-            frontier.push(leaf);
-            check_targets(&frontier, &mut report, &mut last_good_size);
-            Ok::<(), LedgerError>(())
-        },
-    )?;
+    let scan = Scan {
+        report,
+        targets,
+        next_target: 0,
+        last_good_size: 0,
+        frontier: Frontier::new(),
+        occurrences: Vec::new(),
+        cap,
+        out_of_range: 0,
+        first_misplaced: None,
+    };
+    let Scan {
+        mut report,
+        targets,
+        frontier,
+        occurrences,
+        out_of_range,
+        first_misplaced,
+        ..
+    } = scan_entries(tx, scan)?;
     report.entries = frontier.size();
     report.root = frontier.root();
 
