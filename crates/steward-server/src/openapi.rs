@@ -13,11 +13,13 @@ use crate::routes::{members, policy, system};
         system::healthz,
         system::metrics,
         system::openapi,
+        system::whoami,
         policy::matrix,
         policy::explain,
         policy::diff,
         members::profile,
         members::settings,
+        members::change_setting,
         members::data_use,
     ),
     modifiers(&BearerAuth)

@@ -23,6 +23,7 @@ impl AppState {
         policy: Arc<Policy>,
     ) -> Result<AppState, steward_store::StoreError> {
         store.migrate(&crate::auth::MIGRATIONS)?;
+        store.migrate(&steward_ledger::schema::LEDGER_MIGRATIONS)?;
         Ok(AppState {
             store,
             policy,

@@ -92,9 +92,11 @@ fn request_for(endpoint: &str) -> (String, String, Option<String>) {
     if path == "/api/v1/policy/explain" {
         path.push_str("?purpose=ai.training&category=member.profile.skills");
     }
-    let body = (method == "POST").then(|| {
-        serde_json::json!({"old": steward_core::policy::DEFAULT_POLICY_TOML, "new": steward_core::policy::DEFAULT_POLICY_TOML}).to_string()
-    });
+    let body = match method {
+        "POST" => Some(serde_json::json!({"old": steward_core::policy::DEFAULT_POLICY_TOML, "new": steward_core::policy::DEFAULT_POLICY_TOML}).to_string()),
+        "PUT" => Some(serde_json::json!({"key": "ai.training", "value": "off"}).to_string()),
+        _ => None,
+    };
     (method.to_owned(), path, body)
 }
 
@@ -131,7 +133,7 @@ async fn authorization_matrix_has_no_unexpected_cell() {
                     "{endpoint} as {who}: expected {expected}, got {status} {json}"
                 ));
             }
-            if !status.is_success() && endpoint != "GET /openapi.json" {
+            if !status.is_success() {
                 // Every refusal has the error shape with a stable code.
                 assert!(
                     json["error"]["code"].is_string(),
@@ -290,4 +292,99 @@ async fn metrics_label_routes_not_member_ids() {
     .unwrap();
     assert!(text.contains("route=\"/api/v1/members/{id}\""), "{text}");
     assert!(!text.contains("/api/v1/members/1\""), "{text}");
+}
+
+#[tokio::test]
+async fn a_member_turning_ai_training_off_changes_their_data_use_and_is_ledgered() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    let ai_allowed = |json: &serde_json::Value| {
+        json["purposes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["purpose"] == "ai.training")
+            .unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["allowed"] == true)
+    };
+    let body = serde_json::json!({"key": "ai.training", "value": "on"}).to_string();
+    let (s, _) = call(
+        &f.state,
+        "PUT",
+        "/api/v1/members/1/settings",
+        me,
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, on) = call(&f.state, "GET", "/api/v1/members/1/data-use", me, None).await;
+    assert!(
+        ai_allowed(&on),
+        "after opting in, some data is used for AI training"
+    );
+    let body = serde_json::json!({"key": "ai.training", "value": "off"}).to_string();
+    let (s, changed) = call(
+        &f.state,
+        "PUT",
+        "/api/v1/members/1/settings",
+        me,
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{changed}");
+    assert_eq!(changed["new_value"], "off");
+    let (_, off) = call(&f.state, "GET", "/api/v1/members/1/data-use", me, None).await;
+    assert!(
+        !ai_allowed(&off),
+        "after opting out, nothing is used for AI training"
+    );
+    // Both changes are in the ledger, naming the member.
+    let n = f
+        .state
+        .store
+        .read(|tx| tx.query_i64("SELECT COUNT(*) FROM ledger_entries", &[]))
+        .unwrap();
+    assert!(n >= 2, "{n}");
+    assert!(changed["ledger_seq"].as_u64().is_some());
+    // A bad key is a 400 and changes nothing.
+    let body = serde_json::json!({"key": "ai.trainig", "value": "off"}).to_string();
+    let (s, err) = call(
+        &f.state,
+        "PUT",
+        "/api/v1/members/1/settings",
+        me,
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{err}");
+    let after = f
+        .state
+        .store
+        .read(|tx| tx.query_i64("SELECT COUNT(*) FROM ledger_entries", &[]))
+        .unwrap();
+    assert_eq!(after, n);
+}
+
+#[tokio::test]
+async fn ui_is_served_with_a_strict_content_security_policy() {
+    let f = fixture();
+    let resp = router(f.state.clone())
+        .oneshot(Request::builder().uri("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csp = resp
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
 }

@@ -3,9 +3,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use steward_core::consent::Actor;
 use steward_core::{Form, Visibility};
-use steward_store::member::{effective_consent, get_member, section_visibility};
+use steward_ledger::{Entry, Ledger, Subjects};
+use steward_store::member::{effective_consent, get_member, section_visibility, set_setting};
 use steward_store::schema::SECTIONS;
 
 use crate::auth::Principal;
@@ -240,4 +242,80 @@ pub async fn data_use(
         policy_version: p.version_id(),
         purposes,
     }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingRequest {
+    /// A consent key (`ai.training`) or a section's visibility (`visibility.headline`).
+    pub key: String,
+    /// `on`/`off` for consent keys; `public`, `connections` or `private` for visibility.
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SettingChanged {
+    pub key: String,
+    pub old_value: String,
+    pub new_value: String,
+    /// The ledger entry that records the change.
+    pub ledger_seq: u64,
+}
+
+/// Changes one of the member's own settings. Takes effect for every decision at once and is
+/// written to the ledger in the same transaction. Only the member may change their settings.
+#[utoipa::path(put, path = "/api/v1/members/{id}/settings", params(("id" = i64, Path)), request_body = SettingRequest, security(("bearer" = [])), responses((status = 200, body = SettingChanged), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn change_setting(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(raw): Path<String>,
+    body: Result<Json<SettingRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<SettingChanged>, ApiError> {
+    let id = member_id(&raw)?;
+    // Consent is the member's own word: not even an admin token changes it.
+    if who.member_id != Some(id) {
+        return Err(ApiError::not_found());
+    }
+    let Json(req) = body.map_err(|e| ApiError::new(e.status(), "invalid_body", e.body_text()))?;
+    let (store, policy) = (state.store.clone(), state.policy.clone());
+    let changed = blocking(move || {
+        store.transaction(|tx| {
+            let now = now_ms();
+            let change = set_setting(
+                tx,
+                policy.taxonomy(),
+                id,
+                &format!("{}={}", req.key, req.value),
+                &Actor::Member,
+                now,
+            )
+            .map_err(ApiError::from)?;
+            let mut entry = Entry::new(
+                u64::try_from(now).unwrap_or(0),
+                format!("member:{id}"),
+                "member",
+                "member.self_access",
+                "settings.change",
+            );
+            entry.subjects = Subjects::members([id.unsigned_abs()]);
+            entry.categories = vec!["member.settings".to_owned()];
+            entry.policy_version = policy.version_id();
+            entry.outcome = "ok".to_owned();
+            entry.details = format!(
+                "{}: {} -> {}",
+                change.key, change.old_value, change.new_value
+            );
+            let seq = Ledger::new("steward")
+                .append(tx, entry)
+                .map_err(|e| ApiError::internal(e.code()))?;
+            Ok::<_, ApiError>(SettingChanged {
+                key: change.key,
+                old_value: change.old_value,
+                new_value: change.new_value,
+                ledger_seq: seq,
+            })
+        })
+    })
+    .await?;
+    Ok(Json(changed))
 }

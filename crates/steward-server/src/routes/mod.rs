@@ -4,6 +4,7 @@
 pub mod members;
 pub mod policy;
 pub mod system;
+pub mod ui;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -28,14 +29,21 @@ pub(crate) async fn blocking<T: Send + 'static>(
 pub fn router(state: AppState) -> Router {
     let limits = state.limits;
     Router::new()
+        .route("/", get(ui::index))
+        .route("/ui/app.js", get(ui::app_js))
+        .route("/ui/style.css", get(ui::style))
         .route("/healthz", get(system::healthz))
+        .route("/api/v1/whoami", get(system::whoami))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
         .route("/api/v1/policy/matrix", get(policy::matrix))
         .route("/api/v1/policy/explain", get(policy::explain))
         .route("/api/v1/policy/diff", post(policy::diff))
         .route("/api/v1/members/{id}", get(members::profile))
-        .route("/api/v1/members/{id}/settings", get(members::settings))
+        .route(
+            "/api/v1/members/{id}/settings",
+            get(members::settings).put(members::change_setting),
+        )
         .route("/api/v1/members/{id}/data-use", get(members::data_use))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")

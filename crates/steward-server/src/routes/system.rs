@@ -53,3 +53,21 @@ pub async fn metrics(
 pub async fn openapi() -> impl IntoResponse {
     Json(crate::openapi::ApiDoc::openapi())
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WhoAmI {
+    pub token_id: String,
+    pub role: &'static str,
+    /// Set for member tokens.
+    pub member_id: Option<i64>,
+}
+
+/// The caller's own token: its role and, for a member, their id.
+#[utoipa::path(get, path = "/api/v1/whoami", security(("bearer" = [])), responses((status = 200, body = WhoAmI), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn whoami(who: Principal) -> Json<WhoAmI> {
+    Json(WhoAmI {
+        token_id: who.token_id,
+        role: who.role.as_str(),
+        member_id: who.member_id,
+    })
+}
