@@ -4,14 +4,15 @@
 //! whose fields are exactly the table's columns (see [`crate::schema::TABLES`]); private
 //! content arrives as plaintext in a field named like its column without `_sealed` (`content`,
 //! or `body` for closed-group posts) and passes through the [`Sealer`] before it touches the
-//! database. A file is checked completely — UTF-8, JSON, unknown or missing fields, types,
-//! allowed values, duplicate ids, references to rows that do not exist — before one row is
-//! written, and then written in one transaction; any error names file, line and field and
-//! leaves the database as it was. Re-importing the same ids updates those rows in place, so
+//! database. Each line is checked — UTF-8, JSON, unknown or missing fields, types, allowed
+//! values, duplicate ids within the file, references to rows that do not exist — and written
+//! in batches inside one transaction per file, so memory stays bounded by the batch; any error
+//! names file, line and field and rolls the whole file back, leaving the database as it was. Re-importing the same ids updates those rows in place, so
 //! importing a file twice changes nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
@@ -204,12 +205,14 @@ pub fn import_path(
     for (_, p, table) in files {
         let name = p.display().to_string();
         let done: Vec<String> = report.files.iter().map(|f| f.file.clone()).collect();
-        let bytes = std::fs::read(&p).map_err(|e| ImportError::Io {
-            file: name.clone(),
-            reason: e.to_string(),
-        })?;
+        let reader = std::fs::File::open(&p)
+            .map(std::io::BufReader::new)
+            .map_err(|e| ImportError::Io {
+                file: name.clone(),
+                reason: e.to_string(),
+            })?;
         let file_report =
-            import_bytes(store, table, &name, &bytes, sealer).map_err(|e| match e {
+            import_reader(store, table, &name, reader, sealer).map_err(|e| match e {
                 ImportError::Line {
                     file,
                     line,
@@ -245,6 +248,22 @@ pub fn import_bytes(
     bytes: &[u8],
     sealer: &dyn Sealer,
 ) -> Result<FileReport, ImportError> {
+    import_reader(store, table, file, bytes, sealer)
+}
+
+/// Rows checked, sealed and written per batch inside a file's transaction: memory stays
+/// bounded by the batch, not the file.
+const BATCH_ROWS: usize = 10_000;
+
+/// Imports the JSON lines read from `reader` into `table` in one transaction, in batches; the
+/// first bad line rolls back everything written for the file.
+pub fn import_reader(
+    store: &Store,
+    table: &'static Table,
+    file: &str,
+    mut reader: impl BufRead,
+    sealer: &dyn Sealer,
+) -> Result<FileReport, ImportError> {
     let line_err = |e: LineErr| ImportError::Line {
         file: file.to_owned(),
         line: e.line,
@@ -258,21 +277,54 @@ pub fn import_bytes(
         source,
         imported_before: Vec::new(),
     };
-    let parsed = parse(table, bytes).map_err(line_err)?;
+    let io_err = |e: std::io::Error| ImportError::Io {
+        file: file.to_owned(),
+        reason: e.to_string(),
+    };
     let columns = table.column_names();
+    let conflict = upsert_clause(table);
+    let mut parser = LineParser::new(table);
     store
         .transaction(|tx| {
-            if let Some(e) = check_references(tx, table, &parsed)? {
-                return Err(FileFailure::Input(line_err(e)));
-            }
             let before = tx.query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])?;
-            let mut rows = Vec::with_capacity(parsed.len());
-            for (line, values) in parsed {
-                rows.push(seal_row(table, values, sealer).map_err(|m| {
-                    FileFailure::Input(line_err(err(line, None, LineProblem::InvalidValue, m)))
-                })?);
+            let mut written = 0u64;
+            let mut batch: Vec<(usize, Vec<Value>)> = Vec::with_capacity(BATCH_ROWS);
+            let mut buf: Vec<u8> = Vec::new();
+            let mut line = 0usize;
+            loop {
+                buf.clear();
+                // Read at most one byte past the limit, so an endless line cannot fill memory.
+                let n = (&mut reader)
+                    .take(MAX_LINE_BYTES as u64 + 2)
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| FileFailure::Input(io_err(e)))?;
+                if n == 0 {
+                    break;
+                }
+                line += 1;
+                if buf.last() == Some(&b'\n') {
+                    buf.pop();
+                } else if buf.len() > MAX_LINE_BYTES {
+                    return Err(FileFailure::Input(line_err(err(
+                        line,
+                        None,
+                        LineProblem::LineTooLong,
+                        format!("line is longer than the limit of {MAX_LINE_BYTES} bytes"),
+                    ))));
+                }
+                if let Some(values) = parser
+                    .parse_line(line, &buf)
+                    .map_err(|e| FileFailure::Input(line_err(e)))?
+                {
+                    batch.push((line, values));
+                }
+                if batch.len() >= BATCH_ROWS {
+                    written += write_batch(tx, table, &columns, &conflict, &mut batch, sealer)
+                        .map_err(|e| e.map_input(line_err))?;
+                }
             }
-            tx.insert_rows(table.name, &columns, &rows, &upsert_clause(table))?;
+            written += write_batch(tx, table, &columns, &conflict, &mut batch, sealer)
+                .map_err(|e| e.map_input(line_err))?;
             if table.identity
                 && let Some(k) = table.key.first()
             {
@@ -282,7 +334,7 @@ pub fn import_bytes(
             Ok(FileReport {
                 file: file.to_owned(),
                 table: table.name,
-                rows: rows.len() as u64,
+                rows: written,
                 new_rows: u64::try_from(after - before).unwrap_or(0),
             })
         })
@@ -290,6 +342,47 @@ pub fn import_bytes(
             FileFailure::Input(ie) => ie,
             FileFailure::Store(se) => store_err(se),
         })
+}
+
+/// A batch that failed: a line's fault, or the database's.
+enum BatchFailure {
+    Line(LineErr),
+    Store(StoreError),
+}
+
+impl BatchFailure {
+    fn map_input(self, f: impl Fn(LineErr) -> ImportError) -> FileFailure {
+        match self {
+            BatchFailure::Line(e) => FileFailure::Input(f(e)),
+            BatchFailure::Store(e) => FileFailure::Store(e),
+        }
+    }
+}
+
+fn write_batch(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    columns: &[&str],
+    conflict: &str,
+    batch: &mut Vec<(usize, Vec<Value>)>,
+    sealer: &dyn Sealer,
+) -> Result<u64, BatchFailure> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    if let Some(e) = check_references(tx, table, batch).map_err(BatchFailure::Store)? {
+        return Err(BatchFailure::Line(e));
+    }
+    let mut rows = Vec::with_capacity(batch.len());
+    for (line, values) in batch.drain(..) {
+        rows.push(
+            seal_row(table, values, sealer)
+                .map_err(|m| BatchFailure::Line(err(line, None, LineProblem::InvalidValue, m)))?,
+        );
+    }
+    tx.insert_rows(table.name, columns, &rows, conflict)
+        .map_err(BatchFailure::Store)?;
+    Ok(rows.len() as u64)
 }
 
 /// Why a file's transaction rolled back: its input, or the database.
@@ -337,30 +430,44 @@ fn field_of(table: &Table, column: &str) -> Option<&'static str> {
     Some(c.name)
 }
 
-/// Parses and checks every line; returns (line number, values in column order) with sealed
-/// columns still holding plaintext as `Value::Text`.
-fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineErr> {
-    let fields: Vec<(usize, &'static str)> = table
-        .columns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| field_of(table, c.name).map(|f| (i, f)))
-        .collect();
-    let key_idx: Vec<usize> = table
-        .key
-        .iter()
-        .filter_map(|k| table.columns.iter().position(|c| c.name == *k))
-        .collect();
-    let mut seen: HashSet<Vec<Value>> = HashSet::new();
-    let mut out = Vec::new();
-    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = i + 1;
+/// Checks lines one at a time, remembering the ids seen so far in the file.
+struct LineParser<'t> {
+    table: &'t Table,
+    fields: Vec<(usize, &'static str)>,
+    key_idx: Vec<usize>,
+    seen: HashSet<Vec<Value>>,
+}
+
+impl<'t> LineParser<'t> {
+    fn new(table: &'t Table) -> LineParser<'t> {
+        LineParser {
+            table,
+            fields: table
+                .columns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| field_of(table, c.name).map(|f| (i, f)))
+                .collect(),
+            key_idx: table
+                .key
+                .iter()
+                .filter_map(|k| table.columns.iter().position(|c| c.name == *k))
+                .collect(),
+            seen: HashSet::new(),
+        }
+    }
+
+    /// The values of one line in column order, with sealed columns still holding plaintext
+    /// as `Value::Text`; `None` for a blank line.
+    fn parse_line(&mut self, line: usize, raw: &[u8]) -> Result<Option<Vec<Value>>, LineErr> {
+        let table = self.table;
+        let fields = &self.fields;
         if raw.len() > MAX_LINE_BYTES {
             return Err(err(
                 line,
                 None,
                 LineProblem::LineTooLong,
-                format!("line is {} bytes; the limit is {MAX_LINE_BYTES}", raw.len()),
+                format!("line is longer than the limit of {MAX_LINE_BYTES} bytes"),
             ));
         }
         let text = std::str::from_utf8(raw).map_err(|e| {
@@ -372,7 +479,7 @@ fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineEr
             )
         })?;
         if text.trim().is_empty() {
-            continue;
+            return Ok(None);
         }
         let json: Json = serde_json::from_str(text).map_err(|e| {
             err(
@@ -408,7 +515,7 @@ fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineEr
             }
         }
         let mut values = vec![Value::Null; table.columns.len()];
-        for (ci, field) in &fields {
+        for (ci, field) in fields {
             let col = &table.columns[*ci];
             let v = obj.get(*field).unwrap_or(&Json::Null);
             values[*ci] = typed(
@@ -472,8 +579,8 @@ fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineEr
                 values[body_i] = Value::Text(body.clone());
             }
         }
-        let key: Vec<Value> = key_idx.iter().map(|i| values[*i].clone()).collect();
-        if !seen.insert(key) {
+        let key: Vec<Value> = self.key_idx.iter().map(|i| values[*i].clone()).collect();
+        if !self.seen.insert(key) {
             let f = table.key.join(", ");
             return Err(err(
                 line,
@@ -482,9 +589,8 @@ fn parse(table: &Table, bytes: &[u8]) -> Result<Vec<(usize, Vec<Value>)>, LineEr
                 "this id appears earlier in the same file",
             ));
         }
-        out.push((line, values));
+        Ok(Some(values))
     }
-    Ok(out)
 }
 
 fn typed(

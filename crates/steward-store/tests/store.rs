@@ -708,3 +708,37 @@ fn seeding_is_deterministic_and_canaries_stay_out_of_the_database() {
         assert_eq!(e.code(), "store.invalid");
     });
 }
+
+#[test]
+fn a_bad_line_after_many_written_batches_still_imports_nothing() {
+    each_backend(|db| {
+        import_path(
+            &db.store,
+            &data_dir().join("ok/members.jsonl"),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap();
+        let mut content = String::new();
+        for i in 0..25_000 {
+            content.push_str(&format!(
+                "{{\"member_id\": {}, \"skill\": \"skill {i}\", \"endorsements\": 0}}\n",
+                1 + i % 2
+            ));
+        }
+        content.push_str("{\"member_id\": 1, \"skill\": \"last\", \"endorsements\": null}\n");
+        let e = import_bytes(
+            &db.store,
+            table("skills").unwrap(),
+            "skills.jsonl",
+            content.as_bytes(),
+            &PlaintextForTestsOnly,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("skills.jsonl:25001: field `endorsements`"),
+            "{e}"
+        );
+        assert_eq!(count(db, "skills"), 0, "{}", db.backend);
+    });
+}
