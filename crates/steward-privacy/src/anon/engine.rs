@@ -244,8 +244,8 @@ impl Classes {
 /// addressing otherwise; reused across evaluations so a node costs no allocation once warm.
 #[derive(Debug, Default)]
 pub(crate) struct KeyTable {
-    keys: Vec<u64>,
-    slots: Vec<u32>,
+    /// Key and slot side by side: one cache line visit per probe.
+    entries: Vec<(u64, u32)>,
     shift: u32,
     dense: Vec<u32>,
     use_dense: bool,
@@ -277,15 +277,14 @@ impl KeyTable {
         }
     }
 
-    /// Empties the table and sizes it for up to `n` keys at most half full.
+    /// Empties the table and sizes it for up to `n` keys at most two-thirds full.
     pub(crate) fn reset(&mut self, n: usize) {
         self.use_dense = false;
-        let cap = (2 * n.max(4)).next_power_of_two();
-        if self.slots.len() < cap {
-            self.keys = vec![0; cap];
-            self.slots = vec![0; cap];
+        let cap = (n.max(4) * 3 / 2).next_power_of_two();
+        if self.entries.len() < cap {
+            self.entries = vec![(0, 0); cap];
         } else {
-            self.slots[..cap].fill(0);
+            self.entries[..cap].fill((0, 0));
         }
         self.shift = 64 - cap.trailing_zeros();
     }
@@ -304,13 +303,12 @@ impl KeyTable {
         let mask = (1usize << (64 - self.shift)) - 1;
         let mut i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
         loop {
-            let slot = self.slots[i];
+            let (k, slot) = self.entries[i];
             if slot == 0 {
-                self.slots[i] = next + 1;
-                self.keys[i] = key;
+                self.entries[i] = (key, next + 1);
                 return next;
             }
-            if self.keys[i] == key {
+            if k == key {
                 return slot - 1;
             }
             i = (i + 1) & mask;
