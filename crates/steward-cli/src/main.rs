@@ -6,6 +6,7 @@
 //! unknown names, malformed arguments), 3 internal or storage failure.
 
 mod cmd;
+mod logging;
 mod output;
 
 use std::path::PathBuf;
@@ -63,6 +64,13 @@ enum Command {
     Member(cmd::member::MemberCommand),
     /// The audit log: verify it, sign checkpoints, print and check proofs.
     Ledger(cmd::ledger::LedgerArgs),
+    /// The vault's keyring: status, and rotation that re-wraps member keys.
+    Keys(cmd::keys::KeysArgs),
+    /// Serve the HTTP API and the web UI.
+    Serve(cmd::serve::ServeArgs),
+    /// Create and revoke API tokens.
+    #[command(subcommand)]
+    Tokens(cmd::tokens::TokensCommand),
 }
 
 fn main() -> ExitCode {
@@ -74,6 +82,9 @@ fn main() -> ExitCode {
         Command::Import(a) => cmd::import::run(a, &cli.global),
         Command::Member(c) => cmd::member::run(c, &cli.global),
         Command::Ledger(a) => cmd::ledger::run(a.command, &a.keys, &cli.global),
+        Command::Keys(a) => cmd::keys::run(a, &cli.global),
+        Command::Serve(a) => cmd::serve::run(a, &cli.global),
+        Command::Tokens(c) => cmd::tokens::run(c, &cli.global),
     };
     match result {
         Ok(code) => code,

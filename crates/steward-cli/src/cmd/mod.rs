@@ -1,6 +1,7 @@
 //! One module per subcommand group.
 
 pub mod import;
+pub mod keys;
 pub mod ledger;
 pub mod member;
 pub mod policy;
@@ -8,3 +9,5 @@ pub mod privacy;
 pub mod privacy_anon;
 pub mod privacy_pii;
 pub mod seed;
+pub mod serve;
+pub mod tokens;
