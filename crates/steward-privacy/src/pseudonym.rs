@@ -220,7 +220,10 @@ mod tests {
             a.pseudonym("member", b"m-42"),
             b.pseudonym("member", b"m-42")
         );
-        assert_ne!(a.pseudonym("member", b"m-42"), a.pseudonym("email", b"m-42"));
+        assert_ne!(
+            a.pseudonym("member", b"m-42"),
+            a.pseudonym("email", b"m-42")
+        );
         // The separator keeps domain and identifier apart.
         assert_ne!(a.pseudonym("ab", b"c"), a.pseudonym("a", b"bc"));
     }

@@ -75,19 +75,22 @@ fn open_input(path: &Path) -> Result<Box<dyn BufRead>, Failure> {
         return Ok(Box::new(std::io::stdin().lock()));
     }
     let file = std::fs::File::open(path).map_err(|e| {
-        Failure::bad_input("io.unreadable", format!("cannot read `{}`: {e}", path.display()))
+        Failure::bad_input(
+            "io.unreadable",
+            format!("cannot read `{}`: {e}", path.display()),
+        )
     })?;
     Ok(Box::new(std::io::BufReader::new(file)))
 }
 
 /// One input record: its id (any JSON value, echoed back) and its text.
 fn parse_record(line: &str, line_no: usize) -> Result<(serde_json::Value, String), Failure> {
-    let bad = |msg: &str| {
-        Failure::bad_input("pii.bad_record", format!("line {line_no}: {msg}"))
-    };
+    let bad = |msg: &str| Failure::bad_input("pii.bad_record", format!("line {line_no}: {msg}"));
     let mut value: serde_json::Value =
         serde_json::from_str(line).map_err(|e| bad(&format!("not JSON: {e}")))?;
-    let obj = value.as_object_mut().ok_or_else(|| bad("not a JSON object"))?;
+    let obj = value
+        .as_object_mut()
+        .ok_or_else(|| bad("not a JSON object"))?;
     let text = match obj.remove("text") {
         Some(serde_json::Value::String(s)) => s,
         _ => return Err(bad("missing string field `text`")),
@@ -104,7 +107,11 @@ fn write_out(out: &mut impl Write, line: &[u8]) -> Result<bool, Failure> {
     }
 }
 
-fn prediction_line(id: &serde_json::Value, detections: &[Detection], all_kinds: bool) -> Result<Vec<u8>, Failure> {
+fn prediction_line(
+    id: &serde_json::Value,
+    detections: &[Detection],
+    all_kinds: bool,
+) -> Result<Vec<u8>, Failure> {
     let spans: Vec<serde_json::Value> = detections
         .iter()
         .filter_map(|d| {
@@ -178,7 +185,10 @@ pub fn detect(args: DetectArgs, _global: &Global) -> Result<ExitCode, Failure> {
         );
         for (id, text) in &records {
             detector.detect_into(text, &mut scratch, &mut found);
-            if !write_out(&mut out, &prediction_line(id, &found, !args.presidio_kinds_only)?)? {
+            if !write_out(
+                &mut out,
+                &prediction_line(id, &found, !args.presidio_kinds_only)?,
+            )? {
                 return Ok(ExitCode::SUCCESS);
             }
         }
@@ -190,7 +200,10 @@ pub fn detect(args: DetectArgs, _global: &Global) -> Result<ExitCode, Failure> {
             }
             let (id, text) = parse_record(&line, n + 1)?;
             detector.detect_into(&text, &mut scratch, &mut found);
-            if !write_out(&mut out, &prediction_line(&id, &found, !args.presidio_kinds_only)?)? {
+            if !write_out(
+                &mut out,
+                &prediction_line(&id, &found, !args.presidio_kinds_only)?,
+            )? {
                 return Ok(ExitCode::SUCCESS);
             }
         }
@@ -220,11 +233,18 @@ pub fn scrub(args: ScrubArgs, _global: &Global) -> Result<ExitCode, Failure> {
             )
         })?;
         let hex = std::fs::read_to_string(path).map_err(|e| {
-            Failure::bad_input("io.unreadable", format!("cannot read `{}`: {e}", path.display()))
+            Failure::bad_input(
+                "io.unreadable",
+                format!("cannot read `{}`: {e}", path.display()),
+            )
         })?;
         let master = MasterKey::from_hex(&hex).map_err(|e| Failure::bad_input(e.code(), e))?;
         let release = args.release.as_deref().unwrap_or_default();
-        Some(master.release_key(release).map_err(|e| Failure::bad_input(e.code(), e))?)
+        Some(
+            master
+                .release_key(release)
+                .map_err(|e| Failure::bad_input(e.code(), e))?,
+        )
     } else {
         None
     };

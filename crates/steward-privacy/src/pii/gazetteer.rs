@@ -57,7 +57,11 @@ impl Hasher for Fnv {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for &b in bytes {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -80,7 +84,9 @@ const PHRASE_HEAD: u8 = 32;
 
 /// An entry is a phrase when the tokenizer would cut it into several words.
 fn is_phrase(entry: &str) -> bool {
-    entry.chars().any(|c| !(c.is_alphanumeric() || c == '-' || c == '\'' || c == '’'))
+    entry
+        .chars()
+        .any(|c| !(c.is_alphanumeric() || c == '-' || c == '\'' || c == '’'))
 }
 
 impl Gazetteer {
@@ -169,7 +175,11 @@ impl Gazetteer {
                 .map_or(text.len(), |e| i + e);
             let (flags, _) = self.word(&text[i..end]);
             if end > i && flags != 0 {
-                each(Hit { start: i, end, flags });
+                each(Hit {
+                    start: i,
+                    end,
+                    flags,
+                });
             }
         }
     }
@@ -224,7 +234,11 @@ mod tests {
         g.hits(text, |h| found.push((&text[h.start..h.end], h.flags)));
         assert!(found.iter().any(|(w, f)| *w == "Mary" && f & FIRST != 0));
         assert!(found.iter().any(|(w, f)| *w == "Smith" && f & LAST != 0));
-        assert!(found.iter().any(|(w, f)| *w == "New Zealand" && f & PLACE != 0));
+        assert!(
+            found
+                .iter()
+                .any(|(w, f)| *w == "New Zealand" && f & PLACE != 0)
+        );
         assert!(!found.iter().any(|(w, _)| w.starts_with("Anna")));
     }
 

@@ -235,19 +235,19 @@ impl Detector {
             &mut scratch.phrases,
             &mut scratch.candidates,
         );
-        resolve(
-            text,
-            &mut scratch.candidates,
-            self.min_confidence,
-            out,
-        );
+        resolve(text, &mut scratch.candidates, self.min_confidence, out);
     }
 }
 
 /// Keeps the strongest of overlapping candidates (higher confidence, then longer span, then
 /// the earlier kind in [`PiiKind`] order, so the result does not depend on scan order), then
 /// adds character offsets.
-fn resolve(text: &str, candidates: &mut [Candidate], min_confidence: f32, out: &mut Vec<Detection>) {
+fn resolve(
+    text: &str,
+    candidates: &mut [Candidate],
+    min_confidence: f32,
+    out: &mut Vec<Detection>,
+) {
     candidates.sort_by(|a, b| {
         b.confidence
             .total_cmp(&a.confidence)

@@ -44,27 +44,149 @@ pub struct Phrase {
 }
 
 const TITLES: &[&str] = &[
-    "Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "Prof", "Professor", "Sir", "Dame", "Madam", "Mme",
-    "Mlle", "Herr", "Frau", "Lord", "Lady", "Rev", "Fr", "Sr", "Sra", "Capt", "Col", "Gen",
-    "Sgt", "Lt",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Miss",
+    "Mx",
+    "Dr",
+    "Prof",
+    "Professor",
+    "Sir",
+    "Dame",
+    "Madam",
+    "Mme",
+    "Mlle",
+    "Herr",
+    "Frau",
+    "Lord",
+    "Lady",
+    "Rev",
+    "Fr",
+    "Sr",
+    "Sra",
+    "Capt",
+    "Col",
+    "Gen",
+    "Sgt",
+    "Lt",
 ];
 
 const ORG_SUFFIXES: &[&str] = &[
-    "Inc", "Incorporated", "LLC", "LLP", "Ltd", "Limited", "PLC", "Plc", "Corp", "Corporation",
-    "Co", "Company", "GmbH", "AG", "SA", "S.A", "SAS", "SARL", "BV", "NV", "AB", "ASA", "Oy",
-    "Oyj", "SpA", "Srl", "KG", "Pty", "Group", "Holdings", "Holding", "Bank", "Bancorp",
-    "University", "Institute", "Foundation", "Association", "Society", "Trust", "Partners",
-    "Associates", "Technologies", "Technology", "Systems", "Solutions", "Industries",
-    "International", "Enterprises", "Enterprise", "Services", "Consulting", "Labs",
-    "Laboratories", "Media", "Ventures", "Capital", "Fund", "ETF", "Pharmaceuticals", "Pharma",
-    "Airlines", "Airways", "Motors", "Energy", "Resources", "Studios", "Agency", "Council",
-    "Ministry", "Hospital", "College", "School", "Academy", "Club", "Church", "Communications",
-    "Networks", "Software", "Logistics", "Insurance", "Financial", "Investments", "Properties",
-    "Realty", "Brands", "Foods", "Bancshares", "Trading", "Manufacturing", "Ceramics",
-    "Engineering", "Infra", "Infrastructure", "Electronics", "Telecom", "Entertainment",
-    "Restaurants", "Hotels", "Mining", "Petroleum", "Chemicals", "Therapeutics", "Biosciences",
-    "Semiconductor", "Semiconductors", "Motor", "Cooperative", "Partnership", "Federation",
-    "Union", "Committee", "Commission", "Authority", "Agency",
+    "Inc",
+    "Incorporated",
+    "LLC",
+    "LLP",
+    "Ltd",
+    "Limited",
+    "PLC",
+    "Plc",
+    "Corp",
+    "Corporation",
+    "Co",
+    "Company",
+    "GmbH",
+    "AG",
+    "SA",
+    "S.A",
+    "SAS",
+    "SARL",
+    "BV",
+    "NV",
+    "AB",
+    "ASA",
+    "Oy",
+    "Oyj",
+    "SpA",
+    "Srl",
+    "KG",
+    "Pty",
+    "Group",
+    "Holdings",
+    "Holding",
+    "Bank",
+    "Bancorp",
+    "University",
+    "Institute",
+    "Foundation",
+    "Association",
+    "Society",
+    "Trust",
+    "Partners",
+    "Associates",
+    "Technologies",
+    "Technology",
+    "Systems",
+    "Solutions",
+    "Industries",
+    "International",
+    "Enterprises",
+    "Enterprise",
+    "Services",
+    "Consulting",
+    "Labs",
+    "Laboratories",
+    "Media",
+    "Ventures",
+    "Capital",
+    "Fund",
+    "ETF",
+    "Pharmaceuticals",
+    "Pharma",
+    "Airlines",
+    "Airways",
+    "Motors",
+    "Energy",
+    "Resources",
+    "Studios",
+    "Agency",
+    "Council",
+    "Ministry",
+    "Hospital",
+    "College",
+    "School",
+    "Academy",
+    "Club",
+    "Church",
+    "Communications",
+    "Networks",
+    "Software",
+    "Logistics",
+    "Insurance",
+    "Financial",
+    "Investments",
+    "Properties",
+    "Realty",
+    "Brands",
+    "Foods",
+    "Bancshares",
+    "Trading",
+    "Manufacturing",
+    "Ceramics",
+    "Engineering",
+    "Infra",
+    "Infrastructure",
+    "Electronics",
+    "Telecom",
+    "Entertainment",
+    "Restaurants",
+    "Hotels",
+    "Mining",
+    "Petroleum",
+    "Chemicals",
+    "Therapeutics",
+    "Biosciences",
+    "Semiconductor",
+    "Semiconductors",
+    "Motor",
+    "Cooperative",
+    "Partnership",
+    "Federation",
+    "Union",
+    "Committee",
+    "Commission",
+    "Authority",
+    "Agency",
 ];
 
 /// Lower-case words allowed inside a name ("Ludwig van Beethoven") or an organisation
@@ -76,24 +198,99 @@ const PARTICLES: &[&str] = &[
 
 /// Words before a run that say a person's name follows.
 const PERSON_CUES: &[&str] = &[
-    "name is", "named", "called", "call me", "i am", "i'm", "this is", "dear", "hi", "hello",
-    "hey", "thanks", "thank you", "regards", "sincerely", "cheers", "signed", "speak to",
-    "speak with", "talk to", "ask for", "assistant to", "married", "wife", "husband", "son",
-    "daughter", "brother", "sister", "friend", "boss", "manager", "colleague", "mother",
-    "father", "mom", "dad", "uncle", "aunt", "cousin", "by", "with", "meet", "met", "add",
-    "said", "says", "told", "asked", "contact", "name", "from", "to",
+    "name is",
+    "named",
+    "called",
+    "call me",
+    "i am",
+    "i'm",
+    "this is",
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "thanks",
+    "thank you",
+    "regards",
+    "sincerely",
+    "cheers",
+    "signed",
+    "speak to",
+    "speak with",
+    "talk to",
+    "ask for",
+    "assistant to",
+    "married",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "brother",
+    "sister",
+    "friend",
+    "boss",
+    "manager",
+    "colleague",
+    "mother",
+    "father",
+    "mom",
+    "dad",
+    "uncle",
+    "aunt",
+    "cousin",
+    "by",
+    "with",
+    "meet",
+    "met",
+    "add",
+    "said",
+    "says",
+    "told",
+    "asked",
+    "contact",
+    "name",
+    "from",
+    "to",
 ];
 
 /// The strongest of the cues: they name the person outright.
 const STRONG_PERSON_CUES: &[&str] = &[
-    "name is", "named", "called", "call me", "dear", "hi", "hello", "hey", "signed",
-    "speak to", "ask for", "this is", "i am", "i'm", "maiden name is",
+    "name is",
+    "named",
+    "called",
+    "call me",
+    "dear",
+    "hi",
+    "hello",
+    "hey",
+    "signed",
+    "speak to",
+    "ask for",
+    "this is",
+    "i am",
+    "i'm",
+    "maiden name is",
 ];
 
 /// Words before a run that say a place follows.
 const PLACE_CUES: &[&str] = &[
-    "in", "near", "at", "to", "visit", "visited", "visiting", "around", "across", "towards",
-    "born in", "live in", "lives in", "living in", "moved to", "flew to", "city of",
+    "in",
+    "near",
+    "at",
+    "to",
+    "visit",
+    "visited",
+    "visiting",
+    "around",
+    "across",
+    "towards",
+    "born in",
+    "live in",
+    "lives in",
+    "living in",
+    "moved to",
+    "flew to",
+    "city of",
 ];
 
 pub fn scan(
@@ -163,7 +360,11 @@ pub fn scan(
             && matches!(next.shape, Shape::Cap | Shape::Upper)
             && matches!(&text[t.end..next.start], " " | ". " | ".")
         {
-            let title_end = if text[t.end..].starts_with('.') { t.end + 1 } else { t.end };
+            let title_end = if text[t.end..].starts_with('.') {
+                t.end + 1
+            } else {
+                t.end
+            };
             push(out, PiiKind::Title, t.start, title_end, 0.85);
             let end = run_end(text, tokens, i + 1);
             classify_run(g, text, tokens, i + 1, end, true, out);
@@ -217,7 +418,10 @@ fn run_end(text: &str, tokens: &[Token], first: usize) -> usize {
     last + 1
 }
 
-#[allow(clippy::too_many_lines, reason = "one decision table, easier to read in one place")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one decision table, easier to read in one place"
+)]
 fn classify_run(
     g: &Gazetteer,
     text: &str,
@@ -240,16 +444,28 @@ fn classify_run(
     {
         let mut start_idx = 0;
         // A sentence-initial "The" or other stop word is not part of the name.
-        while start_idx < pos && run[start_idx].common && run[start_idx].sentence_start && g.is_stopword(word(&run[start_idx])) {
+        while start_idx < pos
+            && run[start_idx].common
+            && run[start_idx].sentence_start
+            && g.is_stopword(word(&run[start_idx]))
+        {
             start_idx += 1;
         }
         let suffix_tok = run[pos];
         let mut org_end = suffix_tok.end;
-        if text[org_end..].starts_with('.') && !text[org_end + 1..].starts_with(|c: char| c.is_alphanumeric()) {
+        if text[org_end..].starts_with('.')
+            && !text[org_end + 1..].starts_with(|c: char| c.is_alphanumeric())
+        {
             org_end += 1;
         }
         if start_idx < pos {
-            push(out, PiiKind::Organization, run[start_idx].start, org_end, 0.8);
+            push(
+                out,
+                PiiKind::Organization,
+                run[start_idx].start,
+                org_end,
+                0.8,
+            );
             return;
         }
     }
@@ -264,7 +480,9 @@ fn classify_run(
         && run[s].common
         && (run[s].sentence_start || s > 0 || g.is_stopword(word(&run[s])))
         && !(run[s].flags & FIRST != 0
-            && run.get(s + 1).is_some_and(|n| n.flags & LAST != 0 && !n.common))
+            && run
+                .get(s + 1)
+                .is_some_and(|n| n.flags & LAST != 0 && !n.common))
     {
         s += 1;
     }
@@ -286,10 +504,15 @@ fn classify_run(
     let core = &run[s..e];
     let start = core[0].start;
     let end_b = core[core.len() - 1].end;
-    let n = core.iter().filter(|t| t.shape != Shape::Lower && t.shape != Shape::Initial).count();
+    let n = core
+        .iter()
+        .filter(|t| t.shape != Shape::Lower && t.shape != Shape::Initial)
+        .count();
     let head = core[0];
     let tail = core[core.len() - 1];
-    let all_upper = core.iter().all(|t| matches!(t.shape, Shape::Upper | Shape::Initial | Shape::Lower));
+    let all_upper = core
+        .iter()
+        .all(|t| matches!(t.shape, Shape::Upper | Shape::Initial | Shape::Lower));
     let any_common = core.iter().any(|t| t.common && t.shape != Shape::Lower);
     let at_sentence_start = head.sentence_start;
 
@@ -306,7 +529,13 @@ fn classify_run(
         return;
     }
     // A lone title or street abbreviation ("Mr", "St") is not a name.
-    if core.len() == 1 && (is_title(word(&head)) || matches!(word(&head), "St" | "Inc" | "Ltd" | "Apt")) {
+    if core.len() == 1
+        && (is_title(word(&head)) || matches!(word(&head), "St" | "Inc" | "Ltd" | "Apt"))
+    {
+        return;
+    }
+    // Days and months are dates, even the ones that are also first names ("June").
+    if core.len() == 1 && is_calendar_word(word(&head)) {
         return;
     }
 
@@ -338,7 +567,11 @@ fn classify_run(
             (false, false, true) => 0.2,
         }
     } else {
-        match (first_known || head.flags & LAST != 0, head.common, at_sentence_start) {
+        match (
+            first_known || head.flags & LAST != 0,
+            head.common,
+            at_sentence_start,
+        ) {
             (true, false, false) => 0.7,
             (true, false, true) => 0.6,
             (false, false, false) => 0.5,
@@ -361,6 +594,31 @@ fn classify_run(
     }
 }
 
+fn is_calendar_word(word: &str) -> bool {
+    matches!(
+        word.trim_end_matches('s'),
+        "Monday"
+            | "Tuesday"
+            | "Wednesday"
+            | "Thursday"
+            | "Friday"
+            | "Saturday"
+            | "Sunday"
+            | "January"
+            | "February"
+            | "March"
+            | "April"
+            | "May"
+            | "June"
+            | "July"
+            | "August"
+            | "September"
+            | "October"
+            | "November"
+            | "December"
+    )
+}
+
 fn is_title(word: &str) -> bool {
     TITLES.contains(&word)
 }
@@ -371,16 +629,33 @@ fn is_upper_suffix(word: &str) -> bool {
         && word.bytes().all(|b| b.is_ascii_uppercase())
         && matches!(
             word,
-            "INC" | "LTD" | "LIMITED" | "CORP" | "CORPORATION" | "COMPANY" | "GROUP" | "HOLDINGS"
-                | "GMBH" | "BANK" | "CERAMICS" | "INDUSTRIES" | "INTERNATIONAL" | "TECHNOLOGIES"
-                | "SYSTEMS" | "SOLUTIONS" | "ENTERPRISES" | "SERVICES"
+            "INC"
+                | "LTD"
+                | "LIMITED"
+                | "CORP"
+                | "CORPORATION"
+                | "COMPANY"
+                | "GROUP"
+                | "HOLDINGS"
+                | "GMBH"
+                | "BANK"
+                | "CERAMICS"
+                | "INDUSTRIES"
+                | "INTERNATIONAL"
+                | "TECHNOLOGIES"
+                | "SYSTEMS"
+                | "SOLUTIONS"
+                | "ENTERPRISES"
+                | "SERVICES"
         )
 }
 
 fn is_contraction(word: &str) -> bool {
-    ["'s", "'re", "'ll", "'ve", "'d", "'m", "'t", "’s", "’re", "’ll", "’ve", "’d", "’m", "’t"]
-        .iter()
-        .any(|s| word.ends_with(s))
+    [
+        "'s", "'re", "'ll", "'ve", "'d", "'m", "'t", "’s", "’re", "’ll", "’ve", "’d", "’m", "’t",
+    ]
+    .iter()
+    .any(|s| word.ends_with(s))
 }
 
 /// Does one of `cues` end right before `pos` (ignoring spaces and a comma)?
@@ -484,7 +759,11 @@ fn shape_of(word: &str) -> Shape {
         return Shape::Lower;
     };
     if first.is_numeric() {
-        return if word.chars().all(char::is_numeric) { Shape::Number } else { Shape::Lower };
+        return if word.chars().all(char::is_numeric) {
+            Shape::Number
+        } else {
+            Shape::Lower
+        };
     }
     if !first.is_uppercase() {
         return Shape::Lower;
@@ -515,44 +794,84 @@ mod tests {
     }
 
     fn found(text: &str, kind: PiiKind, value: &str) -> bool {
-        run(text).iter().any(|(k, v, c)| *k == kind && v == value && *c >= 0.4)
+        run(text)
+            .iter()
+            .any(|(k, v, c)| *k == kind && v == value && *c >= 0.4)
     }
 
     #[test]
     fn tokenizer_keeps_inner_apostrophes_and_drops_possessives() {
         let mut t = Vec::new();
         tokenize("L'Heureux met Pauline's kid", &mut t);
-        let words: Vec<&str> = t.iter().map(|t| &"L'Heureux met Pauline's kid"[t.start..t.end]).collect();
+        let words: Vec<&str> = t
+            .iter()
+            .map(|t| &"L'Heureux met Pauline's kid"[t.start..t.end])
+            .collect();
         assert_eq!(words, ["L'Heureux", "met", "Pauline", "kid"]);
     }
 
     #[test]
     fn first_and_last_name_pair() {
-        assert!(found("Yesterday I met Kristin Bader at work", PiiKind::Person, "Kristin Bader"));
+        assert!(found(
+            "Yesterday I met Kristin Bader at work",
+            PiiKind::Person,
+            "Kristin Bader"
+        ));
     }
 
     #[test]
     fn title_marks_a_name_and_is_itself_a_span() {
-        assert!(found("For my take on Mrs. Olson, see below", PiiKind::Person, "Olson"));
-        assert!(found("For my take on Mrs. Olson, see below", PiiKind::Title, "Mrs."));
+        assert!(found(
+            "For my take on Mrs. Olson, see below",
+            PiiKind::Person,
+            "Olson"
+        ));
+        assert!(found(
+            "For my take on Mrs. Olson, see below",
+            PiiKind::Title,
+            "Mrs."
+        ));
     }
 
     #[test]
     fn ordinary_sentence_starts_are_not_names() {
         let r = run("The weather is nice. However, Could we go?");
-        assert!(!r.iter().any(|(k, _, c)| *k == PiiKind::Person && *c >= 0.4), "{r:?}");
+        assert!(
+            !r.iter().any(|(k, _, c)| *k == PiiKind::Person && *c >= 0.4),
+            "{r:?}"
+        );
     }
 
     #[test]
     fn company_suffix_makes_an_organisation() {
-        assert!(found("I work for A2z Infra Engineering Ltd", PiiKind::Organization, "A2z Infra Engineering Ltd"));
-        assert!(found("She left Progenity Inc. last year", PiiKind::Organization, "Progenity Inc."));
+        assert!(found(
+            "I work for A2z Infra Engineering Ltd",
+            PiiKind::Organization,
+            "A2z Infra Engineering Ltd"
+        ));
+        assert!(found(
+            "She left Progenity Inc. last year",
+            PiiKind::Organization,
+            "Progenity Inc."
+        ));
     }
 
     #[test]
     fn places_and_nationalities() {
-        assert!(found("Who's coming to Switzerland with me?", PiiKind::Place, "Switzerland"));
-        assert!(found("I am dominican but I live in Norway.", PiiKind::Nrp, "dominican"));
-        assert!(found("He moved to New Zealand", PiiKind::Place, "New Zealand"));
+        assert!(found(
+            "Who's coming to Switzerland with me?",
+            PiiKind::Place,
+            "Switzerland"
+        ));
+        assert!(found(
+            "I am dominican but I live in Norway.",
+            PiiKind::Nrp,
+            "dominican"
+        ));
+        assert!(found(
+            "He moved to New Zealand",
+            PiiKind::Place,
+            "New Zealand"
+        ));
     }
 }

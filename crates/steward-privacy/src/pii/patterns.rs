@@ -66,10 +66,7 @@ impl Patterns {
                 "email",
                 r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}",
             )?,
-            url: compile(
-                "url",
-                r#"(?i:https?://|ftp://|www\.)[^\s<>"'`]+"#,
-            )?,
+            url: compile("url", r#"(?i:https?://|ftp://|www\.)[^\s<>"'`]+"#)?,
             domain: compile(
                 "domain",
                 r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:com|org|net|edu|gov|info|biz|app|dev|io|ai|co|me|tv|xyz|online|site|shop|tech|store|blog|cloud|[a-z]{2})",
@@ -123,10 +120,7 @@ impl Patterns {
                 "postal_context",
                 r"(?i:zip(?:\s?code)?|postal\s?code|post\s?code|postcode|plz)\s*(?:is\s+|[:#]\s*)?([A-Z0-9](?:[A-Z0-9]|[ -][A-Z0-9]){1,9})",
             )?,
-            uk_postcode: compile(
-                "uk_postcode",
-                r"[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}",
-            )?,
+            uk_postcode: compile("uk_postcode", r"[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}")?,
             us_zip: compile("us_zip", r"[0-9]{5}(?:-[0-9]{4})?")?,
             street_suffix: compile(
                 "street_suffix",
@@ -136,7 +130,9 @@ impl Patterns {
             )?,
             street_prefix: compile(
                 "street_prefix",
-                &format!(r"{STREET_PREFIXES}[ \t]+(?:[\p{{L}}'’.-]+[ \t]+){{0,4}}?[0-9]{{1,5}}[A-Za-z]?"),
+                &format!(
+                    r"{STREET_PREFIXES}[ \t]+(?:[\p{{L}}'’.-]+[ \t]+){{0,4}}?[0-9]{{1,5}}[A-Za-z]?"
+                ),
             )?,
             street_compound: compile(
                 "street_compound",
@@ -146,10 +142,7 @@ impl Patterns {
                 "address_unit",
                 r"(?:Apt\.?|Apartment|Suite|Ste\.|Unit|Flat|Floor|Room|Bldg\.?|Building)[ \t]*#?[ \t]*[0-9]{1,5}[A-Za-z]?|(?:P\.? ?O\.? ?Box|PO Box|Post Office Box)[ \t]+[0-9]{1,6}|(?:PSC|Unit)[ \t][0-9]{3,5},?[ \t]Box[ \t][0-9]{3,5}|(?:APO|FPO|DPO)[ \t](?:AA|AE|AP)[ \t][0-9]{5}|(?:USNS|USNV|USS|USCGC)[ \t]\p{Lu}\p{L}+",
             )?,
-            age_years: compile(
-                "age_years",
-                r"([0-9]{1,3})[ -](?:years?|yrs?)[ -]old",
-            )?,
+            age_years: compile("age_years", r"([0-9]{1,3})[ -](?:years?|yrs?)[ -]old")?,
             age_words: compile(
                 "age_words",
                 r"(?i:aged?|turned|turning|turns|(?:he|she|i|they|we|you)\s+(?:was|is|am|were|are)|(?:he|she|it|i)['’][sm])\s+([0-9]{1,3})(?:[\s.,!?;)]|$)",
@@ -198,7 +191,9 @@ impl Patterns {
         }
         // A bare domain needs a dot followed by a letter ("example.com"), which most
         // sentence-ending dots are not.
-        let dot_letter = bytes.windows(2).any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic());
+        let dot_letter = bytes
+            .windows(2)
+            .any(|w| w[0] == b'.' && w[1].is_ascii_alphabetic());
         if dot_letter {
             for m in self.domain.find_iter(text) {
                 let s = m.as_str();
@@ -258,7 +253,12 @@ impl Patterns {
             if !digit_boundary(text, m.start(), m.end()) || !validate::us_ssn(m.as_str()) {
                 continue;
             }
-            let context = has_context(text, m.start(), 48, &["ssn", "social security", "social-security"]);
+            let context = has_context(
+                text,
+                m.start(),
+                48,
+                &["ssn", "social security", "social-security"],
+            );
             let confidence = match (m.as_str().len(), context) {
                 (_, true) => 0.95,
                 (11, false) if m.as_str().contains('-') => 0.8,
@@ -321,7 +321,14 @@ impl Patterns {
     /// An address found by its street: widen it backwards over a leading house or postal number
     /// and forwards over the lines that follow an address (unit, town, region, postal code,
     /// country), stopping at the end of the sentence or at a lower-case word.
-    fn push_address(&self, text: &str, start: usize, end: usize, confidence: f32, out: &mut Vec<Candidate>) {
+    fn push_address(
+        &self,
+        text: &str,
+        start: usize,
+        end: usize,
+        confidence: f32,
+        out: &mut Vec<Candidate>,
+    ) {
         let mut start = start;
         // Backwards: "43292 69 Spencer Street", "16152 ul. Asnyka Adama 82".
         for _ in 0..2 {
@@ -383,10 +390,18 @@ impl Patterns {
                 text,
                 m.start(),
                 40,
-                &["phone", "call", "tel", "mobile", "cell", "fax", "contact", "reach", "number", "text me", "whatsapp", "dial"],
+                &[
+                    "phone", "call", "tel", "mobile", "cell", "fax", "contact", "reach", "number",
+                    "text me", "whatsapp", "dial",
+                ],
             );
             let context = context
-                || has_context_after(text, m.end(), 12, &["office", "mobile", "fax", "phone", "cell", "home", "work"]);
+                || has_context_after(
+                    text,
+                    m.end(),
+                    12,
+                    &["office", "mobile", "fax", "phone", "cell", "home", "work"],
+                );
             let mut confidence: f32 = match (digits, groups) {
                 (7..=15, 2..) => 0.5,
                 (10..=15, 1) if international => 0.5,
@@ -400,7 +415,13 @@ impl Patterns {
             if context {
                 confidence += 0.25;
             }
-            push(out, PiiKind::PhoneNumber, m.start(), m.end(), confidence.min(0.9));
+            push(
+                out,
+                PiiKind::PhoneNumber,
+                m.start(),
+                m.end(),
+                confidence.min(0.9),
+            );
         }
     }
 
@@ -426,22 +447,36 @@ impl Patterns {
             }
         }
         for m in self.year.find_iter(text) {
-            if !digit_boundary(text, m.start(), m.end()) || !boundary_after(text, m.end()) {
+            // A year on its own, not the tail of "13/13/1986" or "06-1986".
+            let glued = m.start() > 0
+                && matches!(text.as_bytes()[m.start() - 1], b'/' | b'-' | b'.' | b':');
+            if glued || !digit_boundary(text, m.start(), m.end()) || !boundary_after(text, m.end())
+            {
                 continue;
             }
             let context = has_context(
                 text,
                 m.start(),
                 12,
-                &["in ", "since ", "from ", "until ", "till ", "by ", "of ", "year ", "born ", "the ", "early ", "late ", "mid-"],
+                &[
+                    "in ", "since ", "from ", "until ", "till ", "by ", "of ", "year ", "born ",
+                    "the ", "early ", "late ", "mid-",
+                ],
             );
-            push(out, PiiKind::DateTime, m.start(), m.end(), if context { 0.7 } else { 0.5 });
+            push(
+                out,
+                PiiKind::DateTime,
+                m.start(),
+                m.end(),
+                if context { 0.7 } else { 0.5 },
+            );
         }
     }
 
     fn scan_postal(&self, text: &str, out: &mut Vec<Candidate>) {
         let bytes = text.as_bytes();
-        let cued = contains_ci(bytes, b"zip") || contains_ci(bytes, b"post") || contains_ci(bytes, b"plz");
+        let cued =
+            contains_ci(bytes, b"zip") || contains_ci(bytes, b"post") || contains_ci(bytes, b"plz");
         for c in self.postal_context.captures_iter(text).take_while(|_| cued) {
             if let Some(g) = c.get(1)
                 && boundary_after(text, g.end())
@@ -465,9 +500,11 @@ impl Patterns {
     fn scan_ages(&self, text: &str, out: &mut Vec<Candidate>) {
         let bytes = text.as_bytes();
         let years = contains_ci(bytes, b"old");
-        let words = ["age", "turn", " was ", " is ", " am ", " were ", " are ", "'s ", "'m ", "’s ", "’m "]
-            .iter()
-            .any(|cue| contains_ci(bytes, cue.as_bytes()));
+        let words = [
+            "age", "turn", " was ", " is ", " am ", " were ", " are ", "'s ", "'m ", "’s ", "’m ",
+        ]
+        .iter()
+        .any(|cue| contains_ci(bytes, cue.as_bytes()));
         for re in [(&self.age_years, years), (&self.age_words, words)]
             .into_iter()
             .filter(|(_, cued)| *cued)
@@ -477,7 +514,10 @@ impl Patterns {
                 let (Some(whole), Some(g)) = (c.get(0), c.get(1)) else {
                     continue;
                 };
-                let plausible = g.as_str().parse::<u16>().is_ok_and(|n| (1..=120).contains(&n));
+                let plausible = g
+                    .as_str()
+                    .parse::<u16>()
+                    .is_ok_and(|n| (1..=120).contains(&n));
                 if plausible && boundary_before(text, whole.start()) {
                     push(out, PiiKind::Age, g.start(), g.end(), 0.8);
                 }
@@ -538,9 +578,11 @@ fn has_context_after(text: &str, pos: usize, window: usize, cues: &[&str]) -> bo
 /// ASCII case-insensitive substring test; `needle` is lower-case.
 fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
     needle.len() <= hay.len()
-        && hay
-            .windows(needle.len())
-            .any(|w| w.iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+        && hay.windows(needle.len()).any(|w| {
+            w.iter()
+                .zip(needle)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
 }
 
 /// Lower-cases the window once into a stack buffer, then looks for each cue in it.
@@ -579,7 +621,9 @@ fn trim_url_end(s: &str) -> usize {
 
 fn plausible_numeric_date(s: &str) -> bool {
     let parts: [u32; 3] = {
-        let mut it = s.split(['/', '.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+        let mut it = s
+            .split(['/', '.', '-'])
+            .map(|p| p.parse::<u32>().unwrap_or(0));
         [
             it.next().unwrap_or(0),
             it.next().unwrap_or(0),
@@ -611,8 +655,16 @@ mod tests {
 
     #[test]
     fn url_trims_sentence_punctuation() {
-        assert!(has("see https://example.org/a?b=1.", PiiKind::Url, "https://example.org/a?b=1"));
-        assert!(has("(www.example.com/x)", PiiKind::Url, "www.example.com/x"));
+        assert!(has(
+            "see https://example.org/a?b=1.",
+            PiiKind::Url,
+            "https://example.org/a?b=1"
+        ));
+        assert!(has(
+            "(www.example.com/x)",
+            PiiKind::Url,
+            "www.example.com/x"
+        ));
     }
 
     #[test]
@@ -624,15 +676,17 @@ mod tests {
 
     #[test]
     fn address_extends_over_the_block() {
-        assert!(has(
-            "sent to 71236 Mühle 77 Suite 160, BODØ, Norway today",
-            PiiKind::StreetAddress,
-            "71236 Mühle 77 Suite 160, BODØ, Norway"
-        ) || has(
-            "sent to 110 Riedbergstrasse 50, Kaapstad, South Africa?",
-            PiiKind::StreetAddress,
-            "110 Riedbergstrasse 50, Kaapstad, South Africa"
-        ));
+        assert!(
+            has(
+                "sent to 71236 Mühle 77 Suite 160, BODØ, Norway today",
+                PiiKind::StreetAddress,
+                "71236 Mühle 77 Suite 160, BODØ, Norway"
+            ) || has(
+                "sent to 110 Riedbergstrasse 50, Kaapstad, South Africa?",
+                PiiKind::StreetAddress,
+                "110 Riedbergstrasse 50, Kaapstad, South Africa"
+            )
+        );
         assert!(has(
             "He lives at 63 Moulton Road.",
             PiiKind::StreetAddress,

@@ -90,7 +90,11 @@ fn normalize(kind: PiiKind, value: &str, out: &mut String) {
     out.clear();
     let keep_only_alnum = matches!(
         kind,
-        PiiKind::PhoneNumber | PiiKind::CreditCard | PiiKind::IbanCode | PiiKind::UsSsn | PiiKind::PostalCode
+        PiiKind::PhoneNumber
+            | PiiKind::CreditCard
+            | PiiKind::IbanCode
+            | PiiKind::UsSsn
+            | PiiKind::PostalCode
     );
     for c in value.chars() {
         if keep_only_alnum && !c.is_alphanumeric() {
@@ -124,7 +128,10 @@ mod tests {
     #[test]
     fn placeholders_replace_each_span() {
         let text = "mail a@b.co or call 555 1234";
-        let d = [det(PiiKind::EmailAddress, 5, 11), det(PiiKind::PhoneNumber, 20, 28)];
+        let d = [
+            det(PiiKind::EmailAddress, 5, 11),
+            det(PiiKind::PhoneNumber, 20, 28),
+        ];
         assert_eq!(
             Scrubber::placeholders().scrub(text, &d),
             "mail <EMAIL> or call <PHONE>"
@@ -151,7 +158,11 @@ mod tests {
     #[test]
     fn bad_spans_are_skipped_not_trusted() {
         let text = "héllo";
-        let d = [det(PiiKind::Person, 0, 2), det(PiiKind::Person, 1, 3), det(PiiKind::Person, 4, 99)];
+        let d = [
+            det(PiiKind::Person, 0, 2),
+            det(PiiKind::Person, 1, 3),
+            det(PiiKind::Person, 4, 99),
+        ];
         // 0..2 splits 'é' (bytes 1..3): skipped; 1..3 is valid; 4..99 is out of range.
         assert_eq!(Scrubber::placeholders().scrub(text, &d), "h<PERSON>llo");
     }

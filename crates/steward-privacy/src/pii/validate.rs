@@ -97,8 +97,15 @@ fn iban_length(a: u8, b: u8) -> Option<usize> {
             22
         }
         [b'I', b'L'] | [b'G', b'I'] => 23,
-        [b'C', b'Z'] | [b'E', b'S'] | [b'M', b'D'] | [b'P', b'K'] | [b'R', b'O'] | [b'S', b'A']
-        | [b'S', b'E'] | [b'S', b'K'] | [b'T', b'N'] => 24,
+        [b'C', b'Z']
+        | [b'E', b'S']
+        | [b'M', b'D']
+        | [b'P', b'K']
+        | [b'R', b'O']
+        | [b'S', b'A']
+        | [b'S', b'E']
+        | [b'S', b'K']
+        | [b'T', b'N'] => 24,
         [b'P', b'T'] => 25,
         [b'I', b'S'] | [b'T', b'R'] => 26,
         [b'F', b'R'] | [b'G', b'R'] | [b'I', b'T'] | [b'M', b'C'] | [b'S', b'M'] => 27,
