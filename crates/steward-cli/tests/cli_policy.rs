@@ -14,7 +14,9 @@ fn steward(args: &[&str]) -> Output {
 }
 
 fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 fn policy_case(name: &str) -> String {
@@ -34,37 +36,69 @@ fn check_accepts_the_default_policy() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("keeps all 4 built-in invariants"), "{text}");
-    let out = steward(&["policy", "check", &repo("policies/default.toml").display().to_string(), "--json"]);
+    let out = steward(&[
+        "policy",
+        "check",
+        &repo("policies/default.toml").display().to_string(),
+        "--json",
+    ]);
     assert_eq!(json(&out)["ok"], true);
 }
 
 #[test]
 fn check_refuses_a_policy_that_breaks_an_invariant_with_exit_1() {
-    let out = steward(&["policy", "check", &policy_case("err/invariant-private-content-for-ai.toml"), "--json"]);
+    let out = steward(&[
+        "policy",
+        "check",
+        &policy_case("err/invariant-private-content-for-ai.toml"),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
     assert_eq!(err["error"]["code"], "policy.invariant");
     let msg = err["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("train-on-messages") && msg.contains("member.content.message"), "{msg}");
+    assert!(
+        msg.contains("train-on-messages") && msg.contains("member.content.message"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn explain_prints_the_documented_json_keys_and_exit_code() {
     let out = steward(&[
-        "policy", "explain", "--purpose", "ai.training", "--category", "member.profile.skills",
-        "--jurisdiction", "US", "--json",
+        "policy",
+        "explain",
+        "--purpose",
+        "ai.training",
+        "--category",
+        "member.profile.skills",
+        "--jurisdiction",
+        "US",
+        "--json",
     ]);
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
     assert_eq!(v["allowed"], true);
     assert_eq!(v["form"], "deidentified");
     assert_eq!(v["rule"], "ai-training-profile");
-    assert!(v["reason"].as_str().unwrap().contains("ai-training-profile"));
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ai-training-profile")
+    );
 
     // The same member in Germany has not opted in: denied, exit 1, the missing key named.
     let out = steward(&[
-        "policy", "explain", "--purpose", "ai.training", "--category", "member.profile.skills",
-        "--jurisdiction", "DE", "--json",
+        "policy",
+        "explain",
+        "--purpose",
+        "ai.training",
+        "--category",
+        "member.profile.skills",
+        "--jurisdiction",
+        "DE",
+        "--json",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
@@ -73,8 +107,17 @@ fn explain_prints_the_documented_json_keys_and_exit_code() {
 
     // ...and opting in changes the answer.
     let out = steward(&[
-        "policy", "explain", "--purpose", "ai.training", "--category", "member.profile.skills",
-        "--jurisdiction", "DE", "--consent", "ai.training=on", "--json",
+        "policy",
+        "explain",
+        "--purpose",
+        "ai.training",
+        "--category",
+        "member.profile.skills",
+        "--jurisdiction",
+        "DE",
+        "--consent",
+        "ai.training=on",
+        "--json",
     ]);
     assert_eq!(out.status.code(), Some(0));
 }
@@ -82,8 +125,15 @@ fn explain_prints_the_documented_json_keys_and_exit_code() {
 #[test]
 fn explain_never_allows_a_private_message_for_ads_even_with_every_consent() {
     let mut args = vec![
-        "policy", "explain", "--purpose", "ads.targeting", "--category", "member.content.message",
-        "--visibility", "private", "--json",
+        "policy",
+        "explain",
+        "--purpose",
+        "ads.targeting",
+        "--category",
+        "member.content.message",
+        "--visibility",
+        "private",
+        "--json",
     ];
     let consents: Vec<String> = ["ads.personalized", "ads.third_party", "ai.training"]
         .iter()
@@ -101,11 +151,62 @@ fn explain_never_allows_a_private_message_for_ads_even_with_every_consent() {
 #[test]
 fn bad_input_exits_2_with_a_stable_code() {
     let cases: [(&[&str], &str); 5] = [
-        (&["policy", "explain", "--purpose", "ai.trainig", "--category", "member", "--json"], "policy.unknown_purpose"),
-        (&["policy", "explain", "--purpose", "ai.training", "--category", "nope", "--json"], "policy.unknown_category"),
-        (&["policy", "explain", "--purpose", "ai.training", "--category", "member", "--visibility", "secret", "--json"], "policy.unknown_visibility"),
-        (&["policy", "explain", "--purpose", "ai.training", "--category", "member", "--consent", "ai.training=maybe", "--json"], "consent.invalid_value"),
-        (&["policy", "matrix", "/nonexistent/policy.toml", "--json"], "io.read"),
+        (
+            &[
+                "policy",
+                "explain",
+                "--purpose",
+                "ai.trainig",
+                "--category",
+                "member",
+                "--json",
+            ],
+            "policy.unknown_purpose",
+        ),
+        (
+            &[
+                "policy",
+                "explain",
+                "--purpose",
+                "ai.training",
+                "--category",
+                "nope",
+                "--json",
+            ],
+            "policy.unknown_category",
+        ),
+        (
+            &[
+                "policy",
+                "explain",
+                "--purpose",
+                "ai.training",
+                "--category",
+                "member",
+                "--visibility",
+                "secret",
+                "--json",
+            ],
+            "policy.unknown_visibility",
+        ),
+        (
+            &[
+                "policy",
+                "explain",
+                "--purpose",
+                "ai.training",
+                "--category",
+                "member",
+                "--consent",
+                "ai.training=maybe",
+                "--json",
+            ],
+            "consent.invalid_value",
+        ),
+        (
+            &["policy", "matrix", "/nonexistent/policy.toml", "--json"],
+            "io.read",
+        ),
     ];
     for (args, code) in cases {
         let out = steward(args);
@@ -129,7 +230,11 @@ fn invalid_utf8_and_malformed_files_are_bad_input_not_panics() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("syntax.toml:2:8"));
 
     let tax = dir.path().join("tax.toml");
-    std::fs::write(&tax, "[[category]]\nname = \"member.content.message\"\nprivate_content = false\n").unwrap();
+    std::fs::write(
+        &tax,
+        "[[category]]\nname = \"member.content.message\"\nprivate_content = false\n",
+    )
+    .unwrap();
     let out = steward(&["policy", "check", "--taxonomy", tax.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("taxonomy.weakening"));
@@ -145,19 +250,30 @@ fn matrix_lists_every_category_and_json_has_all_allowed_cells() {
     let v = json(&out);
     let cells = v["allowed_cells"].as_array().unwrap();
     // No allowed cell hands private messages to ads or AI.
-    assert!(cells.iter().all(|c| !(c["category"] == "member.content.message"
-        && (c["purpose"].as_str().unwrap().starts_with("ads") || c["purpose"].as_str().unwrap().starts_with("ai")))));
-    assert!(cells.iter().any(|c| c["purpose"] == "ads.targeting" && c["category"] == "member.profile.skills"));
+    assert!(
+        cells
+            .iter()
+            .all(|c| !(c["category"] == "member.content.message"
+                && (c["purpose"].as_str().unwrap().starts_with("ads")
+                    || c["purpose"].as_str().unwrap().starts_with("ai"))))
+    );
+    assert!(
+        cells
+            .iter()
+            .any(|c| c["purpose"] == "ads.targeting" && c["category"] == "member.profile.skills")
+    );
 }
 
 #[test]
 fn diff_counts_affected_members_from_a_population_file() {
     let dir = tempfile::tempdir().unwrap();
     let new = dir.path().join("new.toml");
-    let src = std::fs::read_to_string(repo("policies/default.toml")).unwrap().replace(
-        "consent = [\"ads.personalized\", \"ads.attr.skills\"]",
-        "consent = [\"ads.personalized\", \"ads.attr.skills\", \"ads.third_party\"]",
-    );
+    let src = std::fs::read_to_string(repo("policies/default.toml"))
+        .unwrap()
+        .replace(
+            "consent = [\"ads.personalized\", \"ads.attr.skills\"]",
+            "consent = [\"ads.personalized\", \"ads.attr.skills\", \"ads.third_party\"]",
+        );
     std::fs::write(&new, src).unwrap();
     let pop = dir.path().join("pop.jsonl");
     std::fs::write(
@@ -166,19 +282,37 @@ fn diff_counts_affected_members_from_a_population_file() {
     )
     .unwrap();
     let out = steward(&[
-        "policy", "diff", &repo("policies/default.toml").display().to_string(), new.to_str().unwrap(),
-        "--population", pop.to_str().unwrap(), "--json",
+        "policy",
+        "diff",
+        &repo("policies/default.toml").display().to_string(),
+        new.to_str().unwrap(),
+        "--population",
+        pop.to_str().unwrap(),
+        "--json",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = json(&out);
     assert_eq!(v["members_affected"], 4);
     assert_eq!(v["population"], 9);
     assert_eq!(v["changes"].as_array().unwrap().len(), 1);
 
-    std::fs::write(&pop, "{\"jurisdiction\": \"US\", \"consent\": {\"nope\": true}}\n").unwrap();
+    std::fs::write(
+        &pop,
+        "{\"jurisdiction\": \"US\", \"consent\": {\"nope\": true}}\n",
+    )
+    .unwrap();
     let out = steward(&[
-        "policy", "diff", &repo("policies/default.toml").display().to_string(), new.to_str().unwrap(),
-        "--population", pop.to_str().unwrap(),
+        "policy",
+        "diff",
+        &repo("policies/default.toml").display().to_string(),
+        new.to_str().unwrap(),
+        "--population",
+        pop.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
@@ -196,7 +330,69 @@ fn a_closed_pipe_is_not_a_crash() {
     drop(child.stdout.take());
     let status = child.wait().unwrap();
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn activation_is_verified_diffed_over_stored_members_and_ledgered() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let run = |args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--db", db.as_str()]);
+        steward(&all)
+    };
+    assert_eq!(run(&["seed", "--members", "60"]).status.code(), Some(0));
+    let new = dir.path().join("new.toml");
+    let src = std::fs::read_to_string(repo("policies/default.toml"))
+        .unwrap()
+        .replace("version = \"2026.11.0\"", "version = \"2026.11.1\"")
+        .replace(
+            "consent = [\"ads.personalized\", \"ads.attr.skills\"]",
+            "consent = [\"ads.personalized\", \"ads.attr.skills\", \"ads.third_party\"]",
+        );
+    std::fs::write(&new, src).unwrap();
+
+    // A policy that breaks an invariant is refused and nothing is recorded.
+    let out = run(&[
+        "policy",
+        "activate",
+        &policy_case("err/invariant-sensitive-for-ads.toml"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let active = json(&run(&["policy", "active", "--json"]));
+    assert_eq!(active["history"].as_array().unwrap().len(), 0);
+
+    let out = run(&["policy", "activate", new.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    assert_eq!(v["ledger_seq"], 0);
+    assert_eq!(v["diff"]["population"], 60);
+    assert!(v["diff"]["members_affected"].as_u64().unwrap() <= 60);
+    let active = json(&run(&["policy", "active", "--json"]));
+    assert!(active["active"].as_str().unwrap().starts_with("2026.11.1@"));
+
+    // Activating the same policy again changes nothing and writes no entry.
+    let out = run(&["policy", "activate", new.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already active"));
+    assert_eq!(
+        json(&run(&["policy", "active", "--json"]))["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

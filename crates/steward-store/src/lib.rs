@@ -36,6 +36,7 @@ pub mod gate;
 pub mod import;
 pub mod member;
 pub mod migrate;
+pub mod policies;
 pub mod schema;
 pub mod seal;
 pub mod seed;

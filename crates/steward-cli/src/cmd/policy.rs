@@ -8,6 +8,8 @@ use clap::Subcommand;
 use steward_core::consent::{defaults_for, parse_assignment};
 use steward_core::policy::diff::{Population, diff};
 use steward_core::{Form, Policy, Taxonomy, Visibility};
+use steward_ledger::{Entry, Ledger};
+use steward_store::{Store, policies};
 
 use crate::Global;
 use std::fmt::Write as _;
@@ -53,9 +55,25 @@ pub enum PolicyCommand {
         new: PathBuf,
         /// A consent population: JSON lines `{"jurisdiction": "DE", "consent": {"ai.training":
         /// true}, "count": 1}` (`consent` and `count` optional).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from_store")]
         population: Option<PathBuf>,
+        /// Count affected members among the members stored in `--db`.
+        #[arg(long)]
+        from_store: bool,
     },
+    /// Make a policy the active one in the database: verified, diffed against the current one
+    /// over the stored members, recorded, and ledgered in the same transaction.
+    Activate {
+        file: PathBuf,
+        /// Who activates it (recorded in the ledger).
+        #[arg(long, default_value = "admin")]
+        actor: String,
+        /// Why (recorded in the ledger).
+        #[arg(long, default_value = "")]
+        justification: String,
+    },
+    /// Show the active policy of the database and its activation history.
+    Active,
 }
 
 pub fn run(cmd: PolicyCommand, global: &Global) -> Result<ExitCode, Failure> {
@@ -90,16 +108,172 @@ pub fn run(cmd: PolicyCommand, global: &Global) -> Result<ExitCode, Failure> {
             old,
             new,
             population,
+            from_store,
         } => {
             let old = load_policy(taxonomy.clone(), Some(&old))?;
             let new = load_policy(taxonomy.clone(), Some(&new))?;
-            let pop = population
-                .as_deref()
-                .map(|p| load_population(&taxonomy, p))
-                .transpose()?;
+            let pop = if from_store {
+                let store = super::seed::open_store(global)?;
+                Some(
+                    store
+                        .read(|tx| policies::consent_population(tx, &taxonomy, now_ms()))
+                        .map_err(super::seed::store_failure)?,
+                )
+            } else {
+                population
+                    .as_deref()
+                    .map(|p| load_population(&taxonomy, p))
+                    .transpose()?
+            };
             policy_diff(&old, &new, pop.as_ref(), global)
         }
+        PolicyCommand::Activate {
+            file,
+            actor,
+            justification,
+        } => activate(taxonomy, &file, &actor, &justification, global),
+        PolicyCommand::Active => show_active(taxonomy, global),
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The policy active in `store` (the built-in one until a policy is activated).
+pub fn active_policy(taxonomy: Arc<Taxonomy>, store: &Store) -> Result<Policy, Failure> {
+    store
+        .migrate(&policies::POLICY_MIGRATIONS)
+        .map_err(super::seed::store_failure)?;
+    let stored = store
+        .read(policies::active)
+        .map_err(super::seed::store_failure)?;
+    match stored {
+        None => load_policy(taxonomy, None),
+        // An activated policy was verified when it was activated; a taxonomy change since
+        // could still break it, and then it must not be used.
+        Some(p) => Policy::load(taxonomy, &p.file_name, &p.source).map_err(|e| {
+            Failure::Internal(anyhow::anyhow!(
+                "the active policy `{}` no longer loads: {e}",
+                p.version_id
+            ))
+        }),
+    }
+}
+
+fn activate(
+    taxonomy: Arc<Taxonomy>,
+    file: &Path,
+    actor: &str,
+    justification: &str,
+    global: &Global,
+) -> Result<ExitCode, Failure> {
+    let source = read_text(file)?;
+    let name = file.display().to_string();
+    let new = match Policy::load(taxonomy.clone(), &name, &source) {
+        Ok(p) => p,
+        // A policy that breaks an invariant is refused: exit 1, nothing recorded.
+        Err(e) => return Err(Failure::denied(e.code(), e)),
+    };
+    let store = super::seed::open_store(global)?;
+    Ledger::install(&store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+    let current = active_policy(taxonomy.clone(), &store)?;
+    if current.digest() == new.digest() {
+        emit(&format!(
+            "policy {} is already active; nothing recorded\n",
+            new.version_id()
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let at = now_ms();
+    let population = store
+        .read(|tx| policies::consent_population(tx, &taxonomy, at))
+        .map_err(super::seed::store_failure)?;
+    let d = diff(&current, &new, Some(&population)).map_err(|e| Failure::bad_input(e.code(), e))?;
+    let summary = format!(
+        "from {} to {}: {} cells changed ({} opened, {} closed, {} changed); {} of {} members affected",
+        current.version_id(),
+        new.version_id(),
+        d.cells_changed,
+        d.opened,
+        d.closed,
+        d.changed,
+        d.members_affected.unwrap_or(0),
+        d.population.unwrap_or(0)
+    );
+    let (activation, seq) = store
+        .transaction(|tx| {
+            let id = policies::record_activation(tx, &new.version_id(), &name, &source, at, actor)?;
+            let mut entry = Entry::new(
+                u64::try_from(at).unwrap_or(0),
+                actor,
+                "admin",
+                "policy.administration",
+                "policy.load",
+            );
+            entry.policy_version = new.version_id();
+            entry.reference = format!("activation:{id}");
+            entry.justification = justification.to_owned();
+            entry.outcome = "ok".to_owned();
+            entry.details = summary.clone();
+            let seq = Ledger::new("steward")
+                .append(tx, entry)
+                .map_err(|e| steward_store::StoreError::Backend(e.to_string()))?;
+            Ok::<_, steward_store::StoreError>((id, seq))
+        })
+        .map_err(super::seed::store_failure)?;
+    if global.json {
+        print_json(&serde_json::json!({
+            "activated": new.version_id(),
+            "activation_id": activation,
+            "ledger_seq": seq,
+            "diff": d,
+        }))?;
+    } else {
+        emit(&format!(
+            "activated policy {} (ledger entry {seq}): {summary}\n",
+            new.version_id()
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_active(taxonomy: Arc<Taxonomy>, global: &Global) -> Result<ExitCode, Failure> {
+    let store = super::seed::open_store(global)?;
+    let policy = active_policy(taxonomy, &store)?;
+    let history = store
+        .read(policies::history)
+        .map_err(super::seed::store_failure)?;
+    if global.json {
+        print_json(&serde_json::json!({
+            "active": policy.version_id(),
+            "history": history.iter().map(|h| serde_json::json!({
+                "activation_id": h.activation_id,
+                "version": h.version_id,
+                "file": h.file_name,
+                "activated_at_ms": h.activated_at,
+                "actor": h.actor,
+            })).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        let mut out = format!("active policy: {}\n", policy.version_id());
+        if history.is_empty() {
+            out.push_str("(the built-in policy: none was activated in this database)\n");
+        }
+        for h in &history {
+            writeln!(
+                out,
+                "  #{} {} from {} by {} at {} ms",
+                h.activation_id, h.version_id, h.file_name, h.actor, h.activated_at
+            )
+            .ok();
+        }
+        emit(&out)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The built-in taxonomy, extended by `--taxonomy` when given.
@@ -289,7 +463,6 @@ fn matrix(policy: &Policy, visibility: Visibility, global: &Global) -> Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-#[expect(clippy::too_many_arguments, reason = "one argument per CLI flag")]
 fn explain(
     policy: &Policy,
     purpose: &str,
@@ -390,7 +563,8 @@ fn policy_diff(
         out,
         "policy {} → {}: {} cells change ({} opened, {} closed, {} changed)",
         d.old_version, d.new_version, d.cells_changed, d.opened, d.closed, d.changed
-    ).ok();
+    )
+    .ok();
     if let (Some(n), Some(total)) = (d.members_affected, d.population) {
         writeln!(out, "members affected: {n} of {total}").ok();
     }
@@ -429,7 +603,8 @@ fn policy_diff(
             c.visibilities.join(", "),
             show(&c.before),
             show(&c.after)
-        ).ok();
+        )
+        .ok();
     }
     emit(&out)?;
     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,6 @@
 //! `steward serve`: the HTTP API on the database given by `--db`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,18 +16,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Policy file (default: the built-in policy).
-    #[arg(long)]
-    pub policy: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs, global: &Global) -> Result<ExitCode, Failure> {
     crate::logging::init();
     let taxonomy = super::policy::load_taxonomy(global)?;
-    let policy = Arc::new(super::policy::load_policy(taxonomy, args.policy.as_deref())?);
-    let store = Arc::new(
-        Store::open(&global.db).map_err(|e| Failure::bad_input(e.code(), e))?,
-    );
+    let store = Arc::new(Store::open(&global.db).map_err(|e| Failure::bad_input(e.code(), e))?);
+    // Only the ledgered, active policy of the database ever decides for the server.
+    let policy = Arc::new(super::policy::active_policy(taxonomy, &store)?);
     let state = AppState::new(store, policy).map_err(|e| Failure::Internal(e.into()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -65,19 +65,25 @@ pub fn run(cmd: TokensCommand, global: &Global) -> Result<ExitCode, Failure> {
                     "token {} ({}{}): {}\n",
                     t.token_id,
                     t.role.as_str(),
-                    t.member_id.map(|m| format!(", member {m}")).unwrap_or_default(),
+                    t.member_id
+                        .map(|m| format!(", member {m}"))
+                        .unwrap_or_default(),
                     t.secret
                 ))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         TokensCommand::Revoke { token_id } => {
-            let revoked = revoke_token(&store, &token_id, now_ms()).map_err(|e| Failure::Internal(e.into()))?;
+            let revoked = revoke_token(&store, &token_id, now_ms())
+                .map_err(|e| Failure::Internal(e.into()))?;
             if revoked {
                 emit(&format!("revoked {token_id}\n"))?;
                 Ok(ExitCode::SUCCESS)
             } else {
-                Err(Failure::denied("token.not_found", format!("no live token `{token_id}`")))
+                Err(Failure::denied(
+                    "token.not_found",
+                    format!("no live token `{token_id}`"),
+                ))
             }
         }
     }
