@@ -24,6 +24,7 @@
 //! [`verify`] recomputes everything from the stored entries and names the first bad sequence
 //! number for each kind of tampering; what it can and cannot pin down is explained there.
 
+pub mod audit;
 pub mod bundle;
 pub mod checkpoint;
 pub mod entry;

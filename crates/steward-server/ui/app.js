@@ -73,7 +73,7 @@ async function privacyCenter() {
     use.purposes.map((p) => {
       const allowed = p.items.filter((i) => i.allowed);
       return el("details", { "data-purpose": p.purpose },
-        el("summary", {}, `${p.purpose} — ${allowed.length ? allowed.length + " kinds of data" : "none of your data"}`),
+        el("summary", {}, `${p.purpose} — ${allowed.length ? allowed.length + (allowed.length === 1 ? " kind" : " kinds") + " of data" : "none of your data"}`),
         el("p", { class: "muted" }, p.description),
         el("table", {},
           el("tr", {}, el("th", {}, "Data"), el("th", {}, "Visibility"), el("th", {}, "Use"), el("th", {}, "Why")),

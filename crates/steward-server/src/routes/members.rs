@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use steward_core::consent::Actor;
 use steward_core::{Form, Visibility};
-use steward_ledger::{Entry, Ledger, Subjects};
-use steward_store::member::{effective_consent, get_member, section_visibility, set_setting};
+use steward_ledger::audit;
+use steward_store::member::{effective_consent, get_member, section_visibility};
 use steward_store::schema::SECTIONS;
 
 use crate::auth::Principal;
@@ -280,34 +280,18 @@ pub async fn change_setting(
     let (store, policy) = (state.store.clone(), state.policy.clone());
     let changed = blocking(move || {
         store.transaction(|tx| {
-            let now = now_ms();
-            let change = set_setting(
-                tx,
-                policy.taxonomy(),
-                id,
-                &format!("{}={}", req.key, req.value),
-                &Actor::Member,
-                now,
-            )
-            .map_err(ApiError::from)?;
-            let mut entry = Entry::new(
-                u64::try_from(now).unwrap_or(0),
-                format!("member:{id}"),
-                "member",
-                "member.self_access",
-                "settings.change",
-            );
-            entry.subjects = Subjects::members([id.unsigned_abs()]);
-            entry.categories = vec!["member.settings".to_owned()];
-            entry.policy_version = policy.version_id();
-            entry.outcome = "ok".to_owned();
-            entry.details = format!(
-                "{}: {} -> {}",
-                change.key, change.old_value, change.new_value
-            );
-            let seq = Ledger::new("steward")
-                .append(tx, entry)
-                .map_err(|e| ApiError::internal(e.code()))?;
+            let version = policy.version_id();
+            let ctx = audit::Context {
+                actor: &Actor::Member,
+                at_ms: now_ms(),
+                policy_version: &version,
+            };
+            let assignment = format!("{}={}", req.key, req.value);
+            let (change, seq) = audit::change_setting(tx, policy.taxonomy(), id, &assignment, &ctx)
+                .map_err(|e| match e {
+                    audit::AuditedError::Store(s) => ApiError::from(s),
+                    audit::AuditedError::Ledger(l) => ApiError::internal(l.code()),
+                })?;
             Ok::<_, ApiError>(SettingChanged {
                 key: change.key,
                 old_value: change.old_value,
