@@ -29,6 +29,7 @@
 //! all-or-nothing files ([`import`]), and members' own access and rectification ([`member`],
 //! [`export`]).
 
+pub mod content;
 pub mod db;
 pub mod error;
 pub mod export;

@@ -742,3 +742,56 @@ fn a_bad_line_after_many_written_batches_still_imports_nothing() {
         assert_eq!(count(db, "skills"), 0, "{}", db.backend);
     });
 }
+
+#[test]
+fn messages_are_sealed_on_the_way_in_and_come_back_sealed() {
+    use steward_store::content::{NewMessage, insert_message, sealed_content};
+    each_backend(|db| {
+        import_path(&db.store, &data_dir().join("ok"), &PlaintextForTestsOnly).unwrap();
+        let (a, b) = db
+            .store
+            .transaction(|tx| {
+                let m = NewMessage {
+                    conversation_id: 1,
+                    author_id: 2,
+                    sent_at_ms: 5,
+                    plaintext: b"see you at 5",
+                    verdict: Some(("clean", "none")),
+                };
+                Ok::<_, StoreError>((
+                    insert_message(tx, &PlaintextForTestsOnly, &m)?,
+                    insert_message(tx, &PlaintextForTestsOnly, &m)?,
+                ))
+            })
+            .unwrap();
+        assert!(
+            a > 1 && b == a + 1,
+            "fresh ids after imported ones: {a} {b}"
+        );
+        let row = db
+            .store
+            .read(|tx| sealed_content(tx, "messages", a))
+            .unwrap();
+        assert_eq!((row.member_id, row.container_id), (2, Some(1)));
+        assert_eq!(row.sealing, PlaintextForTestsOnly::SCHEME);
+        assert_eq!(
+            PlaintextForTestsOnly::unwrap_for_tests(row.sealed.as_stored_bytes()),
+            Some(&b"see you at 5"[..])
+        );
+        let att = db
+            .store
+            .read(|tx| sealed_content(tx, "attachments", 1))
+            .unwrap();
+        assert_eq!(att.container_id, Some(1));
+        let e = db
+            .store
+            .read(|tx| sealed_content(tx, "posts", 1))
+            .unwrap_err();
+        assert_eq!(e.code(), "store.invalid");
+        let e = db
+            .store
+            .read(|tx| sealed_content(tx, "messages", 999))
+            .unwrap_err();
+        assert_eq!(e.code(), "store.not_found");
+    });
+}
