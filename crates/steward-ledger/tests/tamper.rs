@@ -294,3 +294,62 @@ fn a_trusted_checkpoint_catches_a_truncated_log_with_its_checkpoints_gone() {
         assert_eq!(err.code(), "ledger.signature_invalid");
     }
 }
+
+#[test]
+fn a_removed_index_row_that_would_hide_an_entry_is_named() {
+    use steward_ledger::memberset::MemberSet;
+    use steward_ledger::verify::verify_indexes;
+    for db in databases() {
+        fill(&db, 20, &[20]);
+        db.store
+            .transaction(|tx| {
+                let ledger = Ledger::new("steward.test/ledger");
+                let subjects = ledger.store_member_set(tx, "d1", &MemberSet::new([5, 6, 7]))?;
+                let mut release = entry(20);
+                release.subjects = subjects;
+                ledger.append(tx, release).map(|_| ())
+            })
+            .unwrap();
+        let deep = |db: &Db| {
+            db.store
+                .read(|tx| {
+                    let mut report = verify(tx, &signer().verifier(), None)?;
+                    verify_indexes(tx, &mut report)?;
+                    Ok::<_, LedgerError>(report)
+                })
+                .unwrap()
+        };
+        assert!(deep(&db).ok(), "{}: {:?}", db.name, deep(&db).problems);
+
+        // Entry 13 names members 3 and 101: hide it from member 3.
+        sql(
+            &db,
+            &[(
+                "DELETE FROM ledger_subjects WHERE member_id = 3 AND seq = 13",
+                vec![],
+            )],
+        );
+        let report = deep(&db);
+        expect(&report, ProblemKind::IndexMismatch, 13);
+        // The log itself is intact: only the index pass sees it.
+        assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+        sql(
+            &db,
+            &[(
+                "INSERT INTO ledger_subjects (member_id, seq) VALUES (3, 13)",
+                vec![],
+            )],
+        );
+        assert!(deep(&db).ok());
+
+        // Drop member 6 from the stored set of the release (entry 20).
+        sql(
+            &db,
+            &[(
+                "DELETE FROM ledger_member_set_members WHERE member_id = 6",
+                vec![],
+            )],
+        );
+        expect(&deep(&db), ProblemKind::IndexMismatch, 20);
+    }
+}

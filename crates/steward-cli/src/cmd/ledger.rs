@@ -18,7 +18,7 @@ use steward_ledger::entry::{Entry, Subjects};
 use steward_ledger::error::LedgerError;
 use steward_ledger::ledger::{AccessHistory, Ledger};
 use steward_ledger::memberset::{MemberProof, Membership};
-use steward_ledger::verify::{VerifyReport, verify};
+use steward_ledger::verify::{VerifyReport, verify, verify_indexes};
 use steward_store::Store;
 
 use crate::Global;
@@ -71,6 +71,9 @@ pub enum LedgerCommand {
         /// A signed checkpoint kept outside the database that the log must extend.
         #[arg(long, value_name = "FILE")]
         from_checkpoint: Option<PathBuf>,
+        /// Also check the access-history indexes against the entries (slower).
+        #[arg(long)]
+        indexes: bool,
     },
     /// Print an inclusion proof file for one entry.
     Proof {
@@ -97,12 +100,21 @@ pub enum LedgerCommand {
 
 pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCode, Failure> {
     match cmd {
-        LedgerCommand::Verify { from_checkpoint } => {
+        LedgerCommand::Verify {
+            from_checkpoint,
+            indexes,
+        } => {
             let verifier = verifier(keys)?;
             let trusted = from_checkpoint.as_deref().map(read_text).transpose()?;
             let store = open(global)?;
             let report = store
-                .read(|tx| verify(tx, &verifier, trusted.as_deref()))
+                .read(|tx| {
+                    let mut report = verify(tx, &verifier, trusted.as_deref())?;
+                    if indexes {
+                        verify_indexes(tx, &mut report)?;
+                    }
+                    Ok::<_, LedgerError>(report)
+                })
                 .map_err(ledger_failure)?;
             print_report(&report, global)?;
             Ok(if report.ok() {
