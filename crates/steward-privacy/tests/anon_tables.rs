@@ -134,6 +134,9 @@ fn generalized_values_come_from_the_hierarchy() {
         ),
     )
     .unwrap();
+    let (_, classes, k, _, _) = recheck(&table, &a);
+    assert!(k >= 5);
+    assert_eq!(classes, a.metrics.classes);
     let node = a.node.clone().unwrap();
     let zip = Hierarchy::parse_arx("zip", &data("zip.csv"), b';').unwrap();
     for (out_row, &in_row) in a.released_rows().iter().enumerate() {
@@ -164,6 +167,7 @@ fn csv_output_round_trips_through_the_parser() {
         ),
     )
     .unwrap();
+    assert!(recheck(&table, &a).2 >= 3);
     // `;` never occurs in Mondrian's `,`-joined value sets, so the output parses back.
     let back = Table::parse(a.to_csv(b';').as_bytes(), b';').unwrap();
     assert_eq!(back.rows(), a.rows());
@@ -288,12 +292,22 @@ fn suppression_budget_is_used_exactly_up_to_its_limit() {
         risk_threshold: 0.5,
         population_fraction: 1.0,
     };
+    let k_of = |a: &Anonymized| {
+        let rows: Vec<Vec<String>> = (0..a.rows())
+            .map(|r| vec![a.value(r, 0).to_owned(), a.value(r, 1).to_owned()])
+            .collect();
+        checker::check(a.header(), &rows, &["q"], None, None)
+            .unwrap()
+            .k
+    };
     let strict = anonymize(&table, &cfg(0.0)).unwrap();
+    assert_eq!(k_of(&strict), 10);
     assert_eq!(strict.node, Some(vec![1]));
     assert!(strict.suppressed_rows().is_empty());
     let budget = anonymize(&table, &cfg(0.2)).unwrap();
     assert_eq!(budget.node, Some(vec![0]));
     assert_eq!(budget.suppressed_rows(), &[8, 9]);
+    assert_eq!(k_of(&budget), 4);
     // 0.19 of 10 rows is one row: not enough, so generalize again.
     let short = anonymize(&table, &cfg(0.19)).unwrap();
     assert_eq!(short.node, Some(vec![1]));
