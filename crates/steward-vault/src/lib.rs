@@ -12,7 +12,19 @@
 //! each — without touching content. Erasing a member destroys their wrapped DEK
 //! (crypto-shredding); [`Vault::erase_member`] also rotates the KEK and destroys the old
 //! versions, so a database backup taken before the erasure holds the DEK under a KEK that no
-//! longer exists. That is why the key file must never be backed up beside the database.
+//! longer exists. That is why the key file must never be backed up beside the database. The
+//! price is paid by every member: once the old KEK is retired, a database copy made before the
+//! erasure no longer opens anyone's sealed content. An operator who must restore such backups
+//! keeps old versions for the backup retention window (`steward keys rotate --keep-old`, then
+//! retire later), which delays the shredding inside those backups to the end of the window.
+//! Per-bucket KEKs (members hashed into buckets, one KEK each) would confine that cost to one
+//! bucket; not built yet.
+//!
+//! **In the store.** Wrapped keys live in the `vault_member_keys` table (the `vault` migration
+//! set, [`store::VAULT_MIGRATIONS`]), written through the caller's transaction
+//! ([`TxKeyStore`]), so a key commits with the first content sealed under it. The store's bulk
+//! paths call a [`steward_store::Sealer`] without a transaction handle; [`VaultSealer`] serves
+//! them with keys provisioned and committed beforehand, and refuses any other author.
 //!
 //! **Row binding.** Every ciphertext is authenticated together with its row ([`RowBinding`]:
 //! kind, item id, conversation id, author) as AES-GCM associated data, so a blob copied onto

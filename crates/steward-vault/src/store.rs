@@ -72,6 +72,33 @@ impl<'a, 'tx> TxKeyStore<'a, 'tx> {
     }
 }
 
+/// How many members hold a key, and how many keys were shredded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyCounts {
+    /// Members with a live (wrapped) content key.
+    pub active: u64,
+    /// Tombstones of destroyed keys.
+    pub shredded: u64,
+}
+
+impl TxKeyStore<'_, '_> {
+    /// Counts live and shredded member keys.
+    pub fn counts(&mut self) -> Result<KeyCounts, VaultError> {
+        let active = self.tx.query_i64(
+            "SELECT COUNT(*) FROM vault_member_keys WHERE shredded = 0",
+            &[],
+        )?;
+        let shredded = self.tx.query_i64(
+            "SELECT COUNT(*) FROM vault_member_keys WHERE shredded = 1",
+            &[],
+        )?;
+        Ok(KeyCounts {
+            active: u64::try_from(active).unwrap_or(0),
+            shredded: u64::try_from(shredded).unwrap_or(0),
+        })
+    }
+}
+
 fn wrapped_from(value: &Value) -> Result<WrappedKey, KeyStoreError> {
     let bytes = value
         .as_bytes()

@@ -140,6 +140,8 @@ fn shredded_member_cannot_get_a_new_key() {
             .transaction(|tx| vault.shred_member(&mut TxKeyStore::new(tx), 1))
             .unwrap();
         assert!(!again, "{backend}: second shred is a no-op");
+        let counts = store.read(|tx| TxKeyStore::new(tx).counts()).unwrap();
+        assert_eq!((counts.active, counts.shredded), (0, 1), "{backend}");
     }
 }
 
