@@ -1,10 +1,12 @@
-//! `steward ledger verify|proof|verify-proof|checkpoint|keygen|history`: the audit log's
+//! `steward ledger verify|proof|verify-proof|checkpoint|public-key|history`: the audit log's
 //! checks and proofs, and each member's access history.
 //!
-//! Keys: checkpoints are signed with an Ed25519 seed read from `--signing-key FILE` (64 hex
-//! digits) and verified with a C2SP verifier key (`--verifier-key name+id+key`, or `@FILE`),
-//! derived from the signing key when only that is given. The vault's keyring will hand the
-//! signing key over once it exists; the ledger library never reads key files itself.
+//! Keys: checkpoints are signed with the ledger signing key of the vault's key file
+//! (`--key-file`, as for `steward keys`), or with a bare Ed25519 seed (`--signing-key FILE`, 64
+//! hex digits) where there is no key file. Signatures are checked with a C2SP verifier key
+//! (`--verifier-key name+id+key`, or `@FILE`), derived from the signing key when none is given
+//! — an auditor passes the published verifier key and needs no secret. The ledger library never
+//! reads key files itself; this module hands it the key bytes.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +30,16 @@ use crate::output::{Failure, emit, print_json};
 /// Where the keys and the log's name come from.
 #[derive(Args, Debug, Clone)]
 pub struct KeyArgs {
-    /// File holding the checkpoint signing key: an Ed25519 seed as 64 hex digits.
+    /// The vault's key file, which holds the ledger signing key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STEWARD_KEY_FILE",
+        default_value = "steward.keys",
+        global = true
+    )]
+    pub key_file: PathBuf,
+    /// Instead of the key file: a file holding only an Ed25519 seed as 64 hex digits.
     #[arg(
         long,
         value_name = "FILE",
@@ -88,11 +99,8 @@ pub enum LedgerCommand {
     VerifyProof { file: PathBuf },
     /// Sign a checkpoint of everything appended so far and store it.
     Checkpoint,
-    /// Create a signing key file and print its verifier key.
-    Keygen {
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-    },
+    /// Print the verifier key to publish (`name+keyid+base64key`), for `--verifier-key`.
+    PublicKey,
     /// Every entry naming a member, newest first, with inclusion proofs against the latest
     /// checkpoint (also `steward member access-history`).
     History { member: u64 },
@@ -217,7 +225,15 @@ pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCo
             }
             Ok(ExitCode::SUCCESS)
         }
-        LedgerCommand::Keygen { out } => keygen(&out, keys, global),
+        LedgerCommand::PublicKey => {
+            let vkey = signer(keys)?.verifier().to_string();
+            if global.json {
+                print_json(&json!({ "verifier_key": vkey }))?;
+            } else {
+                emit(&format!("{vkey}\n"))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         LedgerCommand::History { member } => access_history(member, keys, global),
     }
 }
@@ -271,13 +287,14 @@ fn ledger_failure(e: LedgerError) -> Failure {
 }
 
 fn signer(keys: &KeyArgs) -> Result<CheckpointSigner, Failure> {
-    let path = keys.signing_key.as_deref().ok_or_else(|| {
-        Failure::bad_input(
-            "ledger.no_key",
-            "give `--signing-key FILE` (or STEWARD_LEDGER_SIGNING_KEY)",
-        )
-    })?;
-    CheckpointSigner::from_hex_seed(keys.origin.clone(), &read_text(path)?).map_err(ledger_failure)
+    if let Some(path) = keys.signing_key.as_deref() {
+        return CheckpointSigner::from_hex_seed(keys.origin.clone(), &read_text(path)?)
+            .map_err(ledger_failure);
+    }
+    let keyring = steward_vault::Keyring::open(&keys.key_file)
+        .map_err(|e| Failure::bad_input(e.code(), format!("{e} (give `--key-file FILE`)")))?;
+    let seed = keyring.ledger_signing_key_bytes();
+    CheckpointSigner::from_seed(keys.origin.clone(), seed.as_slice()).map_err(ledger_failure)
 }
 
 fn verifier(keys: &KeyArgs) -> Result<CheckpointVerifier, Failure> {
@@ -289,11 +306,7 @@ fn verifier(keys: &KeyArgs) -> Result<CheckpointVerifier, Failure> {
             };
             CheckpointVerifier::parse(&text).map_err(ledger_failure)
         }
-        None if keys.signing_key.is_some() => Ok(signer(keys)?.verifier()),
-        None => Err(Failure::bad_input(
-            "ledger.no_key",
-            "give `--verifier-key KEY` (or `--signing-key FILE`) to check signatures",
-        )),
+        None => Ok(signer(keys)?.verifier()),
     }
 }
 
@@ -302,39 +315,6 @@ fn parse_note_size(note: &str) -> Result<u64, Failure> {
     steward_ledger::checkpoint::Checkpoint::parse_body(&note[..body_end])
         .map(|c| c.size)
         .map_err(ledger_failure)
-}
-
-fn keygen(out: &Path, keys: &KeyArgs, global: &Global) -> Result<ExitCode, Failure> {
-    use std::io::{Read, Write};
-    let mut seed = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut seed))
-        .map_err(|e| Failure::Internal(anyhow::anyhow!("cannot read random bytes: {e}")))?;
-    let signer = CheckpointSigner::from_seed(keys.origin.clone(), &seed).map_err(ledger_failure)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
-    options
-        .open(out)
-        .and_then(|mut f| f.write_all(format!("{hex}\n").as_bytes()))
-        .map_err(|e| {
-            Failure::bad_input(
-                "ledger.file",
-                format!("cannot create `{}`: {e}", out.display()),
-            )
-        })?;
-    let vkey = signer.verifier().to_string();
-    if global.json {
-        print_json(&json!({ "signing_key": out.display().to_string(), "verifier_key": vkey }))?;
-    } else {
-        emit(&format!("{vkey}\n"))?;
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn print_report(report: &VerifyReport, global: &Global) -> Result<(), Failure> {
