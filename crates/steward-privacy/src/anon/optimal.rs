@@ -59,6 +59,13 @@ pub(crate) struct Solution {
     pub(crate) stats: SearchStats,
 }
 
+/// Where a node's classes can be rolled up from.
+enum Source {
+    Exact(usize),
+    Below(usize),
+    Nothing,
+}
+
 /// Largest lattice the search accepts (the state arrays are per node).
 const MAX_NODES: usize = 4_000_000;
 /// Cached class lists kept for roll-ups, in total classes.
@@ -228,15 +235,26 @@ impl<'a> Lattice<'a> {
     /// The classes of node `id`, rolled up from the cached node below it with fewest classes.
     fn classes_of(&mut self, id: usize) -> Classes {
         let node = self.levels(id).to_vec();
-        let mut best: Option<usize> = None;
-        for (i, (cid, lv, cl)) in self.cache.iter().enumerate() {
-            if *cid == id {
-                return cl.clone();
-            }
-            if lv.iter().zip(&node).all(|(a, b)| a <= b)
-                && best.is_none_or(|b| cl.len() < self.cache[b].2.len())
-            {
-                best = Some(i);
+        let mut best = match self.cached_source(id, &node) {
+            Source::Exact(i) => return self.cache[i].2.clone(),
+            Source::Below(i) => Some(i),
+            Source::Nothing => None,
+        };
+        if best.is_none() {
+            // Nothing evaluated below: evaluate the node that keeps only this node's fully
+            // generalized attributes. Nodes that suppress the same attributes share it, and it
+            // has far fewer classes than the rows' micro-classes.
+            let floor: usize = node
+                .iter()
+                .zip(&self.heights)
+                .zip(&self.radix)
+                .map(|((&l, &h), &r)| if l + 1 == h { usize::from(l) * r } else { 0 })
+                .sum();
+            if floor != id && floor != 0 && self.evals[floor].is_none() {
+                self.evaluate(floor);
+                if let Source::Below(i) = self.cached_source(id, &node) {
+                    best = Some(i);
+                }
             }
         }
         let source = match best {
@@ -244,6 +262,22 @@ impl<'a> Lattice<'a> {
             None => &self.micro,
         };
         self.enc.roll_up(&node, source, &mut self.table)
+    }
+
+    /// The cached classes of `id` itself, or of the node below it with the fewest classes.
+    fn cached_source(&self, id: usize, node: &[u8]) -> Source {
+        let mut best: Option<usize> = None;
+        for (i, (cid, lv, cl)) in self.cache.iter().enumerate() {
+            if *cid == id {
+                return Source::Exact(i);
+            }
+            if lv.iter().zip(node).all(|(a, b)| a <= b)
+                && best.is_none_or(|b| cl.len() < self.cache[b].2.len())
+            {
+                best = Some(i);
+            }
+        }
+        best.map_or(Source::Nothing, Source::Below)
     }
 
     fn remember(&mut self, id: usize, classes: Classes) {
