@@ -56,10 +56,10 @@ fn a_profile_change_is_ledgered_without_its_value() {
 fn a_refused_change_writes_no_entry_and_a_good_one_names_the_member() {
     let (_d, store) = store();
     let t = Taxonomy::builtin();
-    let before = store.read(|tx| Ledger::size(tx)).unwrap();
+    let before = store.read(Ledger::size).unwrap();
     let bad = store.transaction(|tx| audit::change_setting(tx, &t, 1, "ai.trainig=off", &CTX));
     assert_eq!(bad.map(|_| ()).map_err(|e| e.code()), Err("store.invalid"));
-    assert_eq!(store.read(|tx| Ledger::size(tx)).unwrap(), before);
+    assert_eq!(store.read(Ledger::size).unwrap(), before);
 
     let (change, seq) = store
         .transaction(|tx| audit::change_setting(tx, &t, 1, "ai.training=off", &CTX))
