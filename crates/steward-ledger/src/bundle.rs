@@ -138,3 +138,98 @@ impl InclusionBundle {
         Ok((entry, checkpoint))
     }
 }
+
+const CONSISTENCY_HEADER: &str = "steward-ledger-consistency 1";
+
+/// Proof that the log described by a newer checkpoint extends the one described by an older
+/// checkpoint: an auditor who kept the old checkpoint checks the new one without the log.
+///
+/// ```text
+/// steward-ledger-consistency 1
+/// path <base64 hash>            one line per proof hash (RFC 9162 §2.1.4 order)
+/// old                           the older signed note follows, then
+/// new                           the newer signed note, to the end of the file
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsistencyBundle {
+    pub path: Vec<Hash>,
+    pub old_checkpoint: String,
+    pub new_checkpoint: String,
+}
+
+impl ConsistencyBundle {
+    pub fn to_text(&self) -> String {
+        let mut out = format!("{CONSISTENCY_HEADER}\n");
+        for h in &self.path {
+            out.push_str("path ");
+            out.push_str(&BASE64.encode(h.0));
+            out.push('\n');
+        }
+        out.push_str("old\n");
+        out.push_str(&self.old_checkpoint);
+        out.push_str("new\n");
+        out.push_str(&self.new_checkpoint);
+        out
+    }
+
+    /// Whether `text` looks like a consistency proof file (rather than an inclusion proof).
+    pub fn is_consistency(text: &str) -> bool {
+        text.starts_with(CONSISTENCY_HEADER)
+    }
+
+    pub fn parse(text: &str) -> Result<ConsistencyBundle, LedgerError> {
+        let Some(rest) = text
+            .strip_prefix(CONSISTENCY_HEADER)
+            .and_then(|r| r.strip_prefix('\n'))
+        else {
+            return Err(malformed(format!(
+                "the first line must be `{CONSISTENCY_HEADER}`"
+            )));
+        };
+        let Some(old_at) = rest
+            .find("old\n")
+            .filter(|i| *i == 0 || rest[..*i].ends_with('\n'))
+        else {
+            return Err(malformed("no `old` line"));
+        };
+        let mut path = Vec::new();
+        for line in rest[..old_at].lines() {
+            let b64 = line
+                .strip_prefix("path ")
+                .ok_or_else(|| malformed(format!("unexpected line `{line}`")))?;
+            let raw = BASE64
+                .decode(b64)
+                .map_err(|_| malformed("path hash is not base64"))?;
+            path.push(Hash::from_slice(&raw)?);
+        }
+        let notes = &rest[old_at + 4..];
+        let Some((old_checkpoint, new_checkpoint)) = notes.split_once("\nnew\n") else {
+            return Err(malformed("no `new` line"));
+        };
+        Ok(ConsistencyBundle {
+            path,
+            old_checkpoint: format!("{old_checkpoint}\n"),
+            new_checkpoint: new_checkpoint.to_owned(),
+        })
+    }
+
+    /// Checks both signatures, that both checkpoints name the same log, and the consistency
+    /// proof between them.
+    pub fn verify(
+        &self,
+        verifier: &CheckpointVerifier,
+    ) -> Result<(Checkpoint, Checkpoint), LedgerError> {
+        let old = verifier.verify(&self.old_checkpoint)?;
+        let new = verifier.verify(&self.new_checkpoint)?;
+        if old.origin != new.origin {
+            return Err(LedgerError::ProofInvalid {
+                detail: format!(
+                    "checkpoints of different logs: `{}` and `{}`",
+                    old.origin, new.origin
+                ),
+            });
+        }
+        crate::merkle::verify_consistency(old.size, new.size, &old.root, &new.root, &self.path)?;
+        Ok((old, new))
+    }
+}

@@ -329,3 +329,61 @@ fn group_commit_acknowledges_every_entry_once_durable() {
         assert_eq!(report.latest.unwrap().size, 400);
     }
 }
+
+#[test]
+fn consistency_bundles_prove_a_later_checkpoint_extends_an_earlier_one() {
+    use steward_ledger::bundle::ConsistencyBundle;
+    for db in databases() {
+        fill(&db, 30, &[7, 30]);
+        let s = signer();
+        let notes = db.store.read(Ledger::checkpoint_notes).unwrap();
+        let tree = db.store.read(|tx| Ledger::tree(tx, 30)).unwrap();
+        let bundle = ConsistencyBundle {
+            path: tree.consistency_proof(7, 30).unwrap(),
+            old_checkpoint: notes[0].1.clone(),
+            new_checkpoint: notes[1].1.clone(),
+        };
+        let parsed = ConsistencyBundle::parse(&bundle.to_text()).unwrap();
+        assert_eq!(parsed, bundle);
+        assert!(ConsistencyBundle::is_consistency(&bundle.to_text()));
+        let (old, new) = parsed.verify(&s.verifier()).unwrap();
+        assert_eq!((old.size, new.size), (7, 30));
+
+        // Swapped checkpoints, an altered proof, a checkpoint of a rewritten log: all fail.
+        let swapped = ConsistencyBundle {
+            old_checkpoint: bundle.new_checkpoint.clone(),
+            new_checkpoint: bundle.old_checkpoint.clone(),
+            ..bundle.clone()
+        };
+        assert!(swapped.verify(&s.verifier()).is_err());
+        let mut altered = bundle.clone();
+        altered.path[1].0[3] ^= 4;
+        assert_eq!(
+            altered.verify(&s.verifier()).unwrap_err().code(),
+            "ledger.proof_invalid"
+        );
+        let mut other = steward_ledger::merkle::Tree::new();
+        for i in 0..30u64 {
+            other.push(leaf_hash(format!("rewritten {i}").as_bytes()));
+        }
+        let forged_new = s
+            .sign(&steward_ledger::Checkpoint {
+                origin: "steward.test/ledger".into(),
+                size: 30,
+                root: other.root(),
+                time_ms: 9,
+            })
+            .unwrap();
+        let forked = ConsistencyBundle {
+            path: other.consistency_proof(7, 30).unwrap(),
+            new_checkpoint: forged_new.note,
+            ..bundle.clone()
+        };
+        assert!(
+            forked.verify(&s.verifier()).is_err(),
+            "{}: a fork verified",
+            db.name
+        );
+        assert!(ConsistencyBundle::parse("steward-ledger-consistency 1\nold\nx").is_err());
+    }
+}

@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 use serde_json::{Value as Json, json};
-use steward_ledger::bundle::InclusionBundle;
+use steward_ledger::bundle::{ConsistencyBundle, InclusionBundle};
 use steward_ledger::checkpoint::{CheckpointSigner, CheckpointVerifier};
 use steward_ledger::entry::{Entry, Subjects};
 use steward_ledger::error::LedgerError;
@@ -95,7 +95,18 @@ pub enum LedgerCommand {
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
     },
-    /// Check a proof file offline: signature, entry and inclusion.
+    /// Print a consistency proof file: the log at the latest checkpoint (or `--checkpoint`)
+    /// extends the log at an older checkpoint.
+    Consistency {
+        /// The older signed checkpoint.
+        #[arg(long, value_name = "FILE")]
+        from_checkpoint: PathBuf,
+        /// The newer signed checkpoint (default: the latest stored one).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Check a proof file offline: an inclusion proof (signature, entry, inclusion) or a
+    /// consistency proof (both signatures, the newer log extends the older).
     VerifyProof { file: PathBuf },
     /// Sign a checkpoint of everything appended so far and store it.
     Checkpoint,
@@ -182,9 +193,62 @@ pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCo
             }
             Ok(ExitCode::SUCCESS)
         }
+        LedgerCommand::Consistency {
+            from_checkpoint,
+            checkpoint,
+        } => {
+            let old_note = read_text(&from_checkpoint)?;
+            let old_size = parse_note_size(&old_note)?;
+            let store = open(global)?;
+            let new_note = match checkpoint {
+                Some(path) => read_text(&path)?,
+                None => {
+                    store
+                        .read(Ledger::latest_checkpoint)
+                        .map_err(ledger_failure)?
+                        .ok_or_else(|| ledger_failure(LedgerError::NoCheckpoint))?
+                        .note
+                }
+            };
+            let new_size = parse_note_size(&new_note)?;
+            let path = store
+                .read(|tx| Ledger::tree(tx, new_size)?.consistency_proof(old_size, new_size))
+                .map_err(ledger_failure)?;
+            let bundle = ConsistencyBundle {
+                path,
+                old_checkpoint: old_note,
+                new_checkpoint: new_note,
+            };
+            emit(&bundle.to_text())?;
+            Ok(ExitCode::SUCCESS)
+        }
         LedgerCommand::VerifyProof { file } => {
             let verifier = verifier(keys)?;
-            let bundle = InclusionBundle::parse(&read_text(&file)?).map_err(ledger_failure)?;
+            let text = read_text(&file)?;
+            if ConsistencyBundle::is_consistency(&text) {
+                let bundle = ConsistencyBundle::parse(&text).map_err(ledger_failure)?;
+                let (old, new) = bundle.verify(&verifier).map_err(ledger_failure)?;
+                if global.json {
+                    print_json(&json!({
+                        "ok": true,
+                        "origin": new.origin,
+                        "old": { "size": old.size, "root": old.root.to_hex() },
+                        "new": { "size": new.size, "root": new.root.to_hex() },
+                    }))?;
+                } else {
+                    emit(&format!(
+                        "ok: the log `{}` of {} entries (root {}) extends its first {} entries (root {}), both signed by `{}`\n",
+                        new.origin,
+                        new.size,
+                        new.root,
+                        old.size,
+                        old.root,
+                        verifier.name()
+                    ))?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let bundle = InclusionBundle::parse(&text).map_err(ledger_failure)?;
             let (entry, checkpoint) = bundle.verify(&verifier).map_err(ledger_failure)?;
             if global.json {
                 print_json(&json!({
