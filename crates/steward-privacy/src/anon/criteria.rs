@@ -206,6 +206,49 @@ mod tests {
         assert!(far > near);
     }
 
+    proptest::proptest! {
+        /// The criteria on one class agree with the independent checker on the same rows.
+        #[test]
+        fn class_checks_agree_with_the_checker(
+            class in proptest::collection::vec(0u32..5, 1..30),
+            rest in proptest::collection::vec(0u32..5, 0..30),
+            l in 1usize..4,
+            c in 0.5f64..3.0,
+        ) {
+            let header = vec!["q".to_owned(), "s".to_owned()];
+            let row = |q: &str, s: u32| vec![q.to_owned(), format!("{s}")];
+            let rows: Vec<Vec<String>> = class.iter().map(|&s| row("a", s)).collect();
+            let everyone: Vec<String> =
+                class.iter().chain(&rest).map(|s| format!("{s}")).collect();
+            let check = super::super::checker::check(&header, &rows, &["q"], Some("s"), Some(&everyone))
+                .unwrap();
+            // Histograms by rank: the values 0..5 are numbers, so rank is the value among
+            // those present in the table.
+            let mut present: Vec<u32> = class.iter().chain(&rest).copied().collect();
+            present.sort_unstable();
+            present.dedup();
+            let rank = |v: u32| present.iter().position(|&p| p == v).unwrap();
+            let mut hist = vec![0u32; present.len()];
+            for &v in &class {
+                hist[rank(v)] += 1;
+            }
+            let total = (class.len() + rest.len()) as f64;
+            let mut overall = vec![0f64; present.len()];
+            for &v in class.iter().chain(&rest) {
+                overall[rank(v)] += 1.0 / total;
+            }
+            let n = class.len() as u32;
+            proptest::prop_assert_eq!(
+                l_diverse(LDiversity::Distinct(l), n, &hist),
+                check.l_distinct() >= l
+            );
+            proptest::prop_assert_eq!(recursive(c, l, &hist), check.recursive(c, l));
+            proptest::prop_assert!((entropy(n, &hist).exp() - check.l_entropy()).abs() < 1e-9);
+            proptest::prop_assert!((emd_equal(n, &hist, &overall) - check.t_equal()).abs() < 1e-9);
+            proptest::prop_assert!((emd_ordered(n, &hist, &overall) - check.t_ordered()).abs() < 1e-9);
+        }
+    }
+
     #[test]
     fn parameters_are_validated() {
         assert_eq!(
