@@ -17,6 +17,8 @@ use steward_store::{
 
 use crate::envelope::{ContentKind, RowBinding, SecretKey, WrappedKey, seal_content};
 use crate::keystore::{MemberKeyState, MemberKeyStore};
+use crate::reason::{GrantHandle, OpenReason};
+use crate::vault::Opened;
 use crate::{KeyStoreError, Vault, VaultError};
 
 /// The value of the store's `sealing` column for blobs this vault sealed.
@@ -240,16 +242,23 @@ impl VaultSealer {
         store: &Store,
         members: impl IntoIterator<Item = i64>,
     ) -> Result<VaultSealer, VaultError> {
-        let members: Vec<i64> = members.into_iter().collect();
-        let keys = store.transaction(|tx| {
-            let mut key_store = TxKeyStore::new(tx);
-            let mut keys = HashMap::with_capacity(members.len());
-            for member in &members {
-                let (dek, generation) = vault.member_key_for_sealing(&mut key_store, *member)?;
-                keys.insert(*member, (dek, generation));
-            }
-            Ok::<_, VaultError>(keys)
-        })?;
+        store.transaction(|tx| VaultSealer::in_transaction(vault, tx, members))
+    }
+
+    /// Like [`VaultSealer::provision`], inside the caller's transaction: new keys commit with
+    /// whatever the caller then writes (the send path: `in_transaction(vault, tx, [author])`,
+    /// then `steward_store::content::insert_message(tx, &sealer, ...)`).
+    pub fn in_transaction(
+        vault: &Vault,
+        tx: &mut Tx<'_>,
+        members: impl IntoIterator<Item = i64>,
+    ) -> Result<VaultSealer, VaultError> {
+        let mut key_store = TxKeyStore::new(tx);
+        let mut keys = HashMap::new();
+        for member in members {
+            let (dek, generation) = vault.member_key_for_sealing(&mut key_store, member)?;
+            keys.insert(member, (dek, generation));
+        }
         Ok(VaultSealer { keys })
     }
 }
@@ -271,4 +280,71 @@ impl Sealer for VaultSealer {
             .map_err(|e| SealError(e.to_string()))?;
         Ok(SealedBytes::from_sealer_output(sealed))
     }
+}
+
+/// Who is opening stored content, and on what authority. The participant lists come from the
+/// database, not from the caller.
+#[derive(Clone, Copy, Debug)]
+pub enum Access<'a> {
+    /// `service.core`: this member reads a conversation they take part in (or their own note).
+    Participant(i64),
+    /// `member.self_access`: this member views or exports their own conversations and notes.
+    SelfAccess(i64),
+    /// `safety.report_review` under a validated grant.
+    ReportReview(&'a GrantHandle),
+    /// `security.investigation` under a validated, two-person-approved grant.
+    SecurityInvestigation(&'a GrantHandle),
+}
+
+/// Opens a stored message, attachment or private note for `access`: fetches the sealed row and
+/// the conversation's participants in `tx`, then opens through [`Vault::open`]. The caller
+/// ledgers the returned access record when it says so.
+pub fn open_stored(
+    vault: &Vault,
+    tx: &mut Tx<'_>,
+    access: Access<'_>,
+    table: &str,
+    row_id: i64,
+) -> Result<Opened, VaultError> {
+    let row = steward_store::content::sealed_content(tx, table, row_id)?;
+    if row.sealing != SEALING_SCHEME {
+        return Err(VaultError::Malformed(
+            "content was not sealed by this vault",
+        ));
+    }
+    let binding = binding_for(&SealContext {
+        table: row.table,
+        row_id: row.row_id,
+        member_id: row.member_id,
+        container_id: row.container_id,
+    })?;
+    let participants: Vec<i64> = match row.container_id {
+        Some(conversation) if row.table != "private_notes" => tx
+            .query(
+                "SELECT member_id FROM conversation_participants WHERE conversation_id = $1",
+                &[conversation.into()],
+            )?
+            .iter()
+            .map(|r| r.i64(0))
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    let reason = match access {
+        Access::Participant(reader) => OpenReason::ParticipantRead {
+            reader,
+            participants: &participants,
+        },
+        Access::SelfAccess(member) => OpenReason::SelfAccess {
+            member,
+            participants: &participants,
+        },
+        Access::ReportReview(grant) => OpenReason::ReportReview(grant),
+        Access::SecurityInvestigation(grant) => OpenReason::SecurityInvestigation(grant),
+    };
+    vault.open(
+        &mut TxKeyStore::new(tx),
+        &reason,
+        &binding,
+        row.sealed.as_stored_bytes(),
+    )
 }

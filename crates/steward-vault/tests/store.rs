@@ -261,3 +261,115 @@ fn provisioned_sealer_refuses_unknown_authors() {
     assert!(sealer.seal(&bad_table, b"no").is_err());
     assert!(!format!("{sealer:?}").contains("Zeroizing"));
 }
+
+#[test]
+fn stored_content_opens_only_for_database_participants_and_grants() {
+    use steward_store::content::{NewMessage, insert_message};
+    use steward_vault::store::{Access, open_stored};
+    use steward_vault::{ContentKind, GrantHandle, GrantPurpose};
+
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, store) in stores(dir.path(), "open_stored") {
+        let keyfile = dir.path().join(format!("{backend}-open.keys"));
+        let vault = Vault::new(Keyring::open_or_create(&keyfile).unwrap());
+        let members = 30u32;
+        let sealer = VaultSealer::provision(&vault, &store, 1..=i64::from(members)).unwrap();
+        let config = SeedConfig {
+            members,
+            seed: 11,
+            canary_path: dir.path().join(format!("{backend}-canaries.jsonl")),
+        };
+        seed(&store, &config, &sealer).unwrap();
+
+        let (conversation, participants) = store
+            .read(|tx| {
+                let conversation = tx.query_i64("SELECT MIN(conversation_id) FROM messages", &[])?;
+                let participants: Vec<i64> = tx
+                    .query(
+                        "SELECT member_id FROM conversation_participants WHERE conversation_id = $1",
+                        &[conversation.into()],
+                    )?
+                    .iter()
+                    .map(|r| r.i64(0).unwrap())
+                    .collect();
+                Ok::<_, steward_store::StoreError>((conversation, participants))
+            })
+            .unwrap();
+        let outsider = (1..=i64::from(members))
+            .find(|m| !participants.contains(m))
+            .unwrap();
+        let (author, reader) = (participants[0], participants[1]);
+
+        // The send path: the author's key and the sealed row commit in one transaction.
+        let text = format!("interview notes {backend}");
+        let sent = store
+            .transaction(|tx| {
+                let sealer = VaultSealer::in_transaction(&vault, tx, [author])?;
+                let message = NewMessage {
+                    conversation_id: conversation,
+                    author_id: author,
+                    sent_at_ms: 1_700_000_000_000,
+                    plaintext: text.as_bytes(),
+                    verdict: Some(("clean", "none")),
+                };
+                Ok::<_, VaultError>(insert_message(tx, &sealer, &message)?)
+            })
+            .unwrap();
+        let open = |access: Access<'_>, id: i64| {
+            store.read(|tx| {
+                open_stored(&vault, tx, access, "messages", id)
+                    .map(|o| (o.plaintext.as_str().unwrap().to_string(), o.access))
+            })
+        };
+
+        let (plain, record) = open(Access::Participant(reader), sent).unwrap();
+        assert_eq!(plain, text, "{backend}");
+        assert!(!record.ledger_required);
+        let err = open(Access::Participant(outsider), sent).unwrap_err();
+        assert_eq!(err.code(), "vault.refused", "{backend}");
+        let (_, record) = open(Access::SelfAccess(author), sent).unwrap();
+        assert!(record.ledger_required);
+        assert_eq!(
+            open(Access::SelfAccess(outsider), sent).unwrap_err().code(),
+            "vault.refused"
+        );
+
+        let grant = GrantHandle::validated(
+            1,
+            GrantPurpose::ReportReview,
+            1,
+            [(ContentKind::Message, sent)],
+        );
+        let (plain, record) = open(Access::ReportReview(&grant), sent).unwrap();
+        assert_eq!(plain, text);
+        assert_eq!(
+            (record.purpose, record.grant_id),
+            ("safety.report_review", Some(1))
+        );
+        let other_message = store
+            .read(|tx| tx.query_i64("SELECT MIN(message_id) FROM messages", &[]))
+            .unwrap();
+        assert_ne!(other_message, sent);
+        assert_eq!(
+            open(Access::ReportReview(&grant), other_message)
+                .unwrap_err()
+                .code(),
+            "vault.refused"
+        );
+
+        // Moving the sealed bytes onto another author's row fails authentication.
+        store
+            .transaction(|tx| {
+                tx.execute(
+                    "UPDATE messages SET member_id = $1 WHERE message_id = $2",
+                    &[reader.into(), sent.into()],
+                )
+            })
+            .unwrap();
+        assert_eq!(
+            open(Access::Participant(reader), sent).unwrap_err().code(),
+            "vault.aead_failure",
+            "{backend}"
+        );
+    }
+}
