@@ -301,6 +301,15 @@ impl Store {
         Ok(())
     }
 
+    /// Sets SQLite's page cache for this connection (big transactions spill less); a no-op on
+    /// PostgreSQL.
+    pub fn set_page_cache_mib(&self, mib: u32) -> Result<(), StoreError> {
+        if self.dialect == Dialect::Sqlite {
+            self.execute_batch(&format!("PRAGMA cache_size = -{};", u64::from(mib) * 1024))?;
+        }
+        Ok(())
+    }
+
     /// Switches SQLite to bulk-load durability (`synchronous = NORMAL`, a bigger page cache)
     /// for the duration of a seed or import; `false` restores full durability. A no-op on
     /// PostgreSQL, whose commits are already group-committed.

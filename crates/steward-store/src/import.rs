@@ -16,6 +16,7 @@ use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::db::{Store, Tx};
@@ -201,42 +202,56 @@ pub fn import_path(
         files.push((pos, p, &TABLES[pos]));
     }
     files.sort_by_key(|(pos, _, _)| *pos);
+    // A file is one transaction; a page cache that holds it avoids spilling it to the WAL.
+    store
+        .set_page_cache_mib(256)
+        .map_err(|e| ImportError::Store {
+            file: path.display().to_string(),
+            source: e,
+            imported_before: Vec::new(),
+        })?;
     let mut report = ImportReport::default();
-    for (_, p, table) in files {
-        let name = p.display().to_string();
-        let done: Vec<String> = report.files.iter().map(|f| f.file.clone()).collect();
-        let reader = std::fs::File::open(&p)
-            .map(std::io::BufReader::new)
-            .map_err(|e| ImportError::Io {
-                file: name.clone(),
-                reason: e.to_string(),
-            })?;
-        let file_report =
-            import_reader(store, table, &name, reader, sealer).map_err(|e| match e {
-                ImportError::Line {
-                    file,
-                    line,
-                    field,
-                    problem,
-                    message,
-                    ..
-                } => ImportError::Line {
-                    file,
-                    line,
-                    field,
-                    problem,
-                    message,
-                    imported_before: done.clone(),
-                },
-                ImportError::Store { file, source, .. } => ImportError::Store {
-                    file,
-                    source,
-                    imported_before: done.clone(),
-                },
-                other => other,
-            })?;
-        report.files.push(file_report);
-    }
+    let outcome = (|| {
+        for (_, p, table) in files {
+            let name = p.display().to_string();
+            let done: Vec<String> = report.files.iter().map(|f| f.file.clone()).collect();
+            let reader = std::fs::File::open(&p)
+                .map(std::io::BufReader::new)
+                .map_err(|e| ImportError::Io {
+                    file: name.clone(),
+                    reason: e.to_string(),
+                })?;
+            let file_report =
+                import_reader(store, table, &name, reader, sealer).map_err(|e| match e {
+                    ImportError::Line {
+                        file,
+                        line,
+                        field,
+                        problem,
+                        message,
+                        ..
+                    } => ImportError::Line {
+                        file,
+                        line,
+                        field,
+                        problem,
+                        message,
+                        imported_before: done.clone(),
+                    },
+                    ImportError::Store { file, source, .. } => ImportError::Store {
+                        file,
+                        source,
+                        imported_before: done.clone(),
+                    },
+                    other => other,
+                })?;
+            report.files.push(file_report);
+        }
+        Ok(())
+    })();
+    // Back to the default cache (2 MiB) whatever happened.
+    let _ = store.set_page_cache_mib(2);
+    outcome?;
     Ok(report)
 }
 
@@ -435,7 +450,9 @@ struct LineParser<'t> {
     table: &'t Table,
     fields: Vec<(usize, &'static str)>,
     key_idx: Vec<usize>,
-    seen: HashSet<Vec<Value>>,
+    /// 128-bit digests of the keys seen, not the keys: a few bytes per row however long the
+    /// ids (a collision, about 2^-64 likely at a billion rows, would only refuse a good file).
+    seen: HashSet<[u8; 16]>,
 }
 
 impl<'t> LineParser<'t> {
@@ -579,7 +596,23 @@ impl<'t> LineParser<'t> {
                 values[body_i] = Value::Text(body.clone());
             }
         }
-        let key: Vec<Value> = self.key_idx.iter().map(|i| values[*i].clone()).collect();
+        let mut h = Sha256::new();
+        for i in &self.key_idx {
+            match &values[*i] {
+                Value::Int(v) => {
+                    h.update([1u8]);
+                    h.update(v.to_le_bytes());
+                }
+                Value::Text(t) => {
+                    h.update([2u8]);
+                    h.update((t.len() as u64).to_le_bytes());
+                    h.update(t.as_bytes());
+                }
+                _ => h.update([0u8]),
+            }
+        }
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&h.finalize()[..16]);
         if !self.seen.insert(key) {
             let f = table.key.join(", ");
             return Err(err(
