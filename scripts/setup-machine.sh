@@ -5,10 +5,12 @@
 set -euo pipefail
 
 want_peers=0
+want_browser=0
 for arg in "$@"; do
   case "$arg" in
     --peers) want_peers=1 ;;
-    *) echo "usage: $0 [--peers]" >&2; exit 2 ;;
+    --browser) want_browser=1 ;;
+    *) echo "usage: $0 [--peers] [--browser]" >&2; exit 2 ;;
   esac
 done
 
@@ -21,6 +23,15 @@ if command -v pg_isready >/dev/null 2>&1; then
       for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
     fi
   fi
+fi
+
+# Browser tests: Debian's Chromium (no browser download from elsewhere) and Node for Playwright.
+if [ "$want_browser" = 1 ]; then
+  if ! command -v chromium >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  command -v node >/dev/null 2>&1 || { echo "node is required for the browser tests" >&2; exit 1; }
 fi
 
 if [ "$want_peers" = 1 ]; then

@@ -341,9 +341,16 @@ impl Policy {
             }
             Decision::Deny(Denial::NoRule) => {
                 let mut s = format!("no rule allows {subject}; the policy denies by default");
-                if let Some(inv) = Form::ALL
+                // Name an invariant only when it forbids the cell in every form, so the
+                // reason never suggests a rule could not be written when one could.
+                let per_form: Vec<_> = Form::ALL
                     .iter()
-                    .find_map(|&f| invariants::violated(t, purpose, category, visibility, f))
+                    .map(|&f| invariants::violated(t, purpose, category, visibility, f))
+                    .collect();
+                if let Some(Some(inv)) = per_form
+                    .iter()
+                    .all(Option::is_some)
+                    .then(|| per_form.first().copied().flatten())
                 {
                     s.push_str(&format!(
                         " (and built-in invariant `{}` forbids it: {})",

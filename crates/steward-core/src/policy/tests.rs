@@ -340,3 +340,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_invariant_is_named_only_when_it_forbids_every_form() {
+    let p = builtin();
+    let (ai, name) = ids(&p, "ai.training", "member.identity.name");
+    let e = p.explain(ai, name, Visibility::Public, ConsentSet::ALL);
+    assert!(!e.allowed);
+    assert!(!e.reason.contains("invariant"), "{}", e.reason);
+}
