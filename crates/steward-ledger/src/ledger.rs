@@ -331,11 +331,9 @@ impl Ledger {
             root: frontier.root(),
             time_ms,
         };
-        if previous.is_some() && frontier.size() == from {
+        if let Some(row) = previous.as_ref().filter(|_| frontier.size() == from) {
             // Nothing new: the previous checkpoint still describes the log.
-            if let Some(row) = previous {
-                return note_to_signed(&row.text(1)?);
-            }
+            return note_to_signed(&row.text(1)?);
         }
         let signed = signer.sign(&checkpoint)?;
         let peaks: Vec<u8> = frontier.peaks().iter().flat_map(|h| h.0).collect();
