@@ -144,21 +144,35 @@ fn run(
             }
         }
         let batch = std::mem::take(&mut entries);
-        let result = store.transaction(|tx| {
-            let range = ledger.append_batch(tx, batch)?;
-            if let (Some(signer), true) = (signer, options.checkpoint_every_batch) {
-                ledger.checkpoint(tx, signer, now_ms())?;
-            }
-            Ok::<_, LedgerError>(range)
-        });
-        match result {
-            Ok(range) => {
+        let commit = |batch: Vec<Entry>| {
+            store.transaction(|tx| {
+                let range = ledger.append_batch(tx, batch)?;
+                if let (Some(signer), true) = (signer, options.checkpoint_every_batch) {
+                    ledger.checkpoint(tx, signer, now_ms())?;
+                }
+                Ok::<_, LedgerError>(range)
+            })
+        };
+        // Keep a copy only when the batch could fail for one entry's sake (several entries).
+        let retry = (batch.len() > 1).then(|| batch.clone());
+        match (commit(batch), retry) {
+            (Ok(range), _) => {
                 for (seq, reply) in range.zip(replies.drain(..)) {
                     // A caller that gave up waiting is not an error for the others.
                     let _ = reply.send(Ok(seq));
                 }
             }
-            Err(e) => {
+            // One invalid entry (say, a member set that was never stored) must not fail the
+            // others that happened to share its batch: commit them one by one.
+            (Err(_), Some(retry)) => {
+                for (entry, reply) in retry.into_iter().zip(replies.drain(..)) {
+                    let result = commit(vec![entry])
+                        .map(|r| r.start)
+                        .map_err(|e| e.to_string());
+                    let _ = reply.send(result);
+                }
+            }
+            (Err(e), None) => {
                 let message = e.to_string();
                 for reply in replies.drain(..) {
                     let _ = reply.send(Err(message.clone()));

@@ -387,3 +387,41 @@ fn consistency_bundles_prove_a_later_checkpoint_extends_an_earlier_one() {
         assert!(ConsistencyBundle::parse("steward-ledger-consistency 1\nold\nx").is_err());
     }
 }
+
+#[test]
+fn one_bad_entry_does_not_fail_the_others_in_its_group_commit() {
+    for db in databases() {
+        let (committer, thread) = GroupCommitter::start(
+            db.store.clone(),
+            ledger(),
+            None,
+            GroupCommitOptions::default(),
+        );
+        // Queue everything before waiting, so the bad entry shares a batch with good ones.
+        let mut pending = Vec::new();
+        for i in 0..50u64 {
+            let mut e = entry(i);
+            if i == 25 {
+                e.subjects = Subjects::MemberSet {
+                    digest: leaf_hash(b"no such set"),
+                    count: 1,
+                    set_id: "missing".into(),
+                };
+            }
+            pending.push(committer.submit(e).unwrap());
+        }
+        let results: Vec<_> = pending.into_iter().map(|p| p.wait()).collect();
+        drop(committer);
+        drop(thread);
+        assert!(results[25].is_err(), "{}", db.name);
+        let ok: Vec<u64> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok().copied())
+            .collect();
+        assert_eq!(ok.len(), 49);
+        let mut sorted = ok.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..49).collect::<Vec<_>>());
+        assert_eq!(db.store.read(Ledger::size).unwrap(), 49);
+    }
+}
