@@ -5,6 +5,7 @@
 //! digit runs no number pattern). Word boundaries are checked in code rather than with `\b`:
 //! Unicode `\b` would push the regex engine off its DFA on non-ASCII text.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexBuilder};
 
 use super::validate;
@@ -39,7 +40,33 @@ pub struct Patterns {
     age_words: Regex,
     address_tail: Regex,
     street_numbered: Regex,
+    /// Keywords that must be present for a gated regex to run, found in one pass.
+    gates: AhoCorasick,
 }
+
+/// Gate keywords and the bit each sets.
+const GATES: [(&str, u8); 16] = [
+    ("day", GATE_DAY),
+    ("zip", GATE_POSTAL),
+    ("post", GATE_POSTAL),
+    ("plz", GATE_POSTAL),
+    ("old", GATE_OLD),
+    ("age", GATE_AGE),
+    ("turn", GATE_AGE),
+    (" was ", GATE_AGE),
+    (" is ", GATE_AGE),
+    (" am ", GATE_AGE),
+    (" were ", GATE_AGE),
+    (" are ", GATE_AGE),
+    ("'s ", GATE_AGE),
+    ("'m ", GATE_AGE),
+    ("’s ", GATE_AGE),
+    ("’m ", GATE_AGE),
+];
+const GATE_DAY: u8 = 1;
+const GATE_POSTAL: u8 = 2;
+const GATE_OLD: u8 = 4;
+const GATE_AGE: u8 = 8;
 
 const MONTHS: &str = "(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\\.?|Feb\\.?|Mar\\.?|Apr\\.?|Jun\\.?|Jul\\.?|Aug\\.?|Sept?\\.?|Oct\\.?|Nov\\.?|Dec\\.?)";
 
@@ -147,6 +174,14 @@ impl Patterns {
                 "age_words",
                 r"(?i:aged?|turned|turning|turns|(?:he|she|i|they|we|you)\s+(?:was|is|am|were|are)|(?:he|she|it|i)['’][sm])\s+([0-9]{1,3})(?:[\s.,!?;)]|$)",
             )?,
+            gates: AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(GATES.iter().map(|(k, _)| k))
+                .map_err(|e| PiiError::Pattern {
+                    name: "gates",
+                    message: e.to_string(),
+                })?,
             street_numbered: compile(
                 "street_numbered",
                 r"[0-9]{1,6}[ \t]+(?:\p{Lu}[\p{L}'’.-]*[ \t]+){1,4}[0-9]{1,5}[A-Za-z]?",
@@ -158,7 +193,14 @@ impl Patterns {
         })
     }
 
+    fn gates(&self, text: &str) -> u8 {
+        self.gates
+            .find_overlapping_iter(text)
+            .fold(0, |bits, m| bits | GATES[m.pattern().as_usize()].1)
+    }
+
     pub fn scan(&self, text: &str, out: &mut Vec<Candidate>) {
+        let gates = self.gates(text);
         let bytes = text.as_bytes();
         let has_digit = bytes.iter().any(u8::is_ascii_digit);
         let has_at = memchr_any(bytes, b'@');
@@ -226,7 +268,7 @@ impl Patterns {
             }
         }
         if !has_digit {
-            self.scan_words(text, out);
+            self.scan_words(text, gates, out);
             return;
         }
         if has_dot {
@@ -269,14 +311,14 @@ impl Patterns {
         }
         self.scan_phones(text, out);
         self.scan_dates(text, out);
-        self.scan_postal(text, out);
-        self.scan_ages(text, out);
-        self.scan_words(text, out);
+        self.scan_postal(text, gates, out);
+        self.scan_ages(text, gates, out);
+        self.scan_words(text, gates, out);
     }
 
     /// Recognizers that do not need a digit to start (addresses still need one inside).
-    fn scan_words(&self, text: &str, out: &mut Vec<Candidate>) {
-        let weekdays = contains_ci(text.as_bytes(), b"day");
+    fn scan_words(&self, text: &str, gates: u8, out: &mut Vec<Candidate>) {
+        let weekdays = gates & GATE_DAY != 0;
         for m in self.weekday.find_iter(text).take_while(|_| weekdays) {
             if boundary_before(text, m.start()) && boundary_after(text, m.end()) {
                 push(out, PiiKind::DateTime, m.start(), m.end(), 0.75);
@@ -473,10 +515,8 @@ impl Patterns {
         }
     }
 
-    fn scan_postal(&self, text: &str, out: &mut Vec<Candidate>) {
-        let bytes = text.as_bytes();
-        let cued =
-            contains_ci(bytes, b"zip") || contains_ci(bytes, b"post") || contains_ci(bytes, b"plz");
+    fn scan_postal(&self, text: &str, gates: u8, out: &mut Vec<Candidate>) {
+        let cued = gates & GATE_POSTAL != 0;
         for c in self.postal_context.captures_iter(text).take_while(|_| cued) {
             if let Some(g) = c.get(1)
                 && boundary_after(text, g.end())
@@ -497,14 +537,9 @@ impl Patterns {
         }
     }
 
-    fn scan_ages(&self, text: &str, out: &mut Vec<Candidate>) {
-        let bytes = text.as_bytes();
-        let years = contains_ci(bytes, b"old");
-        let words = [
-            "age", "turn", " was ", " is ", " am ", " were ", " are ", "'s ", "'m ", "’s ", "’m ",
-        ]
-        .iter()
-        .any(|cue| contains_ci(bytes, cue.as_bytes()));
+    fn scan_ages(&self, text: &str, gates: u8, out: &mut Vec<Candidate>) {
+        let years = gates & GATE_OLD != 0;
+        let words = gates & GATE_AGE != 0;
         for re in [(&self.age_years, years), (&self.age_words, words)]
             .into_iter()
             .filter(|(_, cued)| *cued)
@@ -573,16 +608,6 @@ fn has_context(text: &str, pos: usize, window: usize, cues: &[&str]) -> bool {
 fn has_context_after(text: &str, pos: usize, window: usize, cues: &[&str]) -> bool {
     let to = (pos + window).min(text.len());
     contains_cue(&text.as_bytes()[pos..to], cues)
-}
-
-/// ASCII case-insensitive substring test; `needle` is lower-case.
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    needle.len() <= hay.len()
-        && hay.windows(needle.len()).any(|w| {
-            w.iter()
-                .zip(needle)
-                .all(|(a, b)| a.to_ascii_lowercase() == *b)
-        })
 }
 
 /// Lower-cases the window once into a stack buffer, then looks for each cue in it.
