@@ -45,7 +45,8 @@ fn rate(n: u64, secs: f64) -> String {
 
 struct Backend {
     name: &'static str,
-    store: Store,
+    store: Arc<Store>,
+    schema: Option<String>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -55,13 +56,16 @@ fn sqlite() -> Backend {
     let store = Store::open(&url).unwrap();
     Backend {
         name: "sqlite",
-        store,
+        store: Arc::new(store),
+        schema: None,
         _dir: Some(dir),
     }
 }
 
 fn postgres(url: &str) -> Result<Backend, String> {
-    let schema = format!("ledger_bench_{}", std::process::id());
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let schema = format!("ledger_bench_{}_{n}", std::process::id());
     let options = OpenOptions {
         postgres_schema: Some(schema.clone()),
         skip_migrations: false,
@@ -74,9 +78,20 @@ fn postgres(url: &str) -> Result<Backend, String> {
         .map_err(|e| e.to_string())?;
     Ok(Backend {
         name: "postgres",
-        store,
+        store: Arc::new(store),
+        schema: Some(schema),
         _dir: None,
     })
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some(schema) = &self.schema {
+            let _ = self
+                .store
+                .execute_batch(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
 }
 
 /// Appends `n` entries in transactions of `BATCH`; returns seconds.
@@ -139,10 +154,14 @@ fn plain_inserts(store: &Store, n: u64) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-fn bench_backend(backend: Backend, n: u64, group_n: u64) {
+/// Each measurement gets a fresh database, so neither pays for the other's file growth.
+fn bench_backend(make: &dyn Fn() -> Backend, n: u64, group_n: u64) {
+    let plain_backend = make();
+    let plain = plain_inserts(&plain_backend.store, n);
+    drop(plain_backend);
+    let backend = make();
     let name = backend.name;
     Ledger::install(&backend.store).unwrap();
-    let plain = plain_inserts(&backend.store, n);
     let ledgered = ledger_appends(&backend.store, n);
     println!(
         "{name:<8} durable appends, {n} entries in transactions of {BATCH}: ledger {} ({ledgered:.2} s), \
@@ -179,7 +198,7 @@ fn bench_backend(backend: Backend, n: u64, group_n: u64) {
     );
 
     // Group commit: 4 threads appending one entry at a time, acknowledged when durable.
-    let store = Arc::new(backend.store);
+    let store = backend.store.clone();
     let (committer, thread) = GroupCommitter::start(
         store.clone(),
         Ledger::new("steward.bench/ledger"),
@@ -252,14 +271,15 @@ fn main() {
     );
     drop(encoded);
 
-    bench_backend(sqlite(), n, if quick { 20_000 } else { 100_000 });
+    bench_backend(&sqlite, n, if quick { 20_000 } else { 100_000 });
     match std::env::var("STEWARD_BENCH_POSTGRES_URL") {
         Ok(url) => match postgres(&url) {
-            Ok(b) => bench_backend(
-                b,
-                n / if quick { 2 } else { 4 },
-                if quick { 10_000 } else { 40_000 },
-            ),
+            Ok(probe) => {
+                drop(probe);
+                let make = || postgres(&url).unwrap();
+                let group_n = if quick { 10_000 } else { 40_000 };
+                bench_backend(&make, n / if quick { 2 } else { 4 }, group_n);
+            }
             Err(e) => println!("postgres skipped: {e}"),
         },
         Err(_) => println!("postgres skipped: set STEWARD_BENCH_POSTGRES_URL to include it"),
