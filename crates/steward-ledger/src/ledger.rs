@@ -289,6 +289,14 @@ impl Ledger {
         time_ms: u64,
     ) -> Result<SignedCheckpoint, LedgerError> {
         let verifier = signer.verifier();
+        if tx.dialect() == Dialect::Postgres {
+            // Serialise with appenders and other checkpointers: the checkpoint then covers a
+            // prefix with no gap, and two checkpointers never race for the same tree size.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[Value::Int(APPEND_LOCK)],
+            )?;
+        }
         let previous = tx.query_opt(
             "SELECT tree_size, note, frontier FROM ledger_checkpoints \
              ORDER BY tree_size DESC LIMIT 1",
