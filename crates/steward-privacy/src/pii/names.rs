@@ -418,10 +418,6 @@ fn run_end(text: &str, tokens: &[Token], first: usize) -> usize {
     last + 1
 }
 
-#[allow(
-    clippy::too_many_lines,
-    reason = "one decision table, easier to read in one place"
-)]
 fn classify_run(
     g: &Gazetteer,
     text: &str,
