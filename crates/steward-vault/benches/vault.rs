@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use steward_scan::{ScanFlags, Scanner};
-use steward_store::Store;
+use steward_store::{SealContext, Sealer, Store};
 use steward_vault::store::migrate;
-use steward_vault::{InMemoryKeyStore, Keyring, OpenReason, RowBinding, TxKeyStore, Vault};
+use steward_vault::{
+    InMemoryKeyStore, Keyring, OpenReason, RowBinding, TxKeyStore, Vault, VaultSealer,
+};
 
 struct Lcg(u64);
 impl Lcg {
@@ -176,7 +178,10 @@ fn bench_scanner(budget: Duration) {
 #[derive(Clone, Copy, PartialEq)]
 enum Ingest {
     Plain,
+    /// The send path: the author's key read (or made) in the transaction, then sealed.
     Seal,
+    /// The bulk path (generator, import): keys provisioned once, `Sealer` per row.
+    SealProvisioned,
     ScanSeal,
 }
 
@@ -194,6 +199,8 @@ fn ingest(corpus: &[String], per_tx: usize, mode: Ingest, scanner: &Scanner) -> 
         .unwrap();
     let vault = Vault::new(Keyring::ephemeral().unwrap());
     let start = Instant::now();
+    let sealer = (mode == Ingest::SealProvisioned)
+        .then(|| VaultSealer::provision(&vault, &store, 1..=50).unwrap());
     for (chunk_index, chunk) in corpus.chunks(per_tx).enumerate() {
         store
             .transaction(|tx| {
@@ -211,6 +218,17 @@ fn ingest(corpus: &[String], per_tx: usize, mode: Ingest, scanner: &Scanner) -> 
                     });
                     let body = if mode == Ingest::Plain {
                         text.as_bytes().to_vec()
+                    } else if let Some(sealer) = &sealer {
+                        let context = SealContext {
+                            table: "messages",
+                            row_id: id,
+                            member_id: author,
+                            container_id: Some(conversation),
+                        };
+                        sealer
+                            .seal(&context, text.as_bytes())
+                            .unwrap()
+                            .into_stored_bytes()
                     } else {
                         let row = RowBinding::message(id, conversation, author);
                         vault.seal(&mut TxKeyStore::new(tx), &row, text.as_bytes())?
@@ -234,7 +252,7 @@ fn ingest(corpus: &[String], per_tx: usize, mode: Ingest, scanner: &Scanner) -> 
     start.elapsed()
 }
 
-fn bench_ingest(batched: usize, single: usize) {
+fn bench_ingest(batched: usize, single: usize, reps: usize) {
     let scanner = Scanner::builtin().unwrap();
     for (n, per_tx, label) in [
         (batched, 200, "bulk: 200 messages per transaction"),
@@ -244,17 +262,37 @@ fn bench_ingest(batched: usize, single: usize) {
             "one message per transaction (the send path; WAL, synchronous=FULL)",
         ),
     ] {
-        println!("== ingest on SQLite, {label}, {n} messages, 50 authors");
+        println!(
+            "== ingest on SQLite, {label}, {n} messages, 50 authors, best of {reps} interleaved runs"
+        );
         let corpus = messages(n, 7);
-        let plain = n as f64 / ingest(&corpus, per_tx, Ingest::Plain, &scanner).as_secs_f64();
-        let seal = n as f64 / ingest(&corpus, per_tx, Ingest::Seal, &scanner).as_secs_f64();
-        let scan_seal =
-            n as f64 / ingest(&corpus, per_tx, Ingest::ScanSeal, &scanner).as_secs_f64();
+        let modes = [
+            Ingest::Plain,
+            Ingest::Seal,
+            Ingest::SealProvisioned,
+            Ingest::ScanSeal,
+        ];
+        // One untimed run first, so the first measured mode does not pay the warm-up (page
+        // cache, allocator, prepared statements).
+        ingest(&corpus[..n.min(500)], per_tx, Ingest::ScanSeal, &scanner);
+        let mut best = [0f64; 4];
+        for _ in 0..reps {
+            for (slot, mode) in best.iter_mut().zip(modes) {
+                let rate = n as f64 / ingest(&corpus, per_tx, mode, &scanner).as_secs_f64();
+                *slot = slot.max(rate);
+            }
+        }
+        let [plain, seal, provisioned, scan_seal] = best;
         println!("plaintext store:      {plain:>10.0} msg/s");
         println!(
             "seal + store:         {seal:>10.0} msg/s  ratio {:.2}: sealing costs {:.0} % of plaintext ingest throughput (goal < 30 %)",
             seal / plain,
             (1.0 - seal / plain) * 100.0
+        );
+        println!(
+            "provisioned sealer:   {provisioned:>10.0} msg/s  ratio {:.2}: sealing costs {:.0} % (bulk import/generator path)",
+            provisioned / plain,
+            (1.0 - provisioned / plain) * 100.0
         );
         println!(
             "scan + seal + store:  {scan_seal:>10.0} msg/s  ratio {:.2}: scanning and sealing cost {:.0} %",
@@ -278,8 +316,8 @@ fn main() {
     bench_crypto(budget);
     bench_scanner(budget);
     if quick {
-        bench_ingest(4_000, 200);
+        bench_ingest(4_000, 200, 1);
     } else {
-        bench_ingest(40_000, 2_000);
+        bench_ingest(20_000, 1_000, 3);
     }
 }

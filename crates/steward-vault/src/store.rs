@@ -15,7 +15,7 @@ use steward_store::{
     StoreError, Tx, Value,
 };
 
-use crate::envelope::{ContentKind, RowBinding, SecretKey, WrappedKey, seal_content};
+use crate::envelope::{ContentCipher, ContentKind, RowBinding, WrappedKey};
 use crate::keystore::{MemberKeyState, MemberKeyStore};
 use crate::reason::{GrantHandle, OpenReason};
 use crate::vault::Opened;
@@ -223,7 +223,7 @@ pub fn binding_for(context: &SealContext<'_>) -> Result<RowBinding, VaultError> 
 /// provisioned — created and committed — beforehand; any other author is an error, so content
 /// can never be sealed under a key that is not durably stored.
 pub struct VaultSealer {
-    keys: HashMap<i64, (SecretKey, u32)>,
+    keys: HashMap<i64, ContentCipher>,
 }
 
 impl std::fmt::Debug for VaultSealer {
@@ -257,7 +257,7 @@ impl VaultSealer {
         let mut keys = HashMap::new();
         for member in members {
             let (dek, generation) = vault.member_key_for_sealing(&mut key_store, member)?;
-            keys.insert(member, (dek, generation));
+            keys.insert(member, ContentCipher::new(&dek, generation)?);
         }
         Ok(VaultSealer { keys })
     }
@@ -270,13 +270,14 @@ impl Sealer for VaultSealer {
 
     fn seal(&self, context: &SealContext<'_>, plaintext: &[u8]) -> Result<SealedBytes, SealError> {
         let binding = binding_for(context).map_err(|e| SealError(e.to_string()))?;
-        let (dek, generation) = self.keys.get(&binding.author).ok_or_else(|| {
+        let cipher = self.keys.get(&binding.author).ok_or_else(|| {
             SealError(format!(
                 "no content key provisioned for member `{}`",
                 binding.author
             ))
         })?;
-        let sealed = seal_content(dek, *generation, &binding, plaintext)
+        let sealed = cipher
+            .seal(&binding, plaintext)
             .map_err(|e| SealError(e.to_string()))?;
         Ok(SealedBytes::from_sealer_output(sealed))
     }
