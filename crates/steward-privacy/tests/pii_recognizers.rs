@@ -261,6 +261,19 @@ fn person_names_with_context() {
         PiiKind::Person,
         "Koppány",
     );
+    // Regression: a one-letter initial that is also a word ("A", "J") hid the whole name.
+    finds(
+        "We met Ilka J Várkonyi yesterday",
+        PiiKind::Person,
+        "Ilka J Várkonyi",
+    );
+    finds(
+        "the letter was signed by Dorota A. Wiśniewska",
+        PiiKind::Person,
+        "Dorota A. Wiśniewska",
+    );
+    // A first name that is also an English word, capitalised mid-sentence.
+    finds("it rained, but Martin just left", PiiKind::Person, "Martin");
     misses(
         "How can I request a new credit card pin?",
         PiiKind::Person,

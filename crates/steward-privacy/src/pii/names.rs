@@ -509,7 +509,11 @@ fn classify_run(
     let all_upper = core
         .iter()
         .all(|t| matches!(t.shape, Shape::Upper | Shape::Initial | Shape::Lower));
-    let any_common = core.iter().any(|t| t.common && t.shape != Shape::Lower);
+    // Initials ("J" in "Tómas J Lýðsson") are letters, not words, even when the letter is
+    // also a word ("A").
+    let any_common = core
+        .iter()
+        .any(|t| t.common && matches!(t.shape, Shape::Cap | Shape::Upper));
     let at_sentence_start = head.sentence_start;
 
     // Places from the gazetteer, unless the words read as a person's name.
@@ -572,6 +576,8 @@ fn classify_run(
             (true, false, true) => 0.6,
             (false, false, false) => 0.5,
             (false, false, true) => 0.4,
+            // A first name that is also a word ("Martin", "Roman"), capitalised mid-sentence.
+            (true, true, false) if first_known => 0.5,
             (true, true, false) => 0.3,
             (_, true, _) => 0.1,
         }
