@@ -37,6 +37,23 @@ fn stores(dir: &Path, test: &str) -> Vec<(String, Store)> {
     out
 }
 
+/// Drops a test's PostgreSQL schema once the test is done with it (SQLite files go with their
+/// temporary directory).
+fn finish(store: &Store) {
+    if store.dialect() == steward_store::Dialect::Postgres {
+        let schema = store
+            .read(|tx| tx.query_opt("SELECT current_schema()", &[]))
+            .unwrap()
+            .unwrap()
+            .text(0)
+            .unwrap();
+        assert!(schema.starts_with("vault_"), "{schema}");
+        store
+            .execute_batch(&format!("DROP SCHEMA {schema} CASCADE"))
+            .unwrap();
+    }
+}
+
 const CONVERSATION: i64 = 9;
 
 fn seal_in(store: &Store, vault: &Vault, row: &RowBinding, text: &str) -> Vec<u8> {
@@ -98,6 +115,7 @@ fn keys_live_in_the_store_and_survive_rotation() {
             .read(|tx| TxKeyStore::new(tx).kek_versions_in_use())
             .unwrap();
         assert_eq!(in_use, vec![2], "{backend}");
+        finish(&store);
     }
 }
 
@@ -114,6 +132,7 @@ fn a_rolled_back_seal_leaves_no_key() {
         assert!(result.is_err());
         let state = store.read(|tx| TxKeyStore::new(tx).get(1)).unwrap();
         assert_eq!(state, MemberKeyState::Absent, "{backend}");
+        finish(&store);
     }
 }
 
@@ -142,6 +161,7 @@ fn shredded_member_cannot_get_a_new_key() {
         assert!(!again, "{backend}: second shred is a no-op");
         let counts = store.read(|tx| TxKeyStore::new(tx).counts()).unwrap();
         assert_eq!((counts.active, counts.shredded), (0, 1), "{backend}");
+        finish(&store);
     }
 }
 
@@ -371,5 +391,6 @@ fn stored_content_opens_only_for_database_participants_and_grants() {
             "vault.aead_failure",
             "{backend}"
         );
+        finish(&store);
     }
 }
