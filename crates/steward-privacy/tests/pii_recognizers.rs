@@ -293,6 +293,15 @@ fn organisations_places_nrp_age() {
         PiiKind::Organization,
         "A2z Infra Engineering Ltd",
     );
+    // Regression: "of" and "and" joined a person or a second company into the organisation.
+    let text = "She thanked Larissa Moretti of Brightwave Inc. warmly";
+    finds(text, PiiKind::Organization, "Brightwave Inc.");
+    finds(text, PiiKind::Person, "Larissa Moretti");
+    finds(
+        "Quillon and Hartwell Corp. merged",
+        PiiKind::Organization,
+        "Hartwell Corp.",
+    );
     finds(
         "Who's coming to Switzerland with me?",
         PiiKind::Place,

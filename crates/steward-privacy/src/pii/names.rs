@@ -447,6 +447,19 @@ fn classify_run(
         {
             start_idx += 1;
         }
+        // "Larissa Cunha of MasTec Inc." is a person of an organisation, and "Cloudmade and
+        // CalAmp Corp." two organisations: the name with the suffix starts after the joint.
+        for k in (start_idx + 1..pos).rev() {
+            let joint = word(&run[k]);
+            let person_before = run[start_idx].flags & FIRST != 0;
+            if run[k].shape == Shape::Lower && (joint == "and" || (joint == "of" && person_before))
+            {
+                // The words before the joint are a run of their own.
+                classify_run(g, text, tokens, first, first + k, after_title, out);
+                start_idx = k + 1;
+                break;
+            }
+        }
         let suffix_tok = run[pos];
         let mut org_end = suffix_tok.end;
         if text[org_end..].starts_with('.')
