@@ -306,7 +306,9 @@ pub fn scan(
         return;
     }
     for t in tokens.iter_mut() {
-        if t.shape == Shape::Number {
+        // Lower-case words matter only as nationalities ("dominican"), none shorter than four
+        // letters; skipping "a", "the", "is" saves most lookups.
+        if t.shape == Shape::Number || (t.shape == Shape::Lower && t.end - t.start < 4) {
             continue;
         }
         let (flags, phrase_head) = g.word(&text[t.start..t.end]);
