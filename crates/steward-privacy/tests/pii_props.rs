@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Properties of detection and scrubbing on arbitrary input: no panic, offsets on char
 //! boundaries and consistent with character counts, and no detected value left in the
 //! scrubbed text.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::LazyLock;
 

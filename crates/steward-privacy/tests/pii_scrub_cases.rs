@@ -1,8 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Data-driven scrubber cases: `tests/data/pii/scrub_cases.txt` holds pairs of lines
 //! `in: TEXT` / `out: EXPECTED` (placeholders). One helper checks every case; run with
 //! `UPDATE_EXPECT=1` to rewrite the expected lines from the current output after reviewing
 //! the diff.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
 

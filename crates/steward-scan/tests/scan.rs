@@ -1,6 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Each rule positive and negative, EICAR, a benign message, consent-gated spam, and the
 //! promise that a scan returns nothing but a verdict.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::OnceLock;
 

@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Vault and scanner benchmark: seal/open throughput against raw AES-256-GCM on the same
 //! buffers, scanner throughput, and message ingest (scan + seal + store) against storing the
 //! plaintext, on SQLite. `-- --quick` for CI; the full run measures longer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

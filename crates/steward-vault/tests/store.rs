@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The vault over the real store, on SQLite and (when `STEWARD_TEST_POSTGRES_URL` is set) on
 //! PostgreSQL: keys commit with content, rotation and erasure through transactions, the
 //! generator sealing through `VaultSealer`, and an erasure that a database copy cannot undo.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! End-to-end behaviour of sealing and opening: round trips, every refused path, rotation and
 //! crypto-shredding.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use proptest::prelude::*;
 use steward_vault::{
