@@ -36,7 +36,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), "steward-browser-"));
   db = `sqlite://${join(dir, "t.db")}`;
-  cli("seed", "--members", "300");
+  cli("seed", "--members", "300", "--key-file", join(dir, "steward.keys"));
   // A US member: AI training is on by default there, so turning it off is visible.
   memberToken = JSON.parse(cli("tokens", "create", "--role", "member", "--member", "1", "--json")).token;
   server = spawn(steward, ["serve", "--db", db, "--addr", `127.0.0.1:${port}`], { stdio: "ignore" });

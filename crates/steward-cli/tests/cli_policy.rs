@@ -349,7 +349,20 @@ fn activation_is_verified_diffed_over_stored_members_and_ledgered() {
         all.extend(["--db", db.as_str()]);
         steward(&all)
     };
-    assert_eq!(run(&["seed", "--members", "60"]).status.code(), Some(0));
+    let keys = dir.path().join("steward.keys");
+    let seeded = run(&[
+        "seed",
+        "--members",
+        "60",
+        "--key-file",
+        keys.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        seeded.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
     let new = dir.path().join("new.toml");
     let src = std::fs::read_to_string(repo("policies/default.toml"))
         .unwrap()
@@ -395,4 +408,67 @@ fn activation_is_verified_diffed_over_stored_members_and_ledgered() {
             .len(),
         1
     );
+}
+
+#[test]
+fn member_reads_changes_and_exports_are_in_their_access_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("m.db").display());
+    let keys = dir.path().join("steward.keys");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_steward"))
+            .args(args)
+            .args(["--db", db.as_str()])
+            .env("STEWARD_KEY_FILE", &keys)
+            .output()
+            .expect("steward runs")
+    };
+    assert_eq!(run(&["seed", "--members", "20"]).status.code(), Some(0));
+    assert_eq!(run(&["member", "show", "4"]).status.code(), Some(0));
+    assert_eq!(
+        run(&["member", "set", "4", "ai.training=off"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(&["member", "update", "4", "headline=Data engineer"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out_dir = dir.path().join("export");
+    assert_eq!(
+        run(&["member", "export", "4", "--out", out_dir.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Another member's activity is not in member 4's history.
+    assert_eq!(run(&["member", "show", "5"]).status.code(), Some(0));
+    // A refused change (unknown key) is bad input and writes nothing.
+    assert_eq!(
+        run(&["member", "set", "4", "nope=on"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(run(&["ledger", "checkpoint"]).status.code(), Some(0));
+
+    let out = run(&["member", "access-history", "4", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = json(&out);
+    let text = history.to_string();
+    for action in ["read", "settings.change", "profile.update", "export"] {
+        assert!(
+            text.contains(&format!("\"{action}\"")),
+            "{action} missing from {text}"
+        );
+    }
+    // The profile value never enters the ledger.
+    assert!(!text.contains("Data engineer"), "{text}");
+    assert_eq!(run(&["ledger", "verify"]).status.code(), Some(0));
 }

@@ -1,5 +1,7 @@
-//! `steward member show|export|set|update`: a member's access to and rectification of their
-//! own data (purpose `member.self_access`).
+//! `steward member show|export|set|update|access-history`: a member's access to and
+//! rectification of their own data (purpose `member.self_access`). Every read, export and
+//! change is written to the ledger in the same transaction (or, for an export, right after
+//! the files are complete; a failed entry removes the export).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +9,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
 use steward_core::consent::Actor;
+use steward_ledger::Ledger;
+use steward_ledger::audit::{self, AuditedError, Context};
 use steward_store::export::{export_member, member_json, settings_json};
-use steward_store::member::{get_member, set_setting, update_profile};
+use steward_store::member::get_member;
 
 use crate::Global;
 use crate::cmd::policy::load_taxonomy;
@@ -44,6 +48,20 @@ pub enum MemberCommand {
         #[arg(long, default_value = "member")]
         actor: String,
     },
+    /// Every ledger entry that names the member, newest first, with inclusion proofs against
+    /// the latest signed checkpoint.
+    AccessHistory {
+        id: u64,
+        #[command(flatten)]
+        keys: crate::cmd::ledger::KeyArgs,
+    },
+}
+
+fn audited_failure(e: AuditedError) -> Failure {
+    match e {
+        AuditedError::Store(s) => store_failure(s),
+        AuditedError::Ledger(l) => Failure::Internal(anyhow::anyhow!("{l} [{}]", l.code())),
+    }
 }
 
 fn now_ms() -> i64 {
@@ -68,11 +86,34 @@ fn parse_actor(s: &str) -> Result<Actor, Failure> {
 }
 
 pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
+    if let MemberCommand::AccessHistory { id, keys } = &cmd {
+        return crate::cmd::ledger::access_history(*id, keys, global);
+    }
     let taxonomy = load_taxonomy(global)?;
     let store = open_store(global)?;
+    Ledger::install(&store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+    let version = crate::cmd::policy::active_policy(taxonomy.clone(), &store)?.version_id();
+    let member_ctx = |actor: &'static Actor| Context {
+        actor,
+        at_ms: now_ms(),
+        policy_version: &version,
+    };
     match cmd {
+        MemberCommand::AccessHistory { .. } => {}
         MemberCommand::Show { id } => {
-            let member = store.read(|tx| get_member(tx, id)).map_err(store_failure)?;
+            let member = store
+                .transaction(|tx| {
+                    let m = get_member(tx, id)?;
+                    audit::record_self_access(
+                        tx,
+                        id,
+                        "read",
+                        &["member"],
+                        &member_ctx(&Actor::Member),
+                    )?;
+                    Ok::<_, AuditedError>(m)
+                })
+                .map_err(audited_failure)?;
             let settings = settings_json(&store, &taxonomy, id, now_ms()).map_err(store_failure)?;
             if global.json {
                 print_json(
@@ -138,6 +179,20 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
         MemberCommand::Export { id, out } => {
             let report =
                 export_member(&store, &taxonomy, id, &out, now_ms()).map_err(store_failure)?;
+            let recorded = store.transaction(|tx| {
+                audit::record_self_access(
+                    tx,
+                    id,
+                    "export",
+                    &["member"],
+                    &member_ctx(&Actor::Member),
+                )
+            });
+            if let Err(e) = recorded {
+                // An export the ledger does not know about must not exist.
+                let _ = std::fs::remove_dir_all(&report.dir);
+                return Err(audited_failure(e));
+            }
             if global.json {
                 let files: Vec<serde_json::Value> = report
                     .files
@@ -163,9 +218,14 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
             actor,
         } => {
             let actor = parse_actor(&actor)?;
-            let change = store
-                .transaction(|tx| set_setting(tx, &taxonomy, id, &assignment, &actor, now_ms()))
-                .map_err(store_failure)?;
+            let ctx = Context {
+                actor: &actor,
+                at_ms: now_ms(),
+                policy_version: &version,
+            };
+            let (change, _) = store
+                .transaction(|tx| audit::change_setting(tx, &taxonomy, id, &assignment, &ctx))
+                .map_err(audited_failure)?;
             if global.json {
                 print_json(
                     &serde_json::json!({ "member_id": id, "key": change.key, "old": change.old_value, "new": change.new_value, "at": change.at_ms }),
@@ -183,9 +243,14 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
             actor,
         } => {
             let actor = parse_actor(&actor)?;
-            let change = store
-                .transaction(|tx| update_profile(tx, id, &assignment, &actor, now_ms()))
-                .map_err(store_failure)?;
+            let ctx = Context {
+                actor: &actor,
+                at_ms: now_ms(),
+                policy_version: &version,
+            };
+            let (change, _) = store
+                .transaction(|tx| audit::update_profile(tx, id, &assignment, &ctx))
+                .map_err(audited_failure)?;
             if global.json {
                 print_json(
                     &serde_json::json!({ "member_id": id, "field": change.field, "old": change.old_value, "new": change.new_value, "at": change.at_ms }),

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use clap::Args;
 use steward_store::seed::{SeedConfig, default_canary_path, seed};
-use steward_store::{PlaintextForTestsOnly, Store, StoreError};
+use steward_store::{Store, StoreError};
+use steward_vault::{Keyring, SEALING_SCHEME, Vault, VaultSealer};
 
 use crate::Global;
 use crate::output::{Failure, emit, print_json};
@@ -24,6 +25,15 @@ pub struct SeedArgs {
     /// `steward.canaries.jsonl` for PostgreSQL).
     #[arg(long, value_name = "FILE")]
     pub canaries: Option<PathBuf>,
+    /// The vault's key file (created with mode 0600 if absent): every member's private
+    /// content is sealed under their own key, wrapped by this file's key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STEWARD_KEY_FILE",
+        default_value = "steward.keys"
+    )]
+    pub key_file: PathBuf,
 }
 
 /// Opens (and migrates) the database named by `--db`.
@@ -49,8 +59,14 @@ pub fn run(args: SeedArgs, global: &Global) -> Result<ExitCode, Failure> {
     let store = open_store(global)?;
     let canary_path = args.canaries.unwrap_or_else(|| default_canary_path(&store));
     let started = Instant::now();
-    // The vault's sealer is not part of this build yet: private content is stored with the
-    // clearly named non-sealer, and the output says so.
+    let keyring =
+        Keyring::open_or_create(&args.key_file).map_err(|e| Failure::bad_input(e.code(), e))?;
+    let vault = Vault::new(keyring);
+    steward_vault::store::migrate(&store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+    // The generator numbers members 1..=N in an empty database; their keys are created and
+    // committed before any content is sealed under them.
+    let sealer = VaultSealer::provision(&vault, &store, 1..=i64::from(args.members))
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("{e} [{}]", e.code())))?;
     let report = seed(
         &store,
         &SeedConfig {
@@ -58,7 +74,7 @@ pub fn run(args: SeedArgs, global: &Global) -> Result<ExitCode, Failure> {
             seed: args.seed,
             canary_path: canary_path.clone(),
         },
-        &PlaintextForTestsOnly,
+        &sealer,
     )
     .map_err(store_failure)?;
     let secs = started.elapsed().as_secs_f64();
@@ -77,7 +93,7 @@ pub fn run(args: SeedArgs, global: &Global) -> Result<ExitCode, Failure> {
             "seconds": secs,
             "canaries": report.canaries,
             "canary_registry": canary_path.display().to_string(),
-            "sealing": PlaintextForTestsOnly::SCHEME,
+            "sealing": SEALING_SCHEME,
         }))?;
     } else {
         let mut out = format!(
@@ -91,10 +107,11 @@ pub fn run(args: SeedArgs, global: &Global) -> Result<ExitCode, Failure> {
             out.push_str(&format!("  {t:<26} {n:>10}\n"));
         }
         out.push_str(&format!(
-            "{} canary tokens recorded in {}\nwarning: private content was stored with `{}` (no encryption) until the vault is installed\n",
+            "{} canary tokens recorded in {}\nprivate content sealed with `{}` under per-member keys (key file {})\n",
             report.canaries,
             canary_path.display(),
-            PlaintextForTestsOnly::SCHEME
+            SEALING_SCHEME,
+            args.key_file.display()
         ));
         emit(&out)?;
     }
