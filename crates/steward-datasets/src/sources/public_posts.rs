@@ -1,0 +1,113 @@
+//! The `public_posts` source: one row per post the gate releases for AI training — public
+//! feed posts of consenting adult members only (connections-only posts fail the visibility
+//! rule, closed-group posts are private content the gate never reads), with the month it was
+//! posted and its author's region and industry. Bodies are scrubbed later by the build.
+
+use std::collections::BTreeMap;
+
+use steward_core::{Form, Policy};
+use steward_store::{Gate, GateRequest, GatedRecord, Store};
+
+use super::{Extract, Groups, PURPOSE, UNKNOWN};
+use crate::error::DatasetError;
+
+/// `YYYY-MM` of a time in ms since the epoch (UTC), by the civil-from-days algorithm.
+pub fn month_of(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}")
+}
+
+struct Post {
+    member: i64,
+    body: String,
+    created_at: i64,
+}
+
+/// Reads the public posts the policy releases for AI training, as of `at_ms`.
+pub fn read(
+    store: &Store,
+    policy: &Policy,
+    fields: &[String],
+    at_ms: i64,
+) -> Result<Extract, DatasetError> {
+    let mut posts: Vec<Post> = Vec::new();
+    let mut authors: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
+    let report = Gate::new(store, policy).read(
+        &GateRequest {
+            purpose: PURPOSE,
+            categories: &[
+                "member.content.post",
+                "member.profile.location",
+                "member.profile.industry",
+            ],
+            form: Form::Deidentified,
+            at_ms,
+        },
+        |record| {
+            match record {
+                GatedRecord::Post(p) => posts.push(Post {
+                    member: p.member_id,
+                    body: p.body,
+                    created_at: p.created_at,
+                }),
+                GatedRecord::Profile(p) => {
+                    authors.insert(p.member_id, (p.region, p.industry));
+                }
+                _ => {}
+            }
+            Ok::<(), DatasetError>(())
+        },
+    )?;
+    let mut out = Extract {
+        header: fields.to_vec(),
+        reports: vec![report],
+        ..Extract::default()
+    };
+    let none = (None, None);
+    for post in posts {
+        let (region, industry) = authors.get(&post.member).unwrap_or(&none);
+        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| UNKNOWN.to_owned());
+        let row = fields
+            .iter()
+            .map(|f| match f.as_str() {
+                "body" => post.body.clone(),
+                "posted_month" => month_of(post.created_at),
+                "author_region" => text(region),
+                "author_industry" => text(industry),
+                _ => UNKNOWN.to_owned(),
+            })
+            .collect();
+        let mut groups = Groups::new();
+        groups.insert("region", text(region));
+        groups.insert("industry", text(industry));
+        out.groups.entry(post.member).or_insert(groups);
+        out.rows.push(row);
+        out.members.push(post.member);
+    }
+    super::profiles::population(store, policy, at_ms, &BTreeMap::new(), &mut out)?;
+    // Posts carry no gender; drop the empty dimension rather than report a meaningless one.
+    out.population.remove("gender");
+    out.population_basis.remove("gender");
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_civil_utc_months() {
+        assert_eq!(month_of(0), "1970-01");
+        assert_eq!(month_of(1_767_225_600_000), "2026-01");
+        assert_eq!(month_of(1_767_225_600_000 - 1), "2025-12");
+        assert_eq!(month_of(951_782_400_000), "2000-02"); // 2000-02-29
+    }
+}

@@ -1,0 +1,195 @@
+//! Generalization to k-anonymity with distinct l-diversity, through steward-privacy's optimal
+//! full-domain search, and the independent checker's confirmation of what was released.
+//!
+//! The build never trusts the anonymizer's own count: the released rows are regrouped as
+//! plain strings by `checker::check`, and a release whose smallest class is under k or whose
+//! least diverse class has fewer than l sensitive values is an error, not a footnote.
+
+use std::collections::BTreeSet;
+
+use steward_privacy::anon::{
+    self, Algorithm, Config, Criteria, Hierarchy, LDiversity, QuasiIdentifier, Table,
+    UtilityMetric, checker,
+};
+
+use crate::error::DatasetError;
+use crate::spec::{HierarchyRule, Spec};
+
+/// A released table and what protects it.
+#[derive(Debug, Clone)]
+pub struct Released {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Index in the input of each released row.
+    pub input_rows: Vec<usize>,
+    pub privacy: PrivacyFigures,
+}
+
+/// The privacy figures a datasheet reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PrivacyFigures {
+    pub k_required: usize,
+    pub l_required: usize,
+    /// Smallest class as counted by the independent checker.
+    pub k_confirmed: usize,
+    /// Fewest distinct sensitive values in a class, by the independent checker (0 without a
+    /// sensitive attribute).
+    pub l_confirmed: usize,
+    pub classes: usize,
+    pub rows_in: usize,
+    pub suppressed: usize,
+    pub suppression_rate: f64,
+    pub max_suppression: f64,
+    /// Global certainty penalty (0: nothing generalized, 1: everything `*`).
+    pub information_loss: f64,
+    /// Generalization level per quasi-identifier.
+    pub levels: Vec<(String, usize)>,
+    /// Prosecutor model: highest and average re-identification risk, share of rows at risk.
+    pub risk_highest: f64,
+    pub risk_average: f64,
+    pub records_at_risk: f64,
+}
+
+fn build_hierarchy(
+    rule: &HierarchyRule,
+    name: &str,
+    table: &Table,
+) -> Result<Hierarchy, DatasetError> {
+    let col = table.column_index(name)?;
+    let counts = table.value_counts(col);
+    let values: Vec<String> = counts.iter().map(|(v, _)| v.clone()).collect();
+    Ok(match rule {
+        HierarchyRule::Flat => Hierarchy::flat(name, &values)?,
+        HierarchyRule::Top(n) => Hierarchy::top_n(name, &counts, *n)?,
+        HierarchyRule::Bands(widths) => {
+            // Non-numeric values (`unknown`) stay themselves until the top level.
+            let rows: Vec<Vec<String>> = values
+                .iter()
+                .map(|v| {
+                    let mut row = vec![v.clone()];
+                    for &w in widths {
+                        row.push(match v.parse::<i64>() {
+                            Ok(x) => {
+                                let lo = x.div_euclid(w) * w;
+                                format!("{lo}-{}", lo + w - 1)
+                            }
+                            Err(_) => v.clone(),
+                        });
+                    }
+                    row.push("*".to_owned());
+                    row
+                })
+                .collect();
+            Hierarchy::from_rows(name, &rows)?
+        }
+        HierarchyRule::Arx(path) => {
+            let bytes = std::fs::read(path).map_err(|e| DatasetError::io(path, e))?;
+            let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+            let sep = if first.contains(&b';') { b';' } else { b',' };
+            Hierarchy::parse_arx(name, &bytes, sep)?
+        }
+    })
+}
+
+/// Generalizes `rows` (columns `header`) as the spec requires and confirms the result.
+pub fn anonymize(
+    spec: &Spec,
+    header: &[String],
+    rows: &[Vec<String>],
+) -> Result<Released, DatasetError> {
+    if rows.is_empty() {
+        return Err(DatasetError::Empty);
+    }
+    let qis: Vec<&str> = spec
+        .quasi_identifiers
+        .iter()
+        .map(|q| q.field.as_str())
+        .collect();
+    let sensitive = spec.sensitive.as_deref();
+    let mut figures = PrivacyFigures {
+        k_required: spec.privacy.k,
+        l_required: spec.privacy.l,
+        rows_in: rows.len(),
+        max_suppression: spec.privacy.max_suppression,
+        ..PrivacyFigures::default()
+    };
+    let (out_header, out_rows, input_rows) = if qis.is_empty() {
+        (header.to_vec(), rows.to_vec(), (0..rows.len()).collect())
+    } else {
+        let table = Table::from_rows(header.to_vec(), rows)?;
+        let mut quasi = Vec::new();
+        for q in &spec.quasi_identifiers {
+            quasi.push(QuasiIdentifier {
+                column: q.field.clone(),
+                hierarchy: build_hierarchy(&q.hierarchy, &q.field, &table)?,
+            });
+        }
+        let config = Config {
+            quasi_identifiers: quasi,
+            sensitive: sensitive.map(str::to_owned),
+            criteria: Criteria {
+                k: spec.privacy.k,
+                l_diversity: (spec.privacy.l > 1).then_some(LDiversity::Distinct(spec.privacy.l)),
+                t_closeness: None,
+                max_suppression: spec.privacy.max_suppression,
+            },
+            algorithm: Algorithm::Optimal(UtilityMetric::Loss),
+            risk_threshold: 0.2,
+            population_fraction: 1.0,
+        };
+        let a = anon::anonymize(&table, &config)?;
+        let width = a.header().len();
+        let out: Vec<Vec<String>> = (0..a.rows())
+            .map(|r| (0..width).map(|c| a.value(r, c).to_owned()).collect())
+            .collect();
+        figures.suppressed = a.metrics.suppressed;
+        figures.suppression_rate = a.metrics.suppression_rate;
+        figures.information_loss = a.metrics.gcp;
+        figures.levels = match &a.node {
+            Some(levels) => qis
+                .iter()
+                .zip(levels)
+                .map(|(q, l)| ((*q).to_owned(), *l))
+                .collect(),
+            None => Vec::new(),
+        };
+        figures.risk_highest = a.risk.prosecutor.highest;
+        figures.risk_average = a.risk.prosecutor.average;
+        figures.records_at_risk = a.risk.prosecutor.records_at_risk;
+        (a.header().to_vec(), out, a.released_rows().to_vec())
+    };
+    let check = checker::check(&out_header, &out_rows, &qis, sensitive, None).ok_or_else(|| {
+        DatasetError::NotConfirmed("the released columns do not match the spec".into())
+    })?;
+    figures.classes = check.classes;
+    figures.k_confirmed = check.k;
+    figures.l_confirmed = if sensitive.is_some() {
+        check.l_distinct()
+    } else {
+        0
+    };
+    if !out_rows.is_empty() && check.k < spec.privacy.k {
+        return Err(DatasetError::NotConfirmed(format!(
+            "smallest class has {} rows, k = {} required",
+            check.k, spec.privacy.k
+        )));
+    }
+    if sensitive.is_some() && !out_rows.is_empty() && figures.l_confirmed < spec.privacy.l {
+        return Err(DatasetError::NotConfirmed(format!(
+            "least diverse class has {} sensitive values, l = {} required",
+            figures.l_confirmed, spec.privacy.l
+        )));
+    }
+    if qis.is_empty() {
+        // Without quasi-identifiers every row is its own risk of 1/|table| at most.
+        figures.risk_highest = 1.0 / out_rows.len().max(1) as f64;
+        figures.risk_average = figures.risk_highest;
+    }
+    debug_assert!(input_rows.iter().collect::<BTreeSet<_>>().len() == input_rows.len());
+    Ok(Released {
+        header: out_header,
+        rows: out_rows,
+        input_rows,
+        privacy: figures,
+    })
+}
