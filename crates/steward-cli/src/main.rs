@@ -68,6 +68,9 @@ enum Command {
     Keys(cmd::keys::KeysArgs),
     /// Serve the HTTP API and the web UI.
     Serve(cmd::serve::ServeArgs),
+    /// AI-training datasets: build from a spec, list, show a datasheet.
+    #[command(subcommand)]
+    Datasets(cmd::datasets::DatasetsCommand),
     /// Create and revoke API tokens.
     #[command(subcommand)]
     Tokens(cmd::tokens::TokensCommand),
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Ledger(a) => cmd::ledger::run(a.command, &a.keys, &cli.global),
         Command::Keys(a) => cmd::keys::run(a, &cli.global),
         Command::Serve(a) => cmd::serve::run(a, &cli.global),
+        Command::Datasets(c) => cmd::datasets::run(c, &cli.global),
         Command::Tokens(c) => cmd::tokens::run(c, &cli.global),
     };
     match result {

@@ -116,7 +116,13 @@ pub fn run(command: DatasetsCommand, global: &Global) -> Result<ExitCode, Failur
                 for d in &list {
                     s.push_str(&format!(
                         "{}  {} rows  {} members  k={} l={}  policy {}  {}\n",
-                        d.id, d.rows, d.members, d.k_confirmed, d.l_confirmed, d.policy_version, d.path
+                        d.id,
+                        d.rows,
+                        d.members,
+                        d.k_confirmed,
+                        d.l_confirmed,
+                        d.policy_version,
+                        d.path
                     ));
                 }
                 if list.is_empty() {

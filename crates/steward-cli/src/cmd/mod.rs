@@ -1,5 +1,6 @@
 //! One module per subcommand group.
 
+pub mod datasets;
 pub mod import;
 pub mod keys;
 pub mod ledger;
