@@ -28,6 +28,7 @@ pub mod sinks;
 pub mod sources;
 pub mod spec;
 pub mod transforms;
+pub mod verify;
 
 pub use build::{Built, build};
 pub use datasheet::Datasheet;

@@ -168,6 +168,20 @@ fn profiles_release_only_consenting_adults_and_is_k_l_anonymous_by_the_checker()
         "datasets.not_found"
     );
     assert!(!sheet.bias.dimensions.is_empty());
+
+    // Verification re-derives k and l from the file and checks its digest; a tampered file
+    // fails it.
+    let v = steward_datasets::verify::verify(&net.store, &built.id).unwrap();
+    assert!(v.ok, "{v:?}");
+    assert_eq!(v.k_found, check.k);
+    let data = built.path.join("data.parquet");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let last = bytes.len() - 9;
+    bytes[last] ^= 1;
+    std::fs::write(&data, bytes).unwrap();
+    let v = steward_datasets::verify::verify(&net.store, &built.id).unwrap();
+    assert!(!v.ok);
+    assert_eq!(v.files_mismatched, vec!["data.parquet".to_owned()]);
 }
 
 #[test]
