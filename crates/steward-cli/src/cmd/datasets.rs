@@ -1,4 +1,5 @@
-//! `steward datasets`: build AI-training datasets from a spec, list them, show a datasheet.
+//! `steward datasets`: build AI-training datasets from a spec, list them, show a datasheet,
+//! verify a published dataset against its registry row.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +28,11 @@ pub enum DatasetsCommand {
     List,
     /// Show a dataset's datasheet.
     Show {
+        /// The dataset id.
+        id: String,
+    },
+    /// Re-check a dataset's file digests and its k and l (recomputed from the Parquet file).
+    Verify {
         /// The dataset id.
         id: String,
     },
@@ -129,6 +135,38 @@ pub fn run(command: DatasetsCommand, global: &Global) -> Result<ExitCode, Failur
                     s.push_str("no datasets\n");
                 }
                 emit(&s)?;
+            }
+        }
+        DatasetsCommand::Verify { id } => {
+            registry::install(&store).map_err(failure)?;
+            let v = steward_datasets::verify::verify(&store, &id).map_err(failure)?;
+            if global.json {
+                print_json(&serde_json::json!({
+                    "id": v.id, "ok": v.ok, "files_checked": v.files_checked,
+                    "files_mismatched": v.files_mismatched, "rows": v.rows,
+                    "k_required": v.k_required, "k_found": v.k_found,
+                    "l_required": v.l_required, "l_found": v.l_found,
+                }))?;
+            } else {
+                emit(&format!(
+                    "{}: {}\n  {} file(s) checked, mismatched: {}\n  {} rows; k = {} (required {}), l = {} (required {})\n",
+                    v.id,
+                    if v.ok { "verified" } else { "FAILED" },
+                    v.files_checked,
+                    if v.files_mismatched.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        v.files_mismatched.join(", ")
+                    },
+                    v.rows,
+                    v.k_found,
+                    v.k_required,
+                    v.l_found,
+                    v.l_required,
+                ))?;
+            }
+            if !v.ok {
+                return Ok(ExitCode::from(1));
             }
         }
         DatasetsCommand::Show { id } => {
