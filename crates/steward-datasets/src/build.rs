@@ -180,6 +180,7 @@ pub fn build(
             reidentification_risk_highest: p.risk_highest,
             reidentification_risk_average: p.risk_average,
             records_at_risk: p.records_at_risk,
+            linkage_attack_success_rate: p.linkage_attack_rate,
             texts_scrubbed: scrubbed.texts,
             texts_changed: scrubbed.texts_changed,
             pii_scrubbed: scrubbed.per_kind,

@@ -74,6 +74,10 @@ pub struct PrivacySheet {
     pub reidentification_risk_highest: f64,
     pub reidentification_risk_average: f64,
     pub records_at_risk: f64,
+    /// Share of rows the built-in linkage attacker (public profile fields of every input
+    /// member, the release's hierarchies) re-identified; at most about 1/k.
+    #[serde(default)]
+    pub linkage_attack_success_rate: f64,
     pub texts_scrubbed: u64,
     pub texts_changed: u64,
     pub pii_scrubbed: BTreeMap<String, u64>,
@@ -255,7 +259,7 @@ impl Datasheet {
         let _ = writeln!(s, "\n## Privacy\n");
         let _ = writeln!(
             s,
-            "| figure | value |\n|---|---|\n| k required / confirmed | {} / {} |\n| l required / confirmed | {} / {} |\n| confirmed by | {} |\n| equivalence classes | {} |\n| suppressed | {} of {} ({}; budget {}) |\n| information loss (GCP) | {:.3} |\n| re-identification risk, highest / average | {:.4} / {:.4} |\n| records at risk | {} |\n| texts scrubbed / changed | {} / {} |",
+            "| figure | value |\n|---|---|\n| k required / confirmed | {} / {} |\n| l required / confirmed | {} / {} |\n| confirmed by | {} |\n| equivalence classes | {} |\n| suppressed | {} of {} ({}; budget {}) |\n| information loss (GCP) | {:.3} |\n| re-identification risk, highest / average | {:.4} / {:.4} |\n| records at risk | {} |\n| linkage attack success | {} |\n| texts scrubbed / changed | {} / {} |",
             p.k_required,
             p.k_confirmed,
             p.l_required,
@@ -270,6 +274,7 @@ impl Datasheet {
             p.reidentification_risk_highest,
             p.reidentification_risk_average,
             pct(p.records_at_risk),
+            pct(p.linkage_attack_success_rate),
             p.texts_scrubbed,
             p.texts_changed,
         );

@@ -141,6 +141,11 @@ fn profiles_release_only_consenting_adults_and_is_k_l_anonymous_by_the_checker()
     assert!(check.l_distinct() >= 2, "l = {}", check.l_distinct());
     assert_eq!(check.k, built.datasheet.privacy.k_confirmed);
     assert!(built.datasheet.privacy.reidentification_risk_highest <= 1.0 / 5.0 + 1e-9);
+    let attack = built.datasheet.privacy.linkage_attack_success_rate;
+    assert!(
+        attack > 0.0 && attack <= 1.0 / 5.0,
+        "linkage attack rate {attack}"
+    );
 
     // No canary, and no member id column: only per-build pseudonyms.
     let text = all_text(&built.path);
