@@ -472,3 +472,66 @@ fn member_reads_changes_and_exports_are_in_their_access_history() {
     assert!(!text.contains("Data engineer"), "{text}");
     assert_eq!(run(&["ledger", "verify"]).status.code(), Some(0));
 }
+
+#[test]
+fn demo_prepares_a_network_and_prints_a_working_link_per_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let out = steward(&[
+        "demo",
+        "--dir",
+        demo.to_str().unwrap(),
+        "--members",
+        "200",
+        "--no-serve",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for role in [
+        "member",
+        "advertiser",
+        "reviewer",
+        "approver",
+        "engineer",
+        "auditor",
+        "admin",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(role) && l.contains("/#token=stw_")),
+            "{role}: {text}"
+        );
+    }
+    // The key file is private to its owner, and nothing private is in the database in clear.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(demo.join("steward.keys"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+    let db = std::fs::read(demo.join("steward.db")).unwrap();
+    let canaries = std::fs::read_to_string(demo.join("steward.db.canaries.jsonl")).unwrap();
+    let mut checked = 0;
+    for line in canaries.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let token = v["token"].as_str().unwrap();
+        assert!(
+            !db.windows(token.len()).any(|w| w == token.as_bytes()),
+            "canary {token} in the database file"
+        );
+        checked += 1;
+    }
+    assert!(checked > 0);
+    // A second run reuses the folder.
+    let again = steward(&["demo", "--dir", demo.to_str().unwrap(), "--no-serve"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("reusing"));
+}

@@ -55,28 +55,45 @@ pub fn store_failure(e: StoreError) -> Failure {
     }
 }
 
+/// Seeds an empty database, sealing private content with the vault under per-member keys
+/// from the key file at `key_file` (created with mode 0600 if absent).
+pub fn seed_sealed(
+    store: &Store,
+    members: u32,
+    seed_value: u64,
+    canary_path: &std::path::Path,
+    key_file: &std::path::Path,
+) -> Result<steward_store::seed::SeedReport, Failure> {
+    let keyring = Keyring::open_or_create(key_file).map_err(|e| Failure::bad_input(e.code(), e))?;
+    let vault = Vault::new(keyring);
+    steward_vault::store::migrate(store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+    // The generator numbers members 1..=N in an empty database; their keys are created and
+    // committed before any content is sealed under them.
+    let sealer = VaultSealer::provision(&vault, store, 1..=i64::from(members))
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("{e} [{}]", e.code())))?;
+    seed(
+        store,
+        &SeedConfig {
+            members,
+            seed: seed_value,
+            canary_path: canary_path.to_path_buf(),
+        },
+        &sealer,
+    )
+    .map_err(store_failure)
+}
+
 pub fn run(args: SeedArgs, global: &Global) -> Result<ExitCode, Failure> {
     let store = open_store(global)?;
     let canary_path = args.canaries.unwrap_or_else(|| default_canary_path(&store));
     let started = Instant::now();
-    let keyring =
-        Keyring::open_or_create(&args.key_file).map_err(|e| Failure::bad_input(e.code(), e))?;
-    let vault = Vault::new(keyring);
-    steward_vault::store::migrate(&store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
-    // The generator numbers members 1..=N in an empty database; their keys are created and
-    // committed before any content is sealed under them.
-    let sealer = VaultSealer::provision(&vault, &store, 1..=i64::from(args.members))
-        .map_err(|e| Failure::Internal(anyhow::anyhow!("{e} [{}]", e.code())))?;
-    let report = seed(
+    let report = seed_sealed(
         &store,
-        &SeedConfig {
-            members: args.members,
-            seed: args.seed,
-            canary_path: canary_path.clone(),
-        },
-        &sealer,
-    )
-    .map_err(store_failure)?;
+        args.members,
+        args.seed,
+        &canary_path,
+        &args.key_file,
+    )?;
     let secs = started.elapsed().as_secs_f64();
     let total = report.total_rows();
     if global.json {

@@ -1,0 +1,142 @@
+//! `steward demo`: a whole network on this machine with one command — an SQLite database in a
+//! demo folder, a seeded network with sealed private content, a signed ledger checkpoint, a
+//! token per role, sign-in links, and the server with its web UI.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use steward_ledger::{CheckpointSigner, Ledger};
+use steward_server::AppState;
+use steward_server::auth::{Role, create_token};
+use steward_store::Store;
+use steward_vault::Keyring;
+
+use crate::Global;
+use crate::output::{Failure, emit};
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo's database, key file and canary registry (reused if it exists).
+    #[arg(long, default_value = "demo")]
+    pub dir: PathBuf,
+    /// Members to generate on first run.
+    #[arg(long, default_value_t = 20_000)]
+    pub members: u32,
+    /// Address the server listens on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Prepare everything and print the links, but do not serve.
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn run(args: DemoArgs, global: &Global) -> Result<ExitCode, Failure> {
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("create `{}`", args.dir.display()))?;
+    let db_path = args.dir.join("steward.db");
+    let key_file = args.dir.join("steward.keys");
+    let store = Store::open(&format!("sqlite://{}", db_path.display()))
+        .map_err(super::seed::store_failure)?;
+    let members = store
+        .read(|tx| tx.query_i64("SELECT COUNT(*) FROM members", &[]))
+        .map_err(super::seed::store_failure)?;
+    let mut out = String::new();
+    if members == 0 {
+        emit(&format!(
+            "seeding {} members into {} (sealed private content, canaries recorded beside it)…\n",
+            args.members,
+            db_path.display()
+        ))?;
+        let started = std::time::Instant::now();
+        let canaries = args.dir.join("steward.db.canaries.jsonl");
+        let report = super::seed::seed_sealed(&store, args.members, 42, &canaries, &key_file)?;
+        out.push_str(&format!(
+            "seeded {} rows in {:.1} s; {} canary tokens planted in private content\n",
+            report.total_rows(),
+            started.elapsed().as_secs_f64(),
+            report.canaries
+        ));
+    } else {
+        out.push_str(&format!(
+            "reusing {} with {members} members\n",
+            db_path.display()
+        ));
+    }
+
+    let taxonomy = super::policy::load_taxonomy(global)?;
+    let policy = Arc::new(super::policy::active_policy(taxonomy, &store)?);
+
+    // A signed checkpoint, so members' access histories come with proofs from the start.
+    Ledger::install(&store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+    let keyring = Keyring::open(&key_file).map_err(|e| Failure::bad_input(e.code(), e))?;
+    let seed = keyring.ledger_signing_key_bytes();
+    let signer = CheckpointSigner::from_seed("steward.local/ledger", seed.as_slice())
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+    store
+        .transaction(|tx| {
+            Ledger::new("steward.local/ledger")
+                .checkpoint(tx, &signer, u64::try_from(now_ms()).unwrap_or(0))
+                .map(|_| ())
+        })
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+
+    // One token per role; the member is the first US member, whose defaults include AI
+    // training, so turning it off in the privacy center shows a visible change.
+    let member = store
+        .read(|tx| {
+            tx.query_i64(
+                "SELECT COALESCE(MIN(member_id), 1) FROM members WHERE jurisdiction = 'US' AND deleted_at IS NULL",
+                &[],
+            )
+        })
+        .map_err(super::seed::store_failure)?;
+    let state = AppState::new(Arc::new(store), policy).map_err(|e| Failure::Internal(e.into()))?;
+    out.push_str(&format!(
+        "\nactive policy {}\nsign in (each link carries a fresh token in the URL fragment, never sent to the server):\n",
+        state.policy.version_id()
+    ));
+    for role in Role::ALL {
+        let bound = (role == Role::Member).then_some(member);
+        let token = create_token(&state.store, role, bound, "demo", now_ms())
+            .map_err(|e| Failure::Internal(anyhow::anyhow!("{e} [{}]", e.code())))?;
+        let who = match bound {
+            Some(m) => format!("{} (member {m})", role.as_str()),
+            None => role.as_str().to_owned(),
+        };
+        out.push_str(&format!(
+            "  {who:<20} http://{}/#token={}\n",
+            args.addr, token.secret
+        ));
+    }
+    out.push_str(&format!(
+        "\nAPI: http://{0}/openapi.json   health: http://{0}/healthz\n",
+        args.addr
+    ));
+    emit(&out)?;
+    if args.no_serve {
+        return Ok(ExitCode::SUCCESS);
+    }
+    emit(&format!(
+        "serving on http://{} — Ctrl-C to stop\n",
+        args.addr
+    ))?;
+    crate::logging::init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    runtime
+        .block_on(steward_server::serve(args.addr, state))
+        .with_context(|| format!("serve on {}", args.addr))?;
+    Ok(ExitCode::SUCCESS)
+}
