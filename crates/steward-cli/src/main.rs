@@ -71,6 +71,8 @@ enum Command {
     /// AI-training datasets: build from a spec, list, show a datasheet.
     #[command(subcommand)]
     Datasets(cmd::datasets::DatasetsCommand),
+    /// A whole network on this machine: seed, tokens per role, sign-in links, the server.
+    Demo(cmd::demo::DemoArgs),
     /// Create and revoke API tokens.
     #[command(subcommand)]
     Tokens(cmd::tokens::TokensCommand),
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
         Command::Keys(a) => cmd::keys::run(a, &cli.global),
         Command::Serve(a) => cmd::serve::run(a, &cli.global),
         Command::Datasets(c) => cmd::datasets::run(c, &cli.global),
+        Command::Demo(a) => cmd::demo::run(a, &cli.global),
         Command::Tokens(c) => cmd::tokens::run(c, &cli.global),
     };
     match result {

@@ -1,6 +1,7 @@
 //! One module per subcommand group.
 
 pub mod datasets;
+pub mod demo;
 pub mod import;
 pub mod keys;
 pub mod ledger;
