@@ -29,6 +29,31 @@ fn member_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(ApiError::not_found)
 }
 
+/// Section visibilities as the store reports them: (section, visibility, chosen by the member).
+type Sections = Vec<(&'static str, Visibility, bool)>;
+
+/// A member who has not been erased, with their effective consent now and their sections'
+/// visibility, read in one snapshot. An erased member is 404, like one that never existed.
+async fn live_member(
+    state: &AppState,
+    id: i64,
+) -> Result<(steward_store::Member, steward_core::ConsentSet, Sections), ApiError> {
+    let (store, policy) = (state.store.clone(), state.policy.clone());
+    let (member, consent, sections) = blocking(move || {
+        Ok(store.read(|tx| {
+            let m = get_member(tx, id)?;
+            let c = effective_consent(tx, policy.taxonomy(), &m, now_ms())?;
+            let s = section_visibility(tx, id)?;
+            Ok::<_, steward_store::StoreError>((m, c, s))
+        })?)
+    })
+    .await?;
+    if member.deleted_at.is_some() {
+        return Err(ApiError::not_found());
+    }
+    Ok((member, consent, sections))
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Profile {
     pub member_id: i64,
@@ -115,19 +140,7 @@ pub async fn settings(
 ) -> Result<Json<Settings>, ApiError> {
     let id = member_id(&raw)?;
     who.require_member(id)?;
-    let (store, policy) = (state.store.clone(), state.policy.clone());
-    let (member, consent, sections) = blocking(move || {
-        Ok(store.read(|tx| {
-            let m = get_member(tx, id)?;
-            let c = effective_consent(tx, policy.taxonomy(), &m, now_ms())?;
-            let s = section_visibility(tx, id)?;
-            Ok::<_, steward_store::StoreError>((m, c, s))
-        })?)
-    })
-    .await?;
-    if member.deleted_at.is_some() {
-        return Err(ApiError::not_found());
-    }
+    let (member, consent, sections) = live_member(&state, id).await?;
     let t = state.policy.taxonomy();
     Ok(Json(Settings {
         jurisdiction: member.jurisdiction,
@@ -184,19 +197,7 @@ pub async fn data_use(
 ) -> Result<Json<DataUse>, ApiError> {
     let id = member_id(&raw)?;
     who.require_member(id)?;
-    let (store, policy) = (state.store.clone(), state.policy.clone());
-    let (member, consent, sections) = blocking(move || {
-        Ok(store.read(|tx| {
-            let m = get_member(tx, id)?;
-            let c = effective_consent(tx, policy.taxonomy(), &m, now_ms())?;
-            let s = section_visibility(tx, id)?;
-            Ok::<_, steward_store::StoreError>((m, c, s))
-        })?)
-    })
-    .await?;
-    if member.deleted_at.is_some() {
-        return Err(ApiError::not_found());
-    }
+    let (_, consent, sections) = live_member(&state, id).await?;
     let p = &state.policy;
     let t = p.taxonomy();
     // Profile sections at the visibility the member chose, then what they write and do.
