@@ -5,5 +5,6 @@
 //! Depends only on `steward-core`; does no database or network I/O. Dataset builds use it.
 
 pub mod anon;
+pub mod dp;
 pub mod pii;
 pub mod pseudonym;
