@@ -26,11 +26,14 @@
 //! allow is an error naming the rule.
 //!
 //! Around that core: the deterministic network generator ([`seed`]), JSON-lines import with
-//! all-or-nothing files ([`import`]), and members' own access and rectification ([`member`],
-//! [`export`]).
+//! all-or-nothing files ([`import`]), members' own access and rectification ([`member`],
+//! [`export`]), account erasure's row deletion ([`erase`]), dataset staleness after an
+//! opt-out or an erasure ([`staleness`]) and the canary audit's search ([`canary`]).
 
+pub mod canary;
 pub mod content;
 pub mod db;
+pub mod erase;
 pub mod error;
 pub mod export;
 pub mod gate;
@@ -41,6 +44,7 @@ pub mod policies;
 pub mod schema;
 pub mod seal;
 pub mod seed;
+pub mod staleness;
 pub mod value;
 pub mod vocab;
 

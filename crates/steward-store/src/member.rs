@@ -294,7 +294,8 @@ pub struct SettingChange {
 
 /// Changes one setting: a consent key of the taxonomy (`ai.training=off`) or a section's
 /// visibility (`visibility.headline=connections`). Recorded as a settings event; takes effect
-/// for every decision from `at_ms` on.
+/// for every decision from `at_ms` on. Turning AI-training consent off marks every dataset
+/// that includes the member stale ([`crate::staleness`]).
 pub fn set_setting(
     tx: &mut Tx<'_>,
     taxonomy: &Taxonomy,
@@ -349,6 +350,15 @@ pub fn set_setting(
         let (k, granted) = consent::parse_assignment(taxonomy, &format!("{key}={value}"))
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let before = effective_consent(tx, taxonomy, &member, at_ms)?.granted(k);
+        if before && !granted && crate::staleness::governs_ai_training(key) {
+            // Datasets built while this member consented no longer match their choice.
+            crate::staleness::mark_member(
+                tx,
+                member_id,
+                crate::staleness::StaleReason::ConsentWithdrawn,
+                at_ms,
+            )?;
+        }
         let word = |b: bool| if b { "on" } else { "off" }.to_owned();
         (word(before), word(granted))
     };

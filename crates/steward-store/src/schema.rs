@@ -10,12 +10,39 @@ use crate::migrate::{Migration, MigrationSet, MigrationSql};
 /// The store's own migrations.
 pub static STORE_MIGRATIONS: MigrationSet = MigrationSet {
     name: "store",
-    migrations: &[Migration {
-        version: 1,
-        name: "professional_network",
-        sql: MigrationSql::Portable(SCHEMA_V1),
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "professional_network",
+            sql: MigrationSql::Portable(SCHEMA_V1),
+        },
+        Migration {
+            version: 2,
+            name: "erasure_and_dataset_staleness",
+            sql: MigrationSql::Portable(SCHEMA_V2),
+        },
+    ],
 };
+
+/// Erasure and dataset staleness. `members.status` marks an erased member's tombstone (the row
+/// stays because foreign keys point at it; every personal column is cleared). A
+/// `dataset_staleness` row says why a published dataset went stale: one row per member who
+/// withdrew consent (`member_id` kept while the member exists) and one row per erased member
+/// with `member_id` NULL — only the count survives an erasure.
+const SCHEMA_V2: &str = r#"
+ALTER TABLE members ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+    CHECK (status IN ('active', 'erased'));
+
+CREATE TABLE dataset_staleness (
+    staleness_id {ID},
+    dataset_id TEXT NOT NULL REFERENCES datasets (dataset_id),
+    member_id {INT},
+    reason TEXT NOT NULL CHECK (reason IN ('consent_withdrawn', 'member_erased')),
+    at {INT} NOT NULL
+);
+CREATE INDEX ix_dataset_staleness_dataset ON dataset_staleness (dataset_id, reason);
+CREATE INDEX ix_dataset_staleness_member ON dataset_staleness (member_id);
+"#;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE members (
