@@ -1,6 +1,9 @@
 //! Vault and scanner benchmark: seal/open throughput against raw AES-256-GCM on the same
 //! buffers, scanner throughput, and message ingest (scan + seal + store) against storing the
-//! plaintext, on SQLite. `-- --quick` for CI; the full run measures longer.
+//! plaintext, on SQLite — both on a bare table (the cost of each step) and through the real
+//! send path (`Safety::send_message`: participant check, recipients' consent, scan, seal, the
+//! store's `messages` table) against `insert_message` of the plaintext into the same table.
+//! `-- --quick` for CI; the full run measures longer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -9,10 +12,11 @@ use std::time::{Duration, Instant};
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use steward_scan::{ScanFlags, Scanner};
-use steward_store::{SealContext, Sealer, Store};
+use steward_store::content::{NewMessage, insert_message};
+use steward_store::{PlaintextForTestsOnly, SealContext, Sealer, Store};
 use steward_vault::store::migrate;
 use steward_vault::{
-    InMemoryKeyStore, Keyring, OpenReason, RowBinding, TxKeyStore, Vault, VaultSealer,
+    InMemoryKeyStore, Keyring, OpenReason, RowBinding, Safety, TxKeyStore, Vault, VaultSealer,
 };
 
 struct Lcg(u64);
@@ -302,6 +306,108 @@ fn bench_ingest(batched: usize, single: usize, reps: usize) {
     }
 }
 
+/// A fresh store with the real schema: 50 members, 97 two-member conversations.
+fn send_store(dir: &std::path::Path) -> Store {
+    let store = Store::open(&format!("sqlite://{}", dir.join("s.db").display())).unwrap();
+    steward_vault::safety::migrate(&store).unwrap();
+    store
+        .transaction(|tx| {
+            for m in 1..=50i64 {
+                tx.execute(
+                    "INSERT INTO members (member_id, first_name, last_name, email, country, \
+                     jurisdiction, created_at) VALUES ($1, 'B', 'M', 'b@example.org', 'US', 'US', 0)",
+                    &[m.into()],
+                )?;
+            }
+            for c in 1..=97i64 {
+                let (a, b) = conversation_members(c);
+                tx.execute(
+                    "INSERT INTO conversations (conversation_id, member_id, created_at) VALUES ($1, $2, 0)",
+                    &[c.into(), a.into()],
+                )?;
+                for m in [a, b] {
+                    tx.execute(
+                        "INSERT INTO conversation_participants (conversation_id, member_id, joined_at) \
+                         VALUES ($1, $2, 0)",
+                        &[c.into(), m.into()],
+                    )?;
+                }
+            }
+            Ok::<_, steward_store::StoreError>(())
+        })
+        .unwrap();
+    store
+}
+
+fn conversation_members(c: i64) -> (i64, i64) {
+    (c % 50 + 1, (c + 7) % 50 + 1)
+}
+
+/// Messages through `Safety::send_message` (`send = true`) or the plaintext through
+/// `insert_message` into the same `messages` table; returns the elapsed time.
+fn send_ingest(corpus: &[String], per_tx: usize, send: bool, scanner: &Scanner) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let store = send_store(dir.path());
+    let vault = Vault::new(Keyring::ephemeral().unwrap());
+    let taxonomy = steward_core::Taxonomy::builtin();
+    let safety = Safety::new(&vault, scanner, &taxonomy, "bench");
+    let start = Instant::now();
+    for (chunk_index, chunk) in corpus.chunks(per_tx).enumerate() {
+        store
+            .transaction(|tx| {
+                for (i, text) in chunk.iter().enumerate() {
+                    let n = (chunk_index * per_tx + i) as i64;
+                    let conversation = n % 97 + 1;
+                    let author = conversation_members(conversation).0;
+                    if send {
+                        safety.send_message(tx, author, conversation, text, &[], n)?;
+                    } else {
+                        insert_message(
+                            tx,
+                            &PlaintextForTestsOnly,
+                            &NewMessage {
+                                conversation_id: conversation,
+                                author_id: author,
+                                sent_at_ms: n,
+                                plaintext: text.as_bytes(),
+                                verdict: None,
+                            },
+                        )?;
+                    }
+                }
+                Ok::<_, steward_vault::SafetyError>(())
+            })
+            .unwrap();
+    }
+    start.elapsed()
+}
+
+fn bench_send(batched: usize, single: usize, reps: usize) {
+    let scanner = Scanner::builtin().unwrap();
+    for (n, per_tx, label) in [
+        (batched, 200, "200 messages per transaction"),
+        (single, 1, "one message per transaction"),
+    ] {
+        println!(
+            "== the real send path on SQLite's `messages` table, {label}, {n} messages, best of {reps} interleaved runs"
+        );
+        let corpus = messages(n, 11);
+        send_ingest(&corpus[..n.min(300)], per_tx, true, &scanner);
+        let (mut plain, mut send) = (0f64, 0f64);
+        for _ in 0..reps {
+            plain =
+                plain.max(n as f64 / send_ingest(&corpus, per_tx, false, &scanner).as_secs_f64());
+            send = send.max(n as f64 / send_ingest(&corpus, per_tx, true, &scanner).as_secs_f64());
+        }
+        println!("insert_message, plaintext: {plain:>10.0} msg/s");
+        println!(
+            "send_message:              {send:>10.0} msg/s  ratio {:.2}: participant check, consent, scan and seal cost {:.0} % of plaintext ingest throughput (goal < 30 %)",
+            send / plain,
+            (1.0 - send / plain) * 100.0
+        );
+    }
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let budget = if quick {
@@ -317,7 +423,9 @@ fn main() {
     bench_scanner(budget);
     if quick {
         bench_ingest(4_000, 200, 1);
+        bench_send(2_000, 200, 1);
     } else {
         bench_ingest(20_000, 1_000, 3);
+        bench_send(20_000, 1_000, 3);
     }
 }

@@ -38,6 +38,13 @@
 //! what it can see (participation, grant purpose, approval count, scope); the caller validates
 //! grants against the store and clock, and ledgers every open whose [`AccessRecord`] says so.
 //!
+//! **Trust & safety flows** ([`safety`]) are the vault's privileged callers: messaging with
+//! ingest scanning (participants only, quarantined content withheld from recipients), reports
+//! and cases, staff roles, and grant-scoped review — a reviewer's grant, approved by someone
+//! else (two approvers for a security investigation), covering the reported message and a few
+//! before it, expiring, each open ledgered in the same transaction. See
+//! `docs/trust-and-safety.md`.
+//!
 //! **Formats** (big-endian integers):
 //!
 //! ```text
@@ -58,6 +65,7 @@ pub mod error;
 pub mod keyring;
 pub mod keystore;
 pub mod reason;
+pub mod safety;
 pub mod store;
 pub mod vault;
 
@@ -66,5 +74,6 @@ pub use error::{KeyStoreError, VaultError};
 pub use keyring::Keyring;
 pub use keystore::{InMemoryKeyStore, MemberKeyState, MemberKeyStore};
 pub use reason::{GrantHandle, GrantPurpose, OpenReason};
+pub use safety::{Safety, SafetyConfig, SafetyError};
 pub use store::{SEALING_SCHEME, TxKeyStore, VAULT_MIGRATIONS, VaultSealer};
 pub use vault::{AccessRecord, ErasureReport, Opened, RotationReport, Vault};

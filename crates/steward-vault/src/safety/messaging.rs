@@ -1,0 +1,545 @@
+//! Messaging over sealed content: start a conversation, send (scan, then seal under the
+//! author's key, store ciphertext + verdict + rule), read (participants only, quarantined
+//! messages hidden from recipients), report (a participant, with a reason) into a case.
+
+use steward_core::Taxonomy;
+use steward_scan::{ScanFlags, Verdict, VerdictKind};
+use steward_store::content::{NewMessage, insert_message};
+use steward_store::member::{effective_consent, get_member};
+use steward_store::{SealContext, Sealer, Tx, Value};
+
+use super::{HARMFUL_DETECTION, Safety, SafetyError, subjects};
+use crate::envelope::Plaintext;
+use crate::store::{Access, open_stored};
+use crate::{VaultError, VaultSealer};
+
+/// Largest report reason, in bytes.
+const MAX_REASON: usize = 2_000;
+
+/// The `verdict` a decision of `remove_message` writes on the message.
+pub const REMOVED: &str = "removed";
+
+/// An attachment to send with a message.
+#[derive(Clone, Copy, Debug)]
+pub struct NewAttachment<'a> {
+    /// The file name, if known (the malware scanner checks disguised executables).
+    pub file_name: Option<&'a str>,
+    /// The media type (`application/pdf`).
+    pub media_type: &'a str,
+    /// The content.
+    pub bytes: &'a [u8],
+}
+
+/// What sending stored: ids and verdicts, no content.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentMessage {
+    /// The new message's id.
+    pub message_id: i64,
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// The scanners' verdict on the text.
+    pub verdict: Verdict,
+    /// Whether spam scanning ran (some recipient enabled `messaging.harmful_detection`).
+    pub spam_scanned: bool,
+    /// The attachments stored with it.
+    pub attachments: Vec<SentAttachment>,
+}
+
+/// One stored attachment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentAttachment {
+    /// The attachment's id.
+    pub attachment_id: i64,
+    /// The malware scanner's verdict.
+    pub verdict: Verdict,
+}
+
+/// What a reader gets in place of a message's or attachment's content.
+#[derive(Debug)]
+pub enum Content {
+    /// The opened content (wiped on drop).
+    Open(Plaintext),
+    /// Hidden from this reader: the scanners quarantined it. Show a warning with the verdict
+    /// and rule; the content is not returned.
+    Quarantined {
+        /// `phishing`, `malware` or `spam`.
+        verdict: String,
+        /// The rule that decided.
+        rule: Option<String>,
+    },
+    /// Removed by a reviewer's decision.
+    Removed,
+    /// The author's account was erased: the content was destroyed with their key.
+    AuthorErased,
+    /// The sealed content failed to open (`vault.aead_failure` for a tampered or swapped
+    /// row); nothing is returned.
+    Unreadable {
+        /// The vault's error code.
+        code: &'static str,
+    },
+}
+
+impl Content {
+    /// The opened content, if this reader may see it.
+    pub fn plaintext(&self) -> Option<&Plaintext> {
+        match self {
+            Content::Open(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A short warning for a reader, if the content is withheld.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            Content::Open(_) => None,
+            Content::Quarantined { verdict, rule } => Some(format!(
+                "hidden: this message was flagged as {verdict} (rule {})",
+                rule.as_deref().unwrap_or("-")
+            )),
+            Content::Removed => Some("removed by a trust & safety decision".to_owned()),
+            Content::AuthorErased => Some("message from a deleted member".to_owned()),
+            Content::Unreadable { code } => Some(format!("content could not be opened ({code})")),
+        }
+    }
+}
+
+/// One message as a participant sees it.
+#[derive(Debug)]
+pub struct ReadMessage {
+    /// The message's id.
+    pub message_id: i64,
+    /// Its author.
+    pub author_id: i64,
+    /// When it was sent.
+    pub sent_at_ms: i64,
+    /// The stored verdict (`clean`, `phishing`, `spam`, `removed`, ...), if scanned.
+    pub verdict: Option<String>,
+    /// The stored rule id, if any.
+    pub rule: Option<String>,
+    /// The content, or why it is withheld.
+    pub content: Content,
+    /// Its attachments.
+    pub attachments: Vec<ReadAttachment>,
+}
+
+/// One attachment as a participant sees it.
+#[derive(Debug)]
+pub struct ReadAttachment {
+    /// The attachment's id.
+    pub attachment_id: i64,
+    /// Its media type.
+    pub media_type: String,
+    /// Its size.
+    pub size_bytes: i64,
+    /// The stored verdict.
+    pub verdict: Option<String>,
+    /// The stored rule id.
+    pub rule: Option<String>,
+    /// The content, or why it is withheld.
+    pub content: Content,
+}
+
+/// A filed report and the case it opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// The `reports` row.
+    pub report_id: i64,
+    /// The `cases` row.
+    pub case_id: i64,
+    /// The reported message.
+    pub message_id: i64,
+    /// The ledger entry of the report.
+    pub ledger_seq: u64,
+}
+
+/// The participants of `conversation` (sorted), or `safety.not_found`.
+pub(crate) fn participants(tx: &mut Tx<'_>, conversation: i64) -> Result<Vec<i64>, SafetyError> {
+    let exists = tx.query_opt(
+        "SELECT conversation_id FROM conversations WHERE conversation_id = $1",
+        &[conversation.into()],
+    )?;
+    if exists.is_none() {
+        return Err(SafetyError::not_found(format!(
+            "conversation `{conversation}`"
+        )));
+    }
+    let mut members = tx
+        .query(
+            "SELECT member_id FROM conversation_participants WHERE conversation_id = $1",
+            &[conversation.into()],
+        )?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    members.sort_unstable();
+    Ok(members)
+}
+
+fn require_participant(
+    tx: &mut Tx<'_>,
+    member: i64,
+    conversation: i64,
+) -> Result<Vec<i64>, SafetyError> {
+    let members = participants(tx, conversation)?;
+    if members.binary_search(&member).is_err() {
+        return Err(SafetyError::NotParticipant {
+            member,
+            conversation,
+        });
+    }
+    Ok(members)
+}
+
+/// Whether `member` has `messaging.harmful_detection` on at `at_ms` (false for a deleted or
+/// missing member, or a taxonomy without the key).
+pub(crate) fn harmful_detection(
+    tx: &mut Tx<'_>,
+    taxonomy: &Taxonomy,
+    member: i64,
+    at_ms: i64,
+) -> Result<bool, SafetyError> {
+    let Some(key) = taxonomy.consent_key_id(HARMFUL_DETECTION) else {
+        return Ok(false);
+    };
+    let m = match get_member(tx, member) {
+        Ok(m) => m,
+        Err(steward_store::StoreError::NotFound { .. }) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    if m.deleted_at.is_some() {
+        return Ok(false);
+    }
+    Ok(effective_consent(tx, taxonomy, &m, at_ms)?.granted(key))
+}
+
+fn stored_verdict(v: &Verdict) -> (&'static str, &'static str) {
+    (v.kind.as_str(), v.rule_id.unwrap_or(""))
+}
+
+fn opt_nonempty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+impl Safety<'_> {
+    /// Starts a conversation of `creator` with `others` (existing, not deleted members).
+    /// Returns its id.
+    pub fn start_conversation(
+        &self,
+        tx: &mut Tx<'_>,
+        creator: i64,
+        others: &[i64],
+        at_ms: i64,
+    ) -> Result<i64, SafetyError> {
+        let mut members: Vec<i64> = others.iter().copied().filter(|m| *m != creator).collect();
+        if members.is_empty() {
+            return Err(SafetyError::Invalid(
+                "a conversation needs at least one other member".to_owned(),
+            ));
+        }
+        members.push(creator);
+        members.sort_unstable();
+        members.dedup();
+        for m in &members {
+            let member = match get_member(tx, *m) {
+                Ok(member) => member,
+                Err(steward_store::StoreError::NotFound { .. }) => {
+                    return Err(SafetyError::not_found(format!("member `{m}`")));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if member.deleted_at.is_some() {
+                return Err(SafetyError::not_found(format!("member `{m}`")));
+            }
+        }
+        let id = tx.next_id("conversations", "conversation_id")?;
+        tx.execute(
+            "INSERT INTO conversations (conversation_id, member_id, created_at) VALUES ($1, $2, $3)",
+            &[id.into(), creator.into(), at_ms.into()],
+        )?;
+        for m in members {
+            tx.execute(
+                "INSERT INTO conversation_participants (conversation_id, member_id, joined_at) \
+                 VALUES ($1, $2, $3)",
+                &[id.into(), m.into(), at_ms.into()],
+            )?;
+        }
+        Ok(id)
+    }
+
+    /// Sends a message (and attachments) from `author` to `conversation`. Only a participant
+    /// may send. The text is scanned for phishing always and for spam when any recipient turned
+    /// on `messaging.harmful_detection`; attachments for malware always. Content is sealed
+    /// under the author's key in this transaction; only ciphertext, verdict and rule id are
+    /// stored.
+    pub fn send_message(
+        &self,
+        tx: &mut Tx<'_>,
+        author: i64,
+        conversation: i64,
+        text: &str,
+        attachments: &[NewAttachment<'_>],
+        at_ms: i64,
+    ) -> Result<SentMessage, SafetyError> {
+        let members = require_participant(tx, author, conversation)?;
+        let mut spam_scanned = false;
+        for m in members.iter().filter(|m| **m != author) {
+            if harmful_detection(tx, self.taxonomy, *m, at_ms)? {
+                spam_scanned = true;
+                break;
+            }
+        }
+        let verdict = self.scanner.scan_message(
+            text,
+            ScanFlags {
+                harmful_detection: spam_scanned,
+            },
+        );
+        let sealer = VaultSealer::in_transaction(self.vault, tx, [author])?;
+        let message_id = insert_message(
+            tx,
+            &sealer,
+            &NewMessage {
+                conversation_id: conversation,
+                author_id: author,
+                sent_at_ms: at_ms,
+                plaintext: text.as_bytes(),
+                verdict: Some(stored_verdict(&verdict)),
+            },
+        )?;
+        let mut sent = Vec::with_capacity(attachments.len());
+        for a in attachments {
+            let v = self.scanner.scan_attachment(a.file_name, a.bytes);
+            let attachment_id = tx.next_id("attachments", "attachment_id")?;
+            let sealed = sealer
+                .seal(
+                    &SealContext {
+                        table: "attachments",
+                        row_id: attachment_id,
+                        member_id: author,
+                        container_id: Some(conversation),
+                    },
+                    a.bytes,
+                )
+                .map_err(|e| steward_store::StoreError::Invalid(e.to_string()))?;
+            let (kind, rule) = stored_verdict(&v);
+            tx.execute(
+                "INSERT INTO attachments (attachment_id, message_id, member_id, media_type, \
+                 size_bytes, content_sealed, sealing, verdict, verdict_rule) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    attachment_id.into(),
+                    message_id.into(),
+                    author.into(),
+                    a.media_type.into(),
+                    i64::try_from(a.bytes.len()).unwrap_or(i64::MAX).into(),
+                    Value::Bytes(sealed.into_stored_bytes()),
+                    sealer.scheme().into(),
+                    kind.into(),
+                    rule.into(),
+                ],
+            )?;
+            sent.push(SentAttachment {
+                attachment_id,
+                verdict: v,
+            });
+        }
+        Ok(SentMessage {
+            message_id,
+            conversation_id: conversation,
+            verdict,
+            spam_scanned,
+            attachments: sent,
+        })
+    }
+
+    /// Reads `conversation` as `reader` (a participant; `service.core`, not ledgered), oldest
+    /// first. A message the scanners quarantined is withheld from its recipients — phishing and
+    /// malware always, spam when the reader turned on `messaging.harmful_detection` — with its
+    /// verdict and rule; its author sees it.
+    pub fn read_conversation(
+        &self,
+        tx: &mut Tx<'_>,
+        reader: i64,
+        conversation: i64,
+        at_ms: i64,
+    ) -> Result<Vec<ReadMessage>, SafetyError> {
+        require_participant(tx, reader, conversation)?;
+        let hides_spam = harmful_detection(tx, self.taxonomy, reader, at_ms)?;
+        let rows = tx.query(
+            "SELECT message_id, member_id, sent_at, verdict, verdict_rule FROM messages \
+             WHERE conversation_id = $1 ORDER BY sent_at, message_id",
+            &[conversation.into()],
+        )?;
+        let attachment_rows = tx.query(
+            "SELECT a.attachment_id, a.message_id, a.member_id, a.media_type, a.size_bytes, \
+             a.verdict, a.verdict_rule FROM attachments a \
+             JOIN messages m ON m.message_id = a.message_id \
+             WHERE m.conversation_id = $1 ORDER BY a.attachment_id",
+            &[conversation.into()],
+        )?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let message_id = row.i64(0)?;
+            let author_id = row.i64(1)?;
+            let verdict = row.opt_text(3)?;
+            let rule = opt_nonempty(row.opt_text(4)?);
+            let content = self.content_for(
+                tx,
+                reader,
+                author_id,
+                hides_spam,
+                verdict.as_deref(),
+                rule.as_deref(),
+                "messages",
+                message_id,
+            )?;
+            let mut attachments = Vec::new();
+            for a in attachment_rows
+                .iter()
+                .filter(|a| a.get(1).as_i64() == Some(message_id))
+            {
+                let attachment_id = a.i64(0)?;
+                let a_verdict = a.opt_text(5)?;
+                let a_rule = opt_nonempty(a.opt_text(6)?);
+                // A removed message takes its attachments with it.
+                let shown_verdict = if verdict.as_deref() == Some(REMOVED) {
+                    verdict.as_deref()
+                } else {
+                    a_verdict.as_deref()
+                };
+                let content = self.content_for(
+                    tx,
+                    reader,
+                    a.i64(2)?,
+                    hides_spam,
+                    shown_verdict,
+                    a_rule.as_deref(),
+                    "attachments",
+                    attachment_id,
+                )?;
+                attachments.push(ReadAttachment {
+                    attachment_id,
+                    media_type: a.text(3)?,
+                    size_bytes: a.i64(4)?,
+                    verdict: a_verdict,
+                    rule: a_rule,
+                    content,
+                });
+            }
+            out.push(ReadMessage {
+                message_id,
+                author_id,
+                sent_at_ms: row.i64(2)?,
+                verdict,
+                rule,
+                content,
+                attachments,
+            });
+        }
+        Ok(out)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one call site, all plain values")]
+    fn content_for(
+        &self,
+        tx: &mut Tx<'_>,
+        reader: i64,
+        author: i64,
+        hides_spam: bool,
+        verdict: Option<&str>,
+        rule: Option<&str>,
+        table: &str,
+        row_id: i64,
+    ) -> Result<Content, SafetyError> {
+        if verdict == Some(REMOVED) {
+            return Ok(Content::Removed);
+        }
+        let hidden = reader != author
+            && match verdict {
+                Some(v) if v == VerdictKind::Phishing.as_str() => true,
+                Some(v) if v == VerdictKind::Malware.as_str() => true,
+                Some(v) if v == VerdictKind::Spam.as_str() => hides_spam,
+                _ => false,
+            };
+        if hidden {
+            return Ok(Content::Quarantined {
+                verdict: verdict.unwrap_or_default().to_owned(),
+                rule: rule.map(str::to_owned),
+            });
+        }
+        match open_stored(self.vault, tx, Access::Participant(reader), table, row_id) {
+            Ok(opened) => Ok(Content::Open(opened.plaintext)),
+            Err(VaultError::MemberShredded { .. }) => Ok(Content::AuthorErased),
+            Err(VaultError::Store(e)) => Err(e.into()),
+            Err(e) => Ok(Content::Unreadable { code: e.code() }),
+        }
+    }
+
+    /// Reports `message_id` as `reporter` (a participant of its conversation) with `reason`:
+    /// writes a `reports` row and an open `cases` row (its `member_id` is the reported
+    /// message's author), and a ledger entry naming the reporter only.
+    pub fn report_message(
+        &self,
+        tx: &mut Tx<'_>,
+        reporter: i64,
+        message_id: i64,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<Report, SafetyError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > MAX_REASON {
+            return Err(SafetyError::Invalid(format!(
+                "a report needs a reason of 1 to {MAX_REASON} bytes"
+            )));
+        }
+        let row = tx
+            .query_opt(
+                "SELECT conversation_id, member_id FROM messages WHERE message_id = $1",
+                &[message_id.into()],
+            )?
+            .ok_or_else(|| SafetyError::not_found(format!("message `{message_id}`")))?;
+        let conversation = row.i64(0)?;
+        let author = row.i64(1)?;
+        require_participant(tx, reporter, conversation)?;
+        let report_id = tx.next_id("reports", "report_id")?;
+        tx.execute(
+            "INSERT INTO reports (report_id, member_id, target_kind, target_id, reason, \
+             created_at, status) VALUES ($1, $2, 'message', $3, $4, $5, 'open')",
+            &[
+                report_id.into(),
+                reporter.into(),
+                message_id.into(),
+                reason.into(),
+                at_ms.into(),
+            ],
+        )?;
+        let case_id = tx.next_id("cases", "case_id")?;
+        tx.execute(
+            "INSERT INTO cases (case_id, report_id, member_id, status, opened_at) \
+             VALUES ($1, $2, $3, 'open', $4)",
+            &[
+                case_id.into(),
+                report_id.into(),
+                author.into(),
+                at_ms.into(),
+            ],
+        )?;
+        let mut entry = self.entry(
+            at_ms,
+            format!("member:{reporter}"),
+            "member",
+            "safety.report_review",
+            "report.create",
+        );
+        entry.subjects = subjects(&[reporter]);
+        entry.reference = format!("case:{case_id}");
+        entry.details = format!("report {report_id} of message {message_id}");
+        let ledger_seq = self.append(tx, entry)?;
+        Ok(Report {
+            report_id,
+            case_id,
+            message_id,
+            ledger_seq,
+        })
+    }
+}
