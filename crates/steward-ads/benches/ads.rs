@@ -1,0 +1,2 @@
+//! Ads benchmark (filled in below).
+fn main() {}
