@@ -14,7 +14,7 @@ use crate::error::DatasetError;
 use crate::registry;
 use crate::sinks::parquet;
 use crate::sinks::publish::Staging;
-use crate::sources::{self, Extract};
+use crate::sources::{self, Extract, Progress, Silent};
 use crate::spec::{PseudonymScope, SourceKind, Spec};
 use crate::transforms::anonymize::anonymize;
 use crate::transforms::pseudonymize::BuildKey;
@@ -52,12 +52,79 @@ pub fn build(
     out_dir: &Path,
     at_ms: i64,
 ) -> Result<Built, DatasetError> {
+    build_with_progress(store, policy, ledger, spec, out_dir, at_ms, &Silent)
+}
+
+/// [`build`] of the spec file at `spec_path`.
+pub fn build_from_spec_path(
+    store: &Store,
+    policy: &Policy,
+    ledger: &Ledger,
+    spec_path: &Path,
+    out_dir: &Path,
+    at_ms: i64,
+) -> Result<Built, DatasetError> {
+    let spec = Spec::load(spec_path)?;
+    build(store, policy, ledger, &spec, out_dir, at_ms)
+}
+
+/// [`build`] of a spec shipped in `datasets/` and compiled in (`profiles`, `public_posts`,
+/// `engagement_sequences`, `career_transitions`), for `steward demo`:
+/// `build_shipped(&store, &policy, &ledger, "profiles", &demo_dir.join("datasets"), now_ms)`.
+pub fn build_shipped(
+    store: &Store,
+    policy: &Policy,
+    ledger: &Ledger,
+    name: &str,
+    out_dir: &Path,
+    at_ms: i64,
+) -> Result<Built, DatasetError> {
+    let spec = Spec::shipped(name)?;
+    build(store, policy, ledger, &spec, out_dir, at_ms)
+}
+
+/// [`build`], reporting each stage to `progress` (see [`TerminalProgress`] for a bar on
+/// stderr).
+pub fn build_with_progress(
+    store: &Store,
+    policy: &Policy,
+    ledger: &Ledger,
+    spec: &Spec,
+    out_dir: &Path,
+    at_ms: i64,
+    progress: &dyn Progress,
+) -> Result<Built, DatasetError> {
+    let result = build_inner(store, policy, ledger, spec, out_dir, at_ms, progress);
+    progress.finish();
+    result
+}
+
+fn build_inner(
+    store: &Store,
+    policy: &Policy,
+    ledger: &Ledger,
+    spec: &Spec,
+    out_dir: &Path,
+    at_ms: i64,
+    progress: &dyn Progress,
+) -> Result<Built, DatasetError> {
     let started = Instant::now();
     let built_at_ms = now_ms();
     registry::install(store)?;
+    // One key per build, drawn before the sources so item pseudonyms share it; never stored.
+    let key = BuildKey::random();
+    let fields = &spec.fields;
     let mut extract: Extract = match spec.source {
-        SourceKind::Profiles => sources::profiles::read(store, policy, &spec.fields, at_ms)?,
-        SourceKind::PublicPosts => sources::public_posts::read(store, policy, &spec.fields, at_ms)?,
+        SourceKind::Profiles => sources::profiles::read(store, policy, fields, at_ms, progress)?,
+        SourceKind::PublicPosts => {
+            sources::public_posts::read(store, policy, fields, at_ms, progress)?
+        }
+        SourceKind::EngagementSequences => {
+            sources::engagement_sequences::read(store, policy, fields, at_ms, &key, progress)?
+        }
+        SourceKind::CareerTransitions => {
+            sources::career_transitions::read(store, policy, fields, at_ms, progress)?
+        }
     };
     if extract.rows.is_empty() {
         return Err(DatasetError::Empty);
@@ -65,9 +132,22 @@ pub fn build(
     let mut scrubbed = ScrubStats::default();
     for field in &spec.text_fields {
         if let Some(col) = extract.header.iter().position(|h| h == field) {
+            progress.stage(
+                &format!("scrubbing {field}"),
+                Some(extract.rows.len() as u64),
+            );
             scrub_column(&mut extract.rows, col, &mut scrubbed)?;
+            progress.inc(extract.rows.len() as u64);
         }
     }
+    progress.stage(
+        &format!(
+            "generalizing {} rows to k = {} (checked independently)",
+            extract.rows.len(),
+            spec.privacy.k
+        ),
+        None,
+    );
     let released = anonymize(spec, &extract.header, &extract.rows)?;
     let row_members: Vec<i64> = released
         .input_rows
@@ -78,7 +158,6 @@ pub fn build(
 
     let (header, rows) = match spec.pseudonym_scope {
         PseudonymScope::Build => {
-            let key = BuildKey::random();
             let mut header = vec![PSEUDONYM_COLUMN.to_owned()];
             header.extend(released.header.iter().cloned());
             let rows: Vec<Vec<String>> = released
@@ -105,7 +184,8 @@ pub fn build(
         hex::encode(rand::random::<[u8; 3]>())
     );
     let staging = Staging::new(&out_dir.join(&id))?;
-    parquet::write(&staging.path().join(DATA_FILE), &header, &rows)?;
+    progress.stage("writing Parquet (zstd)", Some(rows.len() as u64));
+    parquet::write_with_progress(&staging.path().join(DATA_FILE), &header, &rows, progress)?;
     let files = staging.digests()?;
     let p = &released.privacy;
     let mut transforms = vec![format!(
@@ -140,6 +220,17 @@ pub fn build(
             "member ids replaced by `{PSEUDONYM_COLUMN}`: HMAC-SHA-256 under a random per-build key that is never stored"
         ));
     }
+    match spec.source {
+        SourceKind::EngagementSequences => transforms.push(
+            "only events on public items the gate releases (public posts of consenting adult members, company pages, job postings); items named `kind:pseudonym` under the build's key in a domain of their own; times bucketed to the week (its Monday)"
+                .to_owned(),
+        ),
+        SourceKind::CareerTransitions => transforms.push(
+            "consecutive positions paired; job function from the title's O*NET-SOC major group, seniority from the member's experience when the position started (six years a level), industry from the company page; years in the earlier role banded 0-1, 2-4, 5-9, 10+"
+                .to_owned(),
+        ),
+        SourceKind::Profiles | SourceKind::PublicPosts => {}
+    }
     let sheet = Datasheet {
         id: id.clone(),
         name: spec.name.clone(),
@@ -162,6 +253,7 @@ pub fn build(
                 .then(|| PSEUDONYM_COLUMN.to_owned()),
         },
         gate_reads: extract.reports.iter().map(GateRead::from).collect(),
+        source_exclusions: extract.source_exclusions.clone(),
         transforms,
         privacy: PrivacySheet {
             k_required: p.k_required,
@@ -220,6 +312,7 @@ pub fn build(
             groups.join(", ")
         )));
     }
+    progress.stage("registering, ledgering and publishing", None);
     let members = MemberSet::new(distinct.iter().filter_map(|m| u64::try_from(*m).ok()));
     let dest = staging.dest().to_owned();
     let path_text = dest.display().to_string();
@@ -280,5 +373,64 @@ fn bias_report(spec: &Spec, extract: &Extract, members: &BTreeSet<i64>) -> BiasR
         bound: spec.bias.bound,
         flagged,
         dimensions,
+    }
+}
+
+/// A progress bar on stderr (indicatif), hidden when stderr is not a terminal or when the
+/// caller asks for machine output.
+#[derive(Debug, Clone)]
+pub struct TerminalProgress {
+    bar: indicatif::ProgressBar,
+}
+
+impl TerminalProgress {
+    /// A bar on stderr; hidden unless `visible` and stderr is a terminal.
+    pub fn stderr(visible: bool) -> TerminalProgress {
+        use std::io::IsTerminal;
+        let target = if visible && std::io::stderr().is_terminal() {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        };
+        let hidden = target.is_hidden();
+        let bar = indicatif::ProgressBar::with_draw_target(None, target);
+        if !hidden {
+            // Keeps the spinner and the elapsed time moving through long stages.
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        }
+        TerminalProgress { bar }
+    }
+
+    /// Whether anything is drawn.
+    pub fn is_hidden(&self) -> bool {
+        self.bar.is_hidden()
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn stage(&self, name: &str, len: Option<u64>) {
+        let template = if len.is_some() {
+            "{spinner} {msg} [{bar:30}] {pos}/{len} ({per_sec}, {elapsed})"
+        } else {
+            "{spinner} {msg}: {pos} ({per_sec}, {elapsed})"
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
+        self.bar.reset();
+        match len {
+            Some(n) => self.bar.set_length(n),
+            None => self.bar.unset_length(),
+        }
+        self.bar.set_message(name.to_owned());
+        self.bar.tick();
+    }
+
+    fn inc(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
     }
 }

@@ -131,6 +131,10 @@ pub struct Datasheet {
     pub source: String,
     pub composition: Composition,
     pub gate_reads: Vec<GateRead>,
+    /// Items the gate released that the source left out, per reason (an engagement event
+    /// on a member's profile, a member with a single position).
+    #[serde(default)]
+    pub source_exclusions: BTreeMap<String, u64>,
     pub transforms: Vec<String>,
     pub privacy: PrivacySheet,
     pub bias: BiasReport,
@@ -250,6 +254,12 @@ impl Datasheet {
                 fmt(&r.excluded_rows),
                 fmt(&r.excluded_members)
             );
+        }
+        if !self.source_exclusions.is_empty() {
+            let _ = writeln!(s, "\nLeft out by the source after the gate:\n");
+            for (k, v) in &self.source_exclusions {
+                let _ = writeln!(s, "- {k}: {v}");
+            }
         }
         let _ = writeln!(s, "\n## Transforms\n");
         for t in &self.transforms {

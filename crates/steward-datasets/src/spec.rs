@@ -3,7 +3,8 @@
 //! Unknown keys are errors (a typo must not silently weaken a release), and every error names
 //! `file:line:column`. Hierarchies are written as rules: `bands:5/10/20` (nested integer
 //! intervals), `top:8` (the eight most frequent values, the rest `Other`), `flat` (value or
-//! `*`) or `arx:PATH` (an ARX CSV hierarchy, relative to the spec file).
+//! `*`), `calendar` (date or month, then month, quarter, year, `*`) or `arx:PATH` (an ARX CSV
+//! hierarchy, relative to the spec file).
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +21,10 @@ pub enum SourceKind {
     Profiles,
     /// One row per public post, its text scrubbed of PII.
     PublicPosts,
+    /// One row per engagement event on a public item, ordered per member.
+    EngagementSequences,
+    /// One row per move between two consecutive positions of a member.
+    CareerTransitions,
 }
 
 impl SourceKind {
@@ -27,6 +32,8 @@ impl SourceKind {
         match self {
             SourceKind::Profiles => "profiles",
             SourceKind::PublicPosts => "public_posts",
+            SourceKind::EngagementSequences => "engagement_sequences",
+            SourceKind::CareerTransitions => "career_transitions",
         }
     }
 }
@@ -42,6 +49,9 @@ pub enum HierarchyRule {
     Flat,
     /// An ARX hierarchy file (CSV, `;` or `,` separated).
     Arx(PathBuf),
+    /// Dates (`YYYY-MM-DD`, e.g. a week's Monday) or months (`YYYY-MM`): month, quarter,
+    /// year, then `*`.
+    Calendar,
 }
 
 /// Who a pseudonym stays stable for.
@@ -179,6 +189,8 @@ pub fn source_fields(source: SourceKind) -> &'static [&'static str] {
             "top_skills",
         ],
         SourceKind::PublicPosts => &["body", "posted_month", "author_region", "author_industry"],
+        SourceKind::EngagementSequences => crate::sources::engagement_sequences::FIELDS,
+        SourceKind::CareerTransitions => crate::sources::career_transitions::FIELDS,
     }
 }
 
@@ -193,7 +205,39 @@ fn locate(file: &str, text: &str, offset: usize) -> String {
     format!("{file}:{line}:{column}")
 }
 
+/// The specs shipped in the repository's `datasets/` folder, compiled in so a binary can
+/// build them from anywhere (`steward demo`).
+pub const SHIPPED: &[(&str, &str)] = &[
+    ("profiles", include_str!("../../../datasets/profiles.toml")),
+    (
+        "public_posts",
+        include_str!("../../../datasets/public_posts.toml"),
+    ),
+    (
+        "engagement_sequences",
+        include_str!("../../../datasets/engagement_sequences.toml"),
+    ),
+    (
+        "career_transitions",
+        include_str!("../../../datasets/career_transitions.toml"),
+    ),
+];
+
 impl Spec {
+    /// A shipped spec by name (`profiles`, `public_posts`, `engagement_sequences`,
+    /// `career_transitions`), as compiled into the binary.
+    pub fn shipped(name: &str) -> Result<Spec, DatasetError> {
+        let (_, text) = SHIPPED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| DatasetError::NotFound(format!("shipped spec {name}")))?;
+        Spec::parse(
+            &format!("datasets/{name}.toml"),
+            text,
+            Path::new("datasets"),
+        )
+    }
+
     /// Reads and checks a spec file.
     pub fn load(path: &Path) -> Result<Spec, DatasetError> {
         let text = std::fs::read_to_string(path).map_err(|e| DatasetError::io(path, e))?;
@@ -376,6 +420,9 @@ fn parse_hierarchy(rule: &str, base_dir: &Path) -> Result<HierarchyRule, String>
     if rule == "flat" {
         return Ok(HierarchyRule::Flat);
     }
+    if rule == "calendar" {
+        return Ok(HierarchyRule::Calendar);
+    }
     if let Some(widths) = rule.strip_prefix("bands:") {
         let widths: Result<Vec<i64>, _> = widths.split('/').map(str::parse::<i64>).collect();
         let widths =
@@ -402,7 +449,7 @@ fn parse_hierarchy(rule: &str, base_dir: &Path) -> Result<HierarchyRule, String>
         return Ok(HierarchyRule::Arx(base_dir.join(p)));
     }
     Err(format!(
-        "unknown hierarchy `{rule}` (use bands:W1/W2, top:N, flat or arx:PATH)"
+        "unknown hierarchy `{rule}` (use bands:W1/W2, top:N, flat, calendar or arx:PATH)"
     ))
 }
 
@@ -440,6 +487,19 @@ max_suppression = 0.05
         );
         assert_eq!(s.bias.bound, 0.8);
         assert_eq!(s.pseudonym_scope, PseudonymScope::Build);
+    }
+
+    #[test]
+    fn every_shipped_spec_parses() {
+        for (name, _) in SHIPPED {
+            let s = Spec::shipped(name).unwrap();
+            assert_eq!(s.name, *name);
+            assert_eq!(s.source.as_str(), *name);
+        }
+        assert_eq!(
+            Spec::shipped("nope").unwrap_err().code(),
+            "datasets.not_found"
+        );
     }
 
     #[test]

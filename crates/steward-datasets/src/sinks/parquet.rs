@@ -12,6 +12,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
 use crate::error::DatasetError;
+use crate::sources::{Progress, Silent};
 
 /// Rows per record batch (and so at most per row group).
 const BATCH_ROWS: usize = 65_536;
@@ -22,6 +23,16 @@ fn pq(e: impl std::fmt::Display) -> DatasetError {
 
 /// Writes `rows` (each as wide as `header`) to a new file at `path` and fsyncs it.
 pub fn write(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<(), DatasetError> {
+    write_with_progress(path, header, rows, &Silent)
+}
+
+/// [`write`], counting rows to `progress` batch by batch.
+pub fn write_with_progress(
+    path: &Path,
+    header: &[String],
+    rows: &[Vec<String>],
+    progress: &dyn Progress,
+) -> Result<(), DatasetError> {
     let schema = Arc::new(Schema::new(
         header
             .iter()
@@ -43,6 +54,7 @@ pub fn write(path: &Path, header: &[String], rows: &[Vec<String>]) -> Result<(),
             .collect();
         let batch = RecordBatch::try_new(schema.clone(), columns).map_err(pq)?;
         writer.write(&batch).map_err(pq)?;
+        progress.inc(chunk.len() as u64);
     }
     let file = writer.into_inner().map_err(pq)?;
     file.sync_all().map_err(|e| DatasetError::io(path, e))

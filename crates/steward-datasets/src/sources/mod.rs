@@ -5,6 +5,8 @@
 //! default, a hidden section, a connections-only or closed-group post), deleted members and
 //! minors never reach a source, and the gate's report says how many were left out and why.
 
+pub mod career_transitions;
+pub mod engagement_sequences;
 pub mod profiles;
 pub mod public_posts;
 
@@ -33,7 +35,74 @@ pub struct Extract {
     pub population: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// What the population is, per dimension (it differs where consent limits the read).
     pub population_basis: BTreeMap<&'static str, String>,
+    /// Items the gate released that the source itself left out, per reason (an engagement
+    /// event on a profile or on a post the gate does not release, a position with no
+    /// successor) — reported in the datasheet beside the gate's own counts.
+    pub source_exclusions: BTreeMap<String, u64>,
 }
 
 /// The placeholder for a value that is absent or withheld.
 pub const UNKNOWN: &str = "unknown";
+
+/// `(year, month, day)` of a day number since 1970-01-01 (Hinnant's civil-from-days).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// `YYYY-MM` of a time in ms since the epoch (UTC).
+pub fn month_of(ms: i64) -> String {
+    let (y, m, _) = civil_from_days(ms.div_euclid(86_400_000));
+    format!("{y:04}-{m:02}")
+}
+
+/// The week of a time in ms since the epoch (UTC), named by its Monday: `YYYY-MM-DD`.
+pub fn week_of(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // 1970-01-01 was a Thursday: (days + 3) mod 7 is the weekday counted from Monday.
+    let monday = days - (days + 3).rem_euclid(7);
+    let (y, m, d) = civil_from_days(monday);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Progress of a build: sources tick once per gated record, later stages per row.
+pub trait Progress {
+    /// A new stage starts; `len` is its number of steps when known.
+    fn stage(&self, name: &str, len: Option<u64>);
+    fn inc(&self, n: u64);
+    /// The build is over (successfully or not).
+    fn finish(&self);
+}
+
+/// No progress shown.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn stage(&self, _: &str, _: Option<u64>) {}
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_are_named_by_their_monday() {
+        // 2026-01-01 was a Thursday; its week started on Monday 2025-12-29.
+        assert_eq!(week_of(1_767_225_600_000), "2025-12-29");
+        assert_eq!(week_of(0), "1969-12-29");
+        // 2026-01-05 00:00 is a Monday and starts its own week.
+        assert_eq!(week_of(1_767_571_200_000), "2026-01-05");
+        assert_eq!(week_of(1_767_571_200_000 - 1), "2025-12-29");
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

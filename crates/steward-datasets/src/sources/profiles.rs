@@ -8,7 +8,7 @@ use steward_core::{Form, Policy};
 use steward_store::gate::ProfileRecord;
 use steward_store::{Gate, GateRequest, GatedRecord, Store};
 
-use super::{Extract, Groups, PURPOSE, UNKNOWN};
+use super::{Extract, Groups, PURPOSE, Progress, UNKNOWN};
 use crate::error::DatasetError;
 
 /// How many of a member's most endorsed skills the `top_skills` field carries.
@@ -59,7 +59,9 @@ pub fn read(
     policy: &Policy,
     fields: &[String],
     at_ms: i64,
+    progress: &dyn Progress,
 ) -> Result<Extract, DatasetError> {
+    progress.stage("reading through the gate", None);
     let gate = Gate::new(store, policy);
     let mut acc: BTreeMap<i64, Acc> = BTreeMap::new();
     let report = gate.read(
@@ -70,6 +72,7 @@ pub fn read(
             at_ms,
         },
         |record| {
+            progress.inc(1);
             match record {
                 GatedRecord::Profile(p) => {
                     let id = p.member_id;

@@ -8,22 +8,10 @@ use std::collections::BTreeMap;
 use steward_core::{Form, Policy};
 use steward_store::{Gate, GateRequest, GatedRecord, Store};
 
-use super::{Extract, Groups, PURPOSE, UNKNOWN};
+use super::{Extract, Groups, PURPOSE, Progress, UNKNOWN};
 use crate::error::DatasetError;
 
-/// `YYYY-MM` of a time in ms since the epoch (UTC), by the civil-from-days algorithm.
-pub fn month_of(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}")
-}
+pub use super::month_of;
 
 struct Post {
     member: i64,
@@ -37,7 +25,9 @@ pub fn read(
     policy: &Policy,
     fields: &[String],
     at_ms: i64,
+    progress: &dyn Progress,
 ) -> Result<Extract, DatasetError> {
+    progress.stage("reading through the gate", None);
     let mut posts: Vec<Post> = Vec::new();
     let mut authors: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
     let report = Gate::new(store, policy).read(
@@ -52,6 +42,7 @@ pub fn read(
             at_ms,
         },
         |record| {
+            progress.inc(1);
             match record {
                 GatedRecord::Post(p) => posts.push(Post {
                     member: p.member_id,

@@ -99,6 +99,37 @@ pub fn linkage_attack(
     success / released.len() as f64
 }
 
+/// A date's or month's generalizations: itself, its month, its quarter, its year, `*`.
+/// Anything else stays itself until `*`.
+pub fn calendar_levels(value: &str) -> Vec<String> {
+    let b = value.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let is_month = b.len() >= 7 && digits(0..4) && b[4] == b'-' && digits(5..7);
+    let month: Option<u32> =
+        if is_month && (b.len() == 7 || (b.len() == 10 && b[7] == b'-' && digits(8..10))) {
+            value[5..7].parse().ok().filter(|m| (1..=12).contains(m))
+        } else {
+            None
+        };
+    match month {
+        Some(m) => vec![
+            value.to_owned(),
+            value[..7].to_owned(),
+            format!("{}-Q{}", &value[..4], (m - 1) / 3 + 1),
+            value[..4].to_owned(),
+            "*".to_owned(),
+        ],
+        None => vec![
+            value.to_owned(),
+            value.to_owned(),
+            value.to_owned(),
+            value.to_owned(),
+            "*".to_owned(),
+        ],
+    }
+}
+
 fn build_hierarchy(
     rule: &HierarchyRule,
     name: &str,
@@ -129,6 +160,10 @@ fn build_hierarchy(
                     row
                 })
                 .collect();
+            Hierarchy::from_rows(name, &rows)?
+        }
+        HierarchyRule::Calendar => {
+            let rows: Vec<Vec<String>> = values.iter().map(|v| calendar_levels(v)).collect();
             Hierarchy::from_rows(name, &rows)?
         }
         HierarchyRule::Arx(path) => {
@@ -270,6 +305,20 @@ pub fn anonymize(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calendar_levels_go_week_month_quarter_year() {
+        assert_eq!(
+            calendar_levels("2025-12-29"),
+            ["2025-12-29", "2025-12", "2025-Q4", "2025", "*"]
+        );
+        assert_eq!(
+            calendar_levels("2026-02"),
+            ["2026-02", "2026-02", "2026-Q1", "2026", "*"]
+        );
+        assert_eq!(calendar_levels("unknown")[3], "unknown");
+        assert_eq!(calendar_levels("2026-13-01")[1], "2026-13-01");
+    }
 
     #[test]
     fn the_linkage_attack_succeeds_one_in_class_size() {
