@@ -21,6 +21,7 @@
 //! spec digest. The crate never depends on the vault: private content is not its business.
 
 pub mod build;
+pub mod canary;
 pub mod datasheet;
 pub mod error;
 pub mod registry;

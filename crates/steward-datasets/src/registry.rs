@@ -5,6 +5,7 @@
 //! with the ledger entry that records the release.
 
 use steward_ledger::{Entry, Ledger, MemberSet};
+use steward_store::staleness;
 use steward_store::{Migration, MigrationSet, MigrationSql, Store, Tx, Value};
 
 use crate::datasheet::Datasheet;
@@ -61,6 +62,13 @@ pub struct Registered {
     pub policy_version: String,
     pub ledger_seq: i64,
     pub path: String,
+    /// `published`, or `stale` once a member in it withdrew consent or was erased.
+    pub status: String,
+    pub stale_since: Option<i64>,
+    /// Members of the release who withdrew AI-training consent since it was built.
+    pub consent_withdrawn: u64,
+    /// Members of the release erased since it was built.
+    pub members_erased: u64,
 }
 
 /// Records a published build: the member set, the ledger entry naming it, and the registry
@@ -180,8 +188,9 @@ pub fn list(store: &Store) -> Result<Vec<Registered>, DatasetError> {
         )?;
         rows.iter()
             .map(|r| {
+                let id = r.text(0)?;
+                let st = staleness::status(tx, &id)?;
                 Ok(Registered {
-                    id: r.text(0)?,
                     name: r.text(1)?,
                     source: r.text(2)?,
                     built_at_ms: r.i64(3)?,
@@ -192,10 +201,24 @@ pub fn list(store: &Store) -> Result<Vec<Registered>, DatasetError> {
                     policy_version: r.text(8)?,
                     ledger_seq: r.i64(9)?,
                     path: r.text(10)?,
+                    status: st
+                        .as_ref()
+                        .map_or_else(|| "published".to_owned(), |s| s.status.clone()),
+                    stale_since: st.as_ref().and_then(|s| s.stale_since),
+                    consent_withdrawn: st.as_ref().map_or(0, |s| s.consent_withdrawn),
+                    members_erased: st.as_ref().map_or(0, |s| s.members_erased),
+                    id,
                 })
             })
             .collect::<Result<Vec<_>, DatasetError>>()
     })
+}
+
+/// Whether dataset `id` is stale, since when and why (counts per reason).
+pub fn status(store: &Store, id: &str) -> Result<staleness::DatasetStatus, DatasetError> {
+    store
+        .read(|tx| staleness::status(tx, id))?
+        .ok_or_else(|| DatasetError::NotFound(id.to_owned()))
 }
 
 /// The datasheet registered for `id`.
