@@ -1,65 +1,27 @@
 // The privacy center clicked through in a real browser: a member turns AI training on and
-// off and sees "how my data is used" change with it. Screenshots go to ./screenshots/.
+// off and sees "how my data is used" change with it, downloads their data, and verifies their
+// access history's proofs in the browser — and a tampered proof fails. Screenshots go to
+// ./screenshots/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { start, shots } from "./harness.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const steward = process.env.STEWARD_BIN;
-const shots = join(here, "screenshots");
-const port = 18400 + Math.floor(Math.random() * 500);
-const base = `http://127.0.0.1:${port}`;
-let dir, db, server, browser, memberToken;
-
-function cli(...args) {
-  return execFileSync(steward, [...args, "--db", db], { encoding: "utf8" });
-}
-
-async function waitForServer() {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("server did not start");
-}
+let h, memberToken;
 
 before(async () => {
-  assert.ok(steward, "set STEWARD_BIN to the steward binary");
-  mkdirSync(shots, { recursive: true });
-  dir = mkdtempSync(join(tmpdir(), "steward-browser-"));
-  db = `sqlite://${join(dir, "t.db")}`;
-  cli("seed", "--members", "300", "--key-file", join(dir, "steward.keys"));
+  h = await start();
   // A US member: AI training is on by default there, so turning it off is visible.
-  memberToken = JSON.parse(cli("tokens", "create", "--role", "member", "--member", "1", "--json")).token;
-  server = spawn(steward, ["serve", "--db", db, "--addr", `127.0.0.1:${port}`], { stdio: "ignore" });
-  await waitForServer();
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  memberToken = h.token("member", 1);
 });
 
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+after(async () => { await h?.stop(); });
 
 test("a member turns AI training off and on, and how their data is used follows", async () => {
-  const page = await browser.newPage({ viewport: { width: 1200, height: 1400 } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(`${base}/#token=${memberToken}`);
-  // The token left the address bar at once.
+  const page = await h.open(memberToken);
   await page.waitForSelector("#settings");
+  // The token left the address bar at once.
   assert.ok(!page.url().includes("stw_"), "the token must not stay in the URL");
 
   const toggle = page.locator('#settings button[data-key="ai.training"]');
@@ -88,14 +50,86 @@ test("a member turns AI training off and on, and how their data is used follows"
   // Private messages are never used for ads, whatever the settings.
   const ads = page.locator('#data-use details[data-purpose="ads.targeting"] tr[data-category="member.content.message"] td.denied');
   assert.equal(await ads.count(), 1);
-  assert.deepEqual(errors, []);
+  assert.deepEqual(page.errors, []);
 });
 
+test("a member downloads their data as a zip, and the download is in their access history", async () => {
+  const page = await h.open(memberToken);
+  await page.waitForSelector("#download");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+  assert.equal(download.suggestedFilename(), "steward-member-1.zip");
+  const path = join(h.dir, "download.zip");
+  await download.saveAs(path);
+  const bytes = readFileSync(path);
+  assert.equal(bytes.subarray(0, 4).toString("latin1"), "PK\u0003\u0004", "a zip file");
+  assert.ok(bytes.includes(Buffer.from("steward-export/member.json")), "the zip holds member.json");
+  await page.waitForSelector("#download-status:has-text('Downloaded')");
+  // Reloaded, the history's newest entry is the export.
+  await page.reload();
+  await page.waitForSelector("#history tr[data-seq]");
+  const newest = await page.locator("#history tr[data-seq]").first().textContent();
+  assert.match(newest, /export/);
+  assert.deepEqual(page.errors, []);
+});
+
+test("the access history verifies in the browser: proofs, leaf hashes and the Ed25519 checkpoint signature", async () => {
+  const page = await h.open(memberToken);
+  await page.waitForSelector("#history tr[data-seq]");
+  const rows = await page.locator("#history tr[data-seq]").count();
+  assert.ok(rows >= 3, `settings changes and the export are recorded (${rows} rows)`);
+  await page.click("#verify");
+  const summary = page.locator("#verify-summary");
+  await summary.waitFor();
+  assert.equal(await summary.getAttribute("data-ok"), "true", await summary.textContent());
+  const text = await summary.textContent();
+  assert.match(text, new RegExp(`Verified: ${rows} of ${rows} entries are in the signed log`));
+  // Chromium has Ed25519 in WebCrypto; the page must say the signature was checked.
+  assert.match(text, /Ed25519 signature by steward\.local\/ledger verified in your browser/);
+  assert.equal(await page.locator("#history td.proof.ok").count(), rows);
+  await page.locator("#access-history").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "privacy-center.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+});
+
+// The browser must not take the server's word: change one byte of what the server sends and
+// verification fails, naming the entry.
+for (const [what, tamper, expect] of [
+  ["a proof hash", (b) => { const p = b.entries[0].inclusion_proof; p[0] = (p[0][0] === "0" ? "1" : "0") + p[0].slice(1); }, /inclusion proof does not lead to the signed root/],
+  ["an entry's bytes", (b) => { const e = b.entries[0]; const i = e.entry_bytes.length - 2; e.entry_bytes = e.entry_bytes.slice(0, i) + (e.entry_bytes.slice(i) === "00" ? "01" : "00"); }, /entry #\d+:/],
+  ["a displayed field", (b) => { b.entries[0].entry.actor = "member:999"; }, /the actor shown differs from the proven entry/],
+  ["the checkpoint's signature", (b) => { b.checkpoint.note = b.checkpoint.note.replace(/\n(\d+)\n/, (_, n) => `\n${Number(n) + 1}\n`); }, /Ed25519 signature does not verify/],
+]) {
+  test(`a tampered access history fails verification in the browser: ${what}`, async () => {
+    const page = await h.open(memberToken);
+    await page.route("**/api/v1/members/1/access-history", async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      tamper(body);
+      await route.fulfill({ response, json: body });
+    });
+    await page.reload();
+    await page.waitForSelector("#history tr[data-seq]");
+    await page.click("#verify");
+    const summary = page.locator("#verify-summary");
+    await summary.waitFor();
+    assert.equal(await summary.getAttribute("data-ok"), "false");
+    const text = await summary.textContent();
+    assert.match(text, /Verification FAILED/);
+    assert.match(text, expect);
+    if (what === "a proof hash") {
+      assert.equal(await page.locator("#history td.proof.failed").count(), 1, "only the tampered entry fails");
+      await page.screenshot({ path: join(shots, "privacy-center-tampered.png"), fullPage: true });
+    }
+    assert.deepEqual(page.errors, []);
+  });
+}
+
 test("a page opened without a token explains how to sign in and calls no API", async () => {
-  const page = await browser.newPage();
+  const context = await h.browser.newContext();
+  const page = await context.newPage();
   const apiCalls = [];
   page.on("request", (r) => { if (r.url().includes("/api/")) apiCalls.push(r.url()); });
-  await page.goto(`${base}/`);
+  await page.goto(`${h.base}/`);
   await page.waitForSelector("main h1");
   assert.match(await page.textContent("main"), /sign-in link/);
   assert.deepEqual(apiCalls, []);

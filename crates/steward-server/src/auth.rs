@@ -265,3 +265,37 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or_else(|| ApiError::unauthorized("auth.invalid_token", "unknown or revoked token"))
     }
 }
+
+/// The staff role a token's role acts with in the trust & safety flows (advertisers and
+/// members are not staff).
+pub fn staff_role(role: Role) -> Option<steward_vault::safety::StaffRole> {
+    use steward_vault::safety::StaffRole as S;
+    match role {
+        Role::Reviewer => Some(S::Reviewer),
+        Role::Approver => Some(S::Approver),
+        Role::Engineer => Some(S::Engineer),
+        Role::Auditor => Some(S::Auditor),
+        Role::Admin => Some(S::Admin),
+        Role::Member | Role::Advertiser => None,
+    }
+}
+
+impl Principal {
+    /// The staff account a staff token acts as: `<role>.<token id>`, so every token is a
+    /// distinct person to the four-eyes checks (a reviewer's token cannot approve its own
+    /// grant). `None` for member and advertiser tokens.
+    pub fn staff_name(&self) -> Option<String> {
+        staff_role(self.role).map(|_| format!("{}.{}", self.role.as_str(), self.token_id))
+    }
+
+    /// Makes sure the staff account exists with this token's role (idempotent; ledgered by
+    /// the library when a role is added) and returns its name; 403 for non-staff tokens.
+    pub fn ensure_staff(&self, tx: &mut Tx<'_>, at_ms: i64) -> Result<String, ApiError> {
+        let (Some(name), Some(role)) = (self.staff_name(), staff_role(self.role)) else {
+            return Err(ApiError::forbidden());
+        };
+        steward_vault::safety::add_staff(tx, &name, &[role], at_ms)
+            .map_err(|e| ApiError::internal(e.code()))?;
+        Ok(name)
+    }
+}

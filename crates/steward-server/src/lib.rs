@@ -1,6 +1,8 @@
-//! Steward's HTTP API: token-authenticated roles over the library crates, an OpenAPI document,
-//! health and Prometheus metrics. (The web UI and the remaining flows arrive with their
-//! issues; see the README's status table.)
+//! Steward's HTTP API: token-authenticated roles over the library crates — policy, a member's
+//! own data and rights (settings, data use, access history with proofs, download, erasure),
+//! messaging and trust & safety review, and the ledger's checkpoints and proofs — with an
+//! OpenAPI document, health and Prometheus metrics, and the web UI (privacy center, reviewer
+//! console, auditor view) embedded from `ui/`.
 //!
 //! **API Boundary:** this is the only crate that knows about HTTP and JSON shapes on the wire.
 //! Domain types do not derive `Serialize`; every response type here is a deliberate DTO, so a

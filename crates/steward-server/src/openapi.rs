@@ -4,11 +4,11 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{members, policy, system};
+use crate::routes::{ledger, members, policy, rights, safety, system};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Steward API", description = "The member-data layer of a professional network: policy, members' own data, and (as they land) reviews, datasets and ads."),
+    info(title = "Steward API", description = "The member-data layer of a professional network: policy, members' own data and rights, the ledger with its proofs, and (as they land) reviews, datasets and ads."),
     paths(
         system::healthz,
         system::metrics,
@@ -17,10 +17,30 @@ use crate::routes::{members, policy, system};
         policy::matrix,
         policy::explain,
         policy::diff,
+        policy::source,
         members::profile,
         members::settings,
         members::change_setting,
         members::data_use,
+        ledger::access_history,
+        rights::export,
+        rights::erase,
+        ledger::checkpoints,
+        ledger::latest_checkpoint,
+        ledger::inclusion_proof,
+        ledger::consistency,
+        ledger::verify_ledger,
+        safety::conversations,
+        safety::start,
+        safety::conversation,
+        safety::send,
+        safety::report,
+        safety::cases,
+        safety::case,
+        safety::request_grant,
+        safety::approve,
+        safety::open,
+        safety::decide,
     ),
     modifiers(&BearerAuth)
 )]

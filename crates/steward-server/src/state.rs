@@ -1,12 +1,56 @@
-//! What every handler shares: the store, the active policy, metrics and limits.
+//! What every handler shares: the store, the active policy, metrics, limits and — when the
+//! server was given the vault's key file — the vault and the ledger's signing keys.
 
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 use steward_core::Policy;
+use steward_ledger::{CheckpointSigner, CheckpointVerifier};
 use steward_store::Store;
+use steward_vault::{Keyring, Vault};
 
 use crate::Limits;
+use crate::error::ApiError;
 use crate::metrics::Metrics;
+
+/// The log's origin line in checkpoints, and the signing key's name (the CLI's default).
+pub const LEDGER_ORIGIN: &str = "steward.local/ledger";
+
+/// The keys the vault's key file holds, opened once at start.
+pub struct Keys {
+    /// Signs checkpoints of the ledger (the key file's ledger signing key).
+    pub signer: CheckpointSigner,
+    /// Verifies them; its text form is the published verifier key.
+    pub verifier: CheckpointVerifier,
+    /// The vault: opens sealed content for a permitted reason, erases members' keys. Erasure
+    /// rotates the key-encryption key, hence the lock.
+    pub vault: RwLock<Vault>,
+    /// The ingest scanners messages pass before they are sealed.
+    pub scanner: steward_scan::Scanner,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("verifier", &self.verifier.to_string())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    /// The keys of `keyring`.
+    pub fn from_keyring(keyring: Keyring) -> Result<Keys, KeyFileError> {
+        let seed = keyring.ledger_signing_key_bytes();
+        let signer = CheckpointSigner::from_seed(LEDGER_ORIGIN, seed.as_slice())?;
+        let verifier = signer.verifier();
+        Ok(Keys {
+            signer,
+            verifier,
+            vault: RwLock::new(Vault::new(keyring)),
+            scanner: steward_scan::Scanner::builtin()?,
+        })
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -14,6 +58,30 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
+    /// `None` when the server runs without the vault's key file: ledger proofs, erasure and
+    /// messaging then answer 503 `vault.unavailable`.
+    pub keys: Option<Arc<Keys>>,
+}
+
+/// Why the server could not open its key file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    #[error(transparent)]
+    Vault(#[from] steward_vault::VaultError),
+    #[error(transparent)]
+    Ledger(#[from] steward_ledger::LedgerError),
+    #[error(transparent)]
+    Scan(#[from] steward_scan::ScanError),
+}
+
+impl KeyFileError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyFileError::Vault(e) => e.code(),
+            KeyFileError::Ledger(e) => e.code(),
+            KeyFileError::Scan(e) => e.code(),
+        }
+    }
 }
 
 impl AppState {
@@ -24,11 +92,37 @@ impl AppState {
     ) -> Result<AppState, steward_store::StoreError> {
         store.migrate(&crate::auth::MIGRATIONS)?;
         store.migrate(&steward_ledger::schema::LEDGER_MIGRATIONS)?;
+        store.migrate(&steward_store::policies::POLICY_MIGRATIONS)?;
         Ok(AppState {
             store,
             policy,
             metrics: Arc::new(Metrics::default()),
             limits: Limits::default(),
+            keys: None,
+        })
+    }
+
+    /// The same state with the vault and ledger keys of `keyring`.
+    pub fn with_keyring(mut self, keyring: Keyring) -> Result<AppState, KeyFileError> {
+        self.keys = Some(Arc::new(Keys::from_keyring(keyring)?));
+        Ok(self)
+    }
+
+    /// The same state with the keys of the key file at `path` (which must exist and be
+    /// readable by its owner only).
+    pub fn with_key_file(self, path: &Path) -> Result<AppState, KeyFileError> {
+        let keyring = Keyring::open(path)?;
+        self.with_keyring(keyring)
+    }
+
+    /// The keys, or 503 when the server runs without a key file.
+    pub fn keys(&self) -> Result<Arc<Keys>, ApiError> {
+        self.keys.clone().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "vault.unavailable",
+                "this server was started without the vault's key file",
+            )
         })
     }
 }

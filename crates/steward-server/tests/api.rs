@@ -19,6 +19,8 @@ struct Fixture {
     _dir: tempfile::TempDir,
     state: AppState,
     tokens: BTreeMap<&'static str, String>,
+    /// Ids of the messaging and review fixture, by placeholder (`{c}`, `{msg}`, ...).
+    ids: BTreeMap<&'static str, i64>,
 }
 
 fn fixture() -> Fixture {
@@ -35,7 +37,32 @@ fn fixture() -> Fixture {
         &PlaintextForTestsOnly,
     )
     .unwrap();
-    let state = AppState::new(store.clone(), Arc::new(Policy::builtin().unwrap())).unwrap();
+    let keyring = steward_vault::Keyring::open_or_create(&dir.path().join("steward.keys")).unwrap();
+    let signer = steward_ledger::CheckpointSigner::from_seed(
+        steward_server::state::LEDGER_ORIGIN,
+        keyring.ledger_signing_key_bytes().as_slice(),
+    )
+    .unwrap();
+    let state = AppState::new(store.clone(), Arc::new(Policy::builtin().unwrap()))
+        .unwrap()
+        .with_keyring(keyring)
+        .unwrap();
+    // A few entries about members 1 and 2 and a signed checkpoint over them.
+    store
+        .transaction(|tx| {
+            let ctx = steward_ledger::audit::Context {
+                actor: &steward_core::consent::Actor::Member,
+                at_ms: 5,
+                policy_version: "test",
+            };
+            for m in [1, 2, 1] {
+                steward_ledger::audit::record_self_access(tx, m, "read", &["member"], &ctx)?;
+            }
+            steward_ledger::Ledger::new(steward_server::state::LEDGER_ORIGIN)
+                .checkpoint(tx, &signer, 6)?;
+            Ok::<_, steward_ledger::audit::AuditedError>(())
+        })
+        .unwrap();
     let mut tokens = BTreeMap::new();
     let mk = |role, member| create_token(&store, role, member, "test", 1).unwrap();
     tokens.insert("bad", "stw_".to_owned() + &"0".repeat(64));
@@ -44,6 +71,7 @@ fn fixture() -> Fixture {
     tokens.insert("revoked", revoked.secret);
     tokens.insert("self", mk(Role::Member, Some(1)).secret);
     tokens.insert("other", mk(Role::Member, Some(2)).secret);
+    let mut reviewer_staff = String::new();
     for (name, role) in [
         ("advertiser", Role::Advertiser),
         ("reviewer", Role::Reviewer),
@@ -52,12 +80,68 @@ fn fixture() -> Fixture {
         ("auditor", Role::Auditor),
         ("admin", Role::Admin),
     ] {
-        tokens.insert(name, mk(role, None).secret);
+        let t = mk(role, None);
+        if role == Role::Reviewer {
+            reviewer_staff = format!("reviewer.{}", t.token_id);
+        }
+        tokens.insert(name, t.secret);
     }
+    // Member 3 writes to member 1, who reports it; the reviewer token's staff account asks
+    // for two grants on the case, and another approver approves the second.
+    use steward_vault::safety::{self, StaffRole};
+    safety::migrate(&store).unwrap();
+    let keys = state.keys.clone().unwrap();
+    let vault = keys.vault.read().unwrap();
+    let s = steward_vault::Safety::new(&vault, &keys.scanner, state.policy.taxonomy(), "test");
+    // The server reads the clock: the grants must be live now.
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let ids = store
+        .transaction(|tx| {
+            let c = s.start_conversation(tx, 3, &[1], now)?;
+            s.send_message(tx, 3, c, "hello, how are you?", &[], now)?;
+            let m = s
+                .send_message(tx, 3, c, "buy cheap followers now", &[], now)?
+                .message_id;
+            let r = s.report_message(tx, 1, m, "spam", now)?;
+            safety::add_staff(tx, &reviewer_staff, &[StaffRole::Reviewer], now)?;
+            safety::add_staff(tx, "fixture.approver", &[StaffRole::Approver], now)?;
+            let ask = |tx: &mut steward_store::Tx<'_>| {
+                s.request_grant(
+                    tx,
+                    &reviewer_staff,
+                    r.case_id,
+                    &safety::GrantRequest {
+                        purpose: steward_vault::GrantPurpose::ReportReview,
+                        justification: "reported as spam",
+                        duration_ms: None,
+                    },
+                    now,
+                )
+            };
+            let pending = ask(tx)?.grant_id;
+            let active = ask(tx)?.grant_id;
+            s.approve_grant(tx, "fixture.approver", active, now)?;
+            Ok::<_, safety::SafetyError>(BTreeMap::from([
+                ("{c}", c),
+                ("{msg}", m),
+                ("{case}", r.case_id),
+                ("{grant}", pending),
+                ("{active}", active),
+            ]))
+        })
+        .unwrap();
+    drop(vault);
     Fixture {
         _dir: dir,
         state,
         tokens,
+        ids,
     }
 }
 
@@ -86,15 +170,31 @@ async fn call(
     (status, json)
 }
 
-fn request_for(endpoint: &str) -> (String, String, Option<String>) {
+fn request_for(f: &Fixture, endpoint: &str) -> (String, String, Option<String>) {
     let (method, path) = endpoint.split_once(' ').unwrap();
     let mut path = path.replace("{m}", "1");
+    for (k, v) in &f.ids {
+        path = path.replace(k, &v.to_string());
+    }
     if path == "/api/v1/policy/explain" {
         path.push_str("?purpose=ai.training&category=member.profile.skills");
     }
     let body = match method {
-        "POST" => Some(serde_json::json!({"old": steward_core::policy::DEFAULT_POLICY_TOML, "new": steward_core::policy::DEFAULT_POLICY_TOML}).to_string()),
+        "POST" if path.ends_with("/messages") => Some(serde_json::json!({"text": "hi"}).to_string()),
+        "POST" if path.ends_with("/conversations") => {
+            Some(serde_json::json!({"with": [2], "text": "hi"}).to_string())
+        }
+        "POST" if path.ends_with("/report") => Some(serde_json::json!({"reason": "spam"}).to_string()),
+        "POST" if path.ends_with("/grants") => {
+            Some(serde_json::json!({"justification": "reported as spam"}).to_string())
+        }
+        "POST" if path.ends_with("/decision") => {
+            Some(serde_json::json!({"decision": "no_violation"}).to_string())
+        }
+        "POST" if path.ends_with("/diff") => Some(serde_json::json!({"old": steward_core::policy::DEFAULT_POLICY_TOML, "new": steward_core::policy::DEFAULT_POLICY_TOML}).to_string()),
+        "POST" => None,
         "PUT" => Some(serde_json::json!({"key": "ai.training", "value": "off"}).to_string()),
+        "DELETE" => Some(serde_json::json!({"reason": "account closed on request"}).to_string()),
         _ => None,
     };
     (method.to_owned(), path, body)
@@ -123,7 +223,15 @@ async fn authorization_matrix_has_no_unexpected_cell() {
         let endpoint = format!("{} {}", cols[0], cols[1]);
         assert_eq!(cols.len() - 2, header.len(), "{line}");
         for (who, expected) in header.iter().zip(&cols[2..]) {
-            let (method, path, body) = request_for(&endpoint);
+            // A write changes the fixture for every later cell: each gets a fresh one.
+            let fresh;
+            let f = if !endpoint.starts_with("GET ") && !endpoint.ends_with("/diff") {
+                fresh = fixture();
+                &fresh
+            } else {
+                &f
+            };
+            let (method, path, body) = request_for(f, &endpoint);
             let token = f.tokens.get(who).map(String::as_str);
             assert!(*who == "none" || token.is_some(), "no token for {who}");
             let (status, json) = call(&f.state, &method, &path, token, body).await;
@@ -253,21 +361,42 @@ async fn openapi_document_lists_every_route() {
     let (s, doc) = call(&f.state, "GET", "/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     let paths = doc["paths"].as_object().unwrap();
-    for p in [
-        "/healthz",
-        "/metrics",
-        "/api/v1/policy/matrix",
-        "/api/v1/policy/explain",
-        "/api/v1/policy/diff",
-        "/api/v1/members/{id}",
-        "/api/v1/members/{id}/settings",
-        "/api/v1/members/{id}/data-use",
-    ] {
+    // Every API endpoint of the authorization matrix is documented, with its method.
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/authz.tsv"))
+            .unwrap();
+    let mut checked = 0;
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let mut cols = line.split_whitespace();
+        let (method, path) = (cols.next().unwrap(), cols.next().unwrap());
+        let path = path.split('?').next().unwrap();
+        if path == "/"
+            || path.starts_with("/ui/")
+            || path.contains("999999")
+            || path.contains("not-a-number")
+            || path.contains("nowhere")
+        {
+            continue;
+        }
+        let template = path
+            .replace("{m}", "{id}")
+            .replace("/entries/0/", "/entries/{seq}/")
+            .replace("{c}", "{conversation}")
+            .replace("{msg}", "{message}")
+            .replace("{active}", "{grant}");
+        let item = paths
+            .get(&template)
+            .unwrap_or_else(|| panic!("{template} missing from the OpenAPI document"));
         assert!(
-            paths.contains_key(p),
-            "{p} missing from the OpenAPI document"
+            item.get(method.to_lowercase()).is_some(),
+            "{method} {template} missing from the OpenAPI document"
         );
+        checked += 1;
     }
+    assert!(checked >= 15, "{checked}");
 }
 
 #[tokio::test]
@@ -387,4 +516,385 @@ async fn ui_is_served_with_a_strict_content_security_policy() {
         csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
         "{csp}"
     );
+}
+
+async fn call_raw(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = router(state.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    (status, headers, bytes)
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn hash(s: &str) -> steward_ledger::Hash {
+    steward_ledger::Hash::from_hex(s).unwrap()
+}
+
+#[tokio::test]
+async fn access_history_proofs_verify_against_the_signed_checkpoint() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    let (s, h) = call(
+        &f.state,
+        "GET",
+        "/api/v1/members/1/access-history",
+        me,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    let verifier =
+        steward_ledger::CheckpointVerifier::parse(h["verifier_key"].as_str().unwrap()).unwrap();
+    let cp = verifier
+        .verify(h["checkpoint"]["note"].as_str().unwrap())
+        .unwrap();
+    let entries = h["entries"].as_array().unwrap();
+    let reads = entries
+        .iter()
+        .filter(|e| e["entry"]["action"] == "read")
+        .count();
+    assert_eq!(reads, 2, "member 1's two reads are in their history: {h}");
+    for e in entries {
+        let bytes = unhex(e["entry_bytes"].as_str().unwrap());
+        let entry = steward_ledger::Entry::decode(&bytes).unwrap();
+        assert!(entry.subjects.names(1));
+        assert_eq!(entry.seq, e["entry"]["seq"].as_u64().unwrap());
+        let path: Vec<_> = e["inclusion_proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| hash(p.as_str().unwrap()))
+            .collect();
+        let leaf = steward_ledger::hash::leaf_hash(&bytes);
+        steward_ledger::merkle::verify_inclusion(entry.seq, cp.size, &leaf, &path, &cp.root)
+            .unwrap();
+        // A proof with one hash changed does not verify.
+        if let Some(first) = path.first() {
+            let mut bad = path.clone();
+            bad[0] = steward_ledger::hash::leaf_hash(first.as_bytes());
+            assert!(
+                steward_ledger::merkle::verify_inclusion(entry.seq, cp.size, &leaf, &bad, &cp.root)
+                    .is_err()
+            );
+        }
+    }
+    // Another member's token sees nothing of it.
+    let (s, _) = call(
+        &f.state,
+        "GET",
+        "/api/v1/members/1/access-history",
+        f.tokens.get("other").map(String::as_str),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn new_entries_are_checkpointed_before_the_history_is_shown() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    let body = serde_json::json!({"key": "ai.training", "value": "off"}).to_string();
+    let (s, changed) = call(
+        &f.state,
+        "PUT",
+        "/api/v1/members/1/settings",
+        me,
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, h) = call(
+        &f.state,
+        "GET",
+        "/api/v1/members/1/access-history",
+        me,
+        None,
+    )
+    .await;
+    let newest = &h["entries"][0];
+    assert_eq!(newest["entry"]["seq"], changed["ledger_seq"]);
+    assert_eq!(newest["entry"]["action"], "settings.change");
+    assert!(newest["inclusion_proof"].is_array(), "{h}");
+    assert!(h["checkpoint"]["size"].as_u64().unwrap() > changed["ledger_seq"].as_u64().unwrap());
+}
+
+#[tokio::test]
+async fn ledger_verify_names_the_first_tampered_entry() {
+    let f = fixture();
+    let auditor = f.tokens.get("auditor").map(String::as_str);
+    let (s, ok) = call(&f.state, "POST", "/api/v1/ledger/verify", auditor, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(ok["ok"], true, "{ok}");
+    assert_eq!(ok["checkpoints_ok"], 1);
+    // Rewrite entry 1's bytes (actor `member:2` becomes `member:3`) behind the ledger's back.
+    f.state
+        .store
+        .transaction(|tx| {
+            let row = tx
+                .query_opt("SELECT entry FROM ledger_entries WHERE seq = 1", &[])?
+                .unwrap();
+            let mut bytes = row.get(0).as_bytes().unwrap().to_vec();
+            let at = bytes.windows(8).position(|w| w == b"member:2").unwrap();
+            bytes[at + 7] = b'3';
+            tx.execute(
+                "UPDATE ledger_entries SET entry = $1 WHERE seq = 1",
+                &[steward_store::Value::Bytes(bytes)],
+            )?;
+            Ok::<_, steward_store::StoreError>(())
+        })
+        .unwrap();
+    let (s, bad) = call(&f.state, "POST", "/api/v1/ledger/verify", auditor, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(bad["ok"], false, "{bad}");
+    assert_eq!(bad["first_bad_seq"], 1, "{bad}");
+    assert_eq!(bad["problems"][0]["code"], "ledger.tamper.entry_changed");
+}
+
+#[tokio::test]
+async fn proofs_for_auditors_check_out_and_bad_sizes_are_clear_errors() {
+    let f = fixture();
+    let auditor = f.tokens.get("auditor").map(String::as_str);
+    let (s, latest) = call(
+        &f.state,
+        "GET",
+        "/api/v1/ledger/checkpoints/latest",
+        auditor,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let size = latest["size"].as_u64().unwrap();
+    let root = hash(latest["root"].as_str().unwrap());
+    let (s, p) = call(
+        &f.state,
+        "GET",
+        "/api/v1/ledger/entries/2/proof",
+        auditor,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["size"], size);
+    let path: Vec<_> = p["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| hash(h.as_str().unwrap()))
+        .collect();
+    let leaf = steward_ledger::hash::leaf_hash(&unhex(p["entry_bytes"].as_str().unwrap()));
+    steward_ledger::merkle::verify_inclusion(2, size, &leaf, &path, &root).unwrap();
+    let (s, c) = call(
+        &f.state,
+        "GET",
+        "/api/v1/ledger/consistency?from=1",
+        auditor,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let cpath: Vec<_> = c["path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| hash(h.as_str().unwrap()))
+        .collect();
+    steward_ledger::merkle::verify_consistency(
+        1,
+        size,
+        &hash(c["from_root"].as_str().unwrap()),
+        &root,
+        &cpath,
+    )
+    .unwrap();
+    for (uri, code) in [
+        ("/api/v1/ledger/entries/99/proof", "ledger.entry_not_found"),
+        ("/api/v1/ledger/entries/x/proof", "ledger.bad_seq"),
+        (
+            "/api/v1/ledger/entries/0/proof?size=99",
+            "ledger.size_out_of_range",
+        ),
+        (
+            "/api/v1/ledger/consistency?from=99",
+            "ledger.size_out_of_range",
+        ),
+        ("/api/v1/ledger/consistency", "invalid_query"),
+    ] {
+        let (s, j) = call(&f.state, "GET", uri, auditor, None).await;
+        assert!(s.is_client_error(), "{uri}: {s} {j}");
+        assert_eq!(j["error"]["code"], code, "{uri}: {j}");
+    }
+}
+
+#[tokio::test]
+async fn export_is_a_zip_of_the_members_own_data_and_is_ledgered() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    let (s, headers, bytes) = call_raw(&f.state, "GET", "/api/v1/members/1/export", me).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/zip");
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+    for want in [
+        "steward-export/member.json",
+        "steward-export/settings.json",
+        "steward-export/README.md",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    let member: serde_json::Value = {
+        let mut f = zip.by_name("steward-export/member.json").unwrap();
+        assert_eq!(f.compression(), zip::CompressionMethod::Deflated);
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut f, &mut text).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    assert_eq!(member["member_id"], 1);
+    // The download is in the member's access history.
+    let (_, h) = call(
+        &f.state,
+        "GET",
+        "/api/v1/members/1/access-history",
+        me,
+        None,
+    )
+    .await;
+    assert_eq!(h["entries"][0]["entry"]["action"], "export", "{h}");
+    // Nobody else downloads it, not even an admin.
+    for who in ["other", "admin", "reviewer"] {
+        let (s, _, _) = call_raw(
+            &f.state,
+            "GET",
+            "/api/v1/members/1/export",
+            f.tokens.get(who).map(String::as_str),
+        )
+        .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{who}");
+    }
+}
+
+#[tokio::test]
+async fn policy_diff_against_the_active_policy_counts_members() {
+    let f = fixture();
+    let auditor = f.tokens.get("auditor").map(String::as_str);
+    let (s, src) = call(&f.state, "GET", "/api/v1/policy/source", auditor, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let same = serde_json::json!({"new": src["source"]}).to_string();
+    let (s, d) = call(&f.state, "POST", "/api/v1/policy/diff", auditor, Some(same)).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["cells_changed"], 0);
+    assert_eq!(d["population"], 5);
+}
+
+#[tokio::test]
+async fn without_a_key_file_ledger_proofs_are_unavailable_not_broken() {
+    let f = fixture();
+    let mut state = f.state.clone();
+    state.keys = None;
+    let (s, j) = call(
+        &state,
+        "GET",
+        "/api/v1/members/1/access-history",
+        f.tokens.get("self").map(String::as_str),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(j["error"]["code"], "vault.unavailable");
+}
+
+#[tokio::test]
+async fn a_member_deletes_their_account_and_their_token_dies_with_it() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    let admin = f.tokens.get("admin").map(String::as_str);
+    // An admin must say why, and the reason must not name the member.
+    let (s, j) = call(&f.state, "DELETE", "/api/v1/members/2", admin, None).await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("erasure.reason_required"))
+    );
+    let naming = serde_json::json!({"reason": "member 2 asked"}).to_string();
+    let (s, j) = call(&f.state, "DELETE", "/api/v1/members/2", admin, Some(naming)).await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("erasure.reason_names_member"))
+    );
+    // Another member cannot, and learns nothing.
+    let other = f.tokens.get("other").map(String::as_str);
+    let (s, _) = call(&f.state, "DELETE", "/api/v1/members/1", other, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, erased) = call(&f.state, "DELETE", "/api/v1/members/1", me, None).await;
+    assert_eq!(s, StatusCode::OK, "{erased}");
+    assert_eq!(erased["already_erased"], false);
+    assert!(
+        erased["erasure_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("erasure:")
+    );
+    let seq = erased["ledger_seq"].as_u64().unwrap();
+    // The member's token is gone with the account; an admin sees no profile.
+    let (s, _) = call(&f.state, "GET", "/api/v1/whoami", me, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = call(&f.state, "GET", "/api/v1/members/1", admin, None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The erasure is ledgered without naming the member.
+    let auditor = f.tokens.get("auditor").map(String::as_str);
+    let (s, p) = call(
+        &f.state,
+        "GET",
+        &format!("/api/v1/ledger/entries/{seq}/proof?size={}", seq + 1),
+        auditor,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["entry"]["action"], "member.erase");
+    assert_eq!(p["entry"]["members"], serde_json::json!([]));
+    // An admin erasing with a proper reason works; a second erasure is a no-op.
+    let reason = serde_json::json!({"reason": "account closed on request"}).to_string();
+    let (s, j) = call(
+        &f.state,
+        "DELETE",
+        "/api/v1/members/2",
+        admin,
+        Some(reason.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    let (s, j) = call(&f.state, "DELETE", "/api/v1/members/2", admin, Some(reason)).await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    assert_eq!(j["already_erased"], true);
 }

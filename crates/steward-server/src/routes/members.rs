@@ -15,26 +15,15 @@ use crate::error::ApiError;
 use crate::routes::blocking;
 use crate::state::AppState;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-fn member_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(ApiError::not_found)
-}
+use crate::routes::now_ms;
+use crate::routes::parse_member_id as member_id;
 
 /// Section visibilities as the store reports them: (section, visibility, chosen by the member).
 type Sections = Vec<(&'static str, Visibility, bool)>;
 
 /// A member who has not been erased, with their effective consent now and their sections'
 /// visibility, read in one snapshot. An erased member is 404, like one that never existed.
-async fn live_member(
+pub(crate) async fn live_member(
     state: &AppState,
     id: i64,
 ) -> Result<(steward_store::Member, steward_core::ConsentSet, Sections), ApiError> {

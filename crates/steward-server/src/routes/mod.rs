@@ -1,8 +1,11 @@
 //! The router: every route, its middleware (limits, timeout, metrics, tracing) and the
 //! fallback that answers unknown paths in the API's error shape.
 
+pub mod ledger;
 pub mod members;
 pub mod policy;
+pub mod rights;
+pub mod safety;
 pub mod system;
 pub mod ui;
 
@@ -25,12 +28,29 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A member id from the path; anything else is 404, like a member that does not exist.
+pub(crate) fn parse_member_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(ApiError::not_found)
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let limits = state.limits;
     Router::new()
         .route("/", get(ui::index))
         .route("/ui/app.js", get(ui::app_js))
+        .route("/ui/verify.js", get(ui::verify_js))
         .route("/ui/style.css", get(ui::style))
         .route("/healthz", get(system::healthz))
         .route("/api/v1/whoami", get(system::whoami))
@@ -39,7 +59,49 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/policy/matrix", get(policy::matrix))
         .route("/api/v1/policy/explain", get(policy::explain))
         .route("/api/v1/policy/diff", post(policy::diff))
-        .route("/api/v1/members/{id}", get(members::profile))
+        .route("/api/v1/policy/source", get(policy::source))
+        .route(
+            "/api/v1/members/{id}",
+            get(members::profile).delete(rights::erase),
+        )
+        .route("/api/v1/members/{id}/export", get(rights::export))
+        .route(
+            "/api/v1/members/{id}/access-history",
+            get(ledger::access_history),
+        )
+        .route(
+            "/api/v1/members/{id}/conversations",
+            get(safety::conversations).post(safety::start),
+        )
+        .route(
+            "/api/v1/members/{id}/conversations/{conversation}",
+            get(safety::conversation),
+        )
+        .route(
+            "/api/v1/members/{id}/conversations/{conversation}/messages",
+            post(safety::send),
+        )
+        .route(
+            "/api/v1/members/{id}/messages/{message}/report",
+            post(safety::report),
+        )
+        .route("/api/v1/cases", get(safety::cases))
+        .route("/api/v1/cases/{case}", get(safety::case))
+        .route("/api/v1/cases/{case}/grants", post(safety::request_grant))
+        .route("/api/v1/cases/{case}/decision", post(safety::decide))
+        .route("/api/v1/grants/{grant}/approve", post(safety::approve))
+        .route("/api/v1/grants/{grant}/open", post(safety::open))
+        .route("/api/v1/ledger/checkpoints", get(ledger::checkpoints))
+        .route(
+            "/api/v1/ledger/checkpoints/latest",
+            get(ledger::latest_checkpoint),
+        )
+        .route(
+            "/api/v1/ledger/entries/{seq}/proof",
+            get(ledger::inclusion_proof),
+        )
+        .route("/api/v1/ledger/consistency", get(ledger::consistency))
+        .route("/api/v1/ledger/verify", post(ledger::verify_ledger))
         .route(
             "/api/v1/members/{id}/settings",
             get(members::settings).put(members::change_setting),

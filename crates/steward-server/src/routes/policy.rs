@@ -12,6 +12,7 @@ use steward_core::{Policy, Visibility};
 
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
+use crate::routes::blocking;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -159,16 +160,52 @@ pub(crate) fn explain_one(policy: &Policy, q: &ExplainQuery) -> Result<ExplainRe
     })
 }
 
+/// The active policy's text: the last activated one in the store, else the built-in default.
+fn active_source(state: &AppState, tx: &mut steward_store::Tx<'_>) -> Result<String, ApiError> {
+    match steward_store::policies::active(tx)? {
+        Some(p) if p.version_id == state.policy.version_id() => Ok(p.source),
+        _ => Ok(steward_core::policy::DEFAULT_POLICY_TOML.to_owned()),
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PolicySource {
+    pub version: String,
+    /// The TOML text of the active policy.
+    pub source: String,
+}
+
+/// The active policy's text, to read or to start a candidate from (auditor, engineer, admin).
+#[utoipa::path(get, path = "/api/v1/policy/source", security(("bearer" = [])), responses((status = 200, body = PolicySource), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn source(
+    State(state): State<AppState>,
+    who: Principal,
+) -> Result<Json<PolicySource>, ApiError> {
+    who.require(&[Role::Auditor, Role::Engineer, Role::Admin])?;
+    let st = state.clone();
+    let source = blocking(move || {
+        let store = st.store.clone();
+        store.read(|tx| active_source(&st, tx))
+    })
+    .await?;
+    Ok(Json(PolicySource {
+        version: state.policy.version_id(),
+        source,
+    }))
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiffRequest {
-    /// The old policy's TOML text.
-    pub old: String,
+    /// The old policy's TOML text (default: the active policy).
+    #[serde(default)]
+    pub old: Option<String>,
     /// The new policy's TOML text.
     pub new: String,
 }
 
-/// Which cells change between two policy texts (auditor, engineer, admin).
+/// Which cells change between two policy texts, and for how many stored members (auditor,
+/// engineer, admin). Without `old`, the candidate is compared with the active policy.
 #[utoipa::path(post, path = "/api/v1/policy/diff", request_body = DiffRequest, security(("bearer" = [])), responses((status = 200, description = "The cells that change", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 413, description = "Body too large")))]
 pub async fn diff(
     State(state): State<AppState>,
@@ -182,9 +219,32 @@ pub async fn diff(
         Policy::load(taxonomy.clone(), name, src)
             .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))
     };
-    let old = load("old", &req.old)?;
+    let old_text = match req.old {
+        Some(text) => text,
+        None => {
+            let st = state.clone();
+            blocking(move || {
+                let store = st.store.clone();
+                store.read(|tx| active_source(&st, tx))
+            })
+            .await?
+        }
+    };
+    let old = load("old", &old_text)?;
     let new = load("new", &req.new)?;
-    let d = policy_diff(&old, &new, None)
+    // Count the stored members each change affects, by their consent now.
+    let st = state.clone();
+    let population = blocking(move || {
+        Ok(st.store.read(|tx| {
+            steward_store::policies::consent_population(
+                tx,
+                st.policy.taxonomy(),
+                crate::routes::now_ms(),
+            )
+        })?)
+    })
+    .await?;
+    let d = policy_diff(&old, &new, Some(&population))
         .map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
     serde_json::to_value(d)
         .map(Json)

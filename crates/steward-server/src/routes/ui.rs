@@ -1,4 +1,4 @@
-//! The web UI: three embedded files, served with a strict content security policy (no
+//! The web UI: four embedded files, served with a strict content security policy (no
 //! inline script, nothing from elsewhere).
 
 use axum::http::header;
@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 
 const INDEX: &str = include_str!("../../ui/index.html");
 const APP_JS: &str = include_str!("../../ui/app.js");
+const VERIFY_JS: &str = include_str!("../../ui/verify.js");
 const STYLE: &str = include_str!("../../ui/style.css");
 
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -29,6 +30,10 @@ pub async fn index() -> impl IntoResponse {
 
 pub async fn app_js() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+pub async fn verify_js() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", VERIFY_JS)
 }
 
 pub async fn style() -> impl IntoResponse {
