@@ -134,3 +134,22 @@ test("a page opened without a token explains how to sign in and calls no API", a
   assert.match(await page.textContent("main"), /sign-in link/);
   assert.deepEqual(apiCalls, []);
 });
+
+test("a member deletes their account: the receipt shows, and their token no longer works", async () => {
+  const token = h.token("member", 5);
+  const page = await h.open(token);
+  await page.waitForSelector("#erase");
+  // Without the confirmation nothing happens.
+  await page.click("#erase");
+  await page.waitForSelector("#rights .error");
+  const before = await fetch(`${h.base}/api/v1/whoami`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(before.status, 200);
+  await page.fill("#erase-confirm", "DELETE");
+  await page.click("#erase");
+  await page.waitForSelector("#erased");
+  assert.match(await page.textContent("#erased"), /^Receipt erasure:[0-9a-f]{32}: \d+ records deleted/);
+  const after = await fetch(`${h.base}/api/v1/whoami`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(after.status, 401);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("steward.token")), null);
+  assert.deepEqual(page.errors, []);
+});
