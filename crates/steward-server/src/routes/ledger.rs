@@ -334,9 +334,30 @@ pub struct InclusionProof {
     pub checkpoint: Option<String>,
 }
 
+/// Sequence numbers and sizes are stored as signed 64-bit integers: anything larger cannot
+/// exist, and is the caller's mistake rather than a failure of ours.
+const MAX_STORED: u64 = i64::MAX as u64;
+
 fn seq_param(raw: &str) -> Result<u64, ApiError> {
     raw.parse::<u64>()
-        .map_err(|_| ApiError::bad_request("ledger.bad_seq", "a sequence number is an integer"))
+        .ok()
+        .filter(|s| *s <= MAX_STORED)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "ledger.bad_seq",
+                "a sequence number is a non-negative 64-bit signed integer",
+            )
+        })
+}
+
+fn size_param(size: Option<u64>) -> Result<Option<u64>, ApiError> {
+    match size {
+        Some(s) if s > MAX_STORED => Err(ApiError::bad_request(
+            "ledger.size_out_of_range",
+            "a tree size is a non-negative 64-bit signed integer",
+        )),
+        other => Ok(other),
+    }
 }
 
 fn latest_size(tx: &mut Tx<'_>) -> Result<u64, LedgerError> {
@@ -363,6 +384,7 @@ pub async fn inclusion_proof(
     who.require(&LEDGER_READERS)?;
     let seq = seq_param(&raw)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    size_param(q.size)?;
     let store = state.store.clone();
     let proof = blocking(move || {
         Ok(store.read(|tx| {
@@ -417,6 +439,8 @@ pub async fn consistency(
 ) -> Result<Json<ConsistencyProof>, ApiError> {
     who.require(&LEDGER_READERS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    size_param(Some(q.from))?;
+    size_param(q.to)?;
     let store = state.store.clone();
     let proof = blocking(move || {
         Ok(store.read(|tx| {
