@@ -38,6 +38,7 @@ pub mod error;
 pub mod events;
 pub mod expr;
 pub mod index;
+pub mod insights;
 pub mod report;
 pub mod schema;
 

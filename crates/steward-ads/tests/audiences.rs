@@ -545,3 +545,41 @@ fn ledger_entries_of_ads_name_no_member() {
         assert!(entries.iter().any(|e| e.action == "campaign.launch"));
     });
 }
+
+#[test]
+fn skills_in_demand_releases_common_skills_and_never_rare_ones() {
+    each_backend(|net| {
+        // Three members hold a rare skill.
+        net.store()
+            .transaction(|tx| {
+                tx.execute(
+                    "INSERT INTO skills (member_id, skill, endorsements) VALUES (601, 'Cobol', 0), (602, 'Cobol', 0), (603, 'Cobol', 0)",
+                    &[],
+                )
+            })
+            .unwrap();
+        let out = net
+            .store()
+            .transaction(|tx| {
+                steward_ads::insights::skills_in_demand(
+                    tx,
+                    &net.ledger,
+                    &net.policy,
+                    &net.key,
+                    steward_privacy::dp::Epsilon::from_f64(1.0).unwrap(),
+                    1e-6,
+                    3,
+                    NOW,
+                )
+            })
+            .unwrap();
+        let software = out.iter().find(|i| i.industry == "software").unwrap();
+        assert_eq!(software.skills[0].0, "rust", "{software:?}");
+        assert_eq!(software.skills.len(), 3);
+        assert!(
+            out.iter()
+                .all(|i| i.skills.iter().all(|(s, _)| s != "cobol")),
+            "a skill three members hold must not be released: {out:?}"
+        );
+    });
+}

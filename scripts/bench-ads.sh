@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Ads benchmark: audience estimates, eligibility checks, DP grouped counts against a peer.
+#
+#   scripts/bench-ads.sh --quick      5,000 members, 50,000 events (seconds; CI)
+#   scripts/bench-ads.sh              1,000,000 members, 1,000,000 events
+#   scripts/bench-ads.sh --members N  N members, 1,000,000 events
+#
+# Ours (crates/steward-ads/benches/ads.rs, bench profile):
+#   - audience estimate: count on the roaring index built through the gate + consistent
+#     noise + rounding, median of 200; peer: the equivalent indexed SQL COUNT on the same
+#     SQLite file (no gate, no consent, no noise), median of 20; ratio = peer / ours.
+#   - eligibility: is_eligible(member, campaign) calls per second.
+#   - DP grouped counts: contribution bounding (4 partitions x 10), discrete Laplace (ε = 1),
+#     partition selection (δ = 1e-6), on the same events CSV as the peer: PipelineDP's
+#     LocalBackend (../shared/peers/dp/grouped_counts.py, venv `dp` from
+#     ../shared/peers/setup.sh or STEWARD_PEERS). Both time in-memory rows to released groups;
+#     ratio = peer seconds / ours.
+#   - accuracy: mean absolute error against the true bounded counts at ε ∈ {0.1, 0.5, 1, 2}.
+# Without the peer venv, the peer lines are skipped with a message.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+MEMBERS=1000000
+EVENTS=1000000; EMEMBERS=100000; NGROUPS=2000
+QUICK=0
+if [[ "${1:-}" == "--quick" ]]; then
+  QUICK=1; MEMBERS=5000; EVENTS=50000; EMEMBERS=5000; NGROUPS=200
+elif [[ "${1:-}" == "--members" ]]; then
+  MEMBERS="$2"
+fi
+PEERS="${STEWARD_PEERS:-$HOME/.cache/steward-peers}"
+PY="$PEERS/dp/bin/python"
+PEER_SCRIPT="$(cd .. && pwd)/shared/peers/dp/grouped_counts.py"
+[[ -f "$PEER_SCRIPT" ]] || PEER_SCRIPT="${STEWARD_SHARED:-../shared}/peers/dp/grouped_counts.py"
+OUT="$(mktemp -d "${TMPDIR:-/tmp}/bench-ads.XXXXXX")"
+trap 'rm -rf "$OUT"' EXIT
+if [[ $QUICK == 0 ]]; then
+  DBDIR="${STEWARD_BENCH_DIR:-$HOME/.cache/steward/bench-ads}"; mkdir -p "$DBDIR"
+else
+  DBDIR="$OUT"
+fi
+
+# The events file: the peer's own generator (same seed) so both sides read the same rows.
+EV="$OUT/events.csv"
+GEN="import random, csv
+rnd = random.Random(1)
+with open('$EV', 'w', newline='') as f:
+    w = csv.writer(f); w.writerow(['member_id', 'group'])
+    for _ in range($EVENTS):
+        w.writerow([rnd.randrange($EMEMBERS), f'g{int(rnd.paretovariate(1.2)) % $NGROUPS}'])"
+python3 -c "$GEN"
+
+cargo bench -q -p steward-ads --bench ads -- --members "$MEMBERS" --dir "$DBDIR" --events "$EV" | tee "$OUT/ours.jsonl"
+
+if [[ -x "$PY" ]] && "$PY" -c "import pipeline_dp" 2>/dev/null && [[ -f "$PEER_SCRIPT" ]]; then
+  "$PY" "$PEER_SCRIPT" "$EV" --epsilon 1.0 --max-partitions 4 --max-per-partition 10 | tee "$OUT/peer.jsonl"
+  python3 - "$OUT/ours.jsonl" "$OUT/peer.jsonl" <<'PYEOF'
+import json, sys
+ours = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+peer = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+o = next(x for x in ours if x.get("system") == "steward")
+p = next(x for x in peer if x.get("system") == "pipeline-dp")
+print(json.dumps({"bench": "dp_grouped_counts", "events": o["events"],
+                  "steward_s": o["seconds"], "pipeline_dp_s": p["seconds"],
+                  "ratio": round(p["seconds"] / max(o["seconds"], 1e-9), 1),
+                  "groups_released": {"steward": o["groups_released"], "pipeline_dp": p["groups_released"]}}))
+PYEOF
+else
+  echo "bench-ads: no PipelineDP at $PY (run 'bash ../shared/peers/setup.sh'): peer skipped" >&2
+fi
