@@ -54,17 +54,26 @@ db, out = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
 sql = """
-SELECT m.member_id, m.region, m.industry, m.job_function, m.seniority, m.years_experience,
-  COALESCE((SELECT CASE MAX(CASE lower(e.degree)
+WITH edu AS (
+  SELECT member_id, MAX(CASE lower(degree)
       WHEN 'phd' THEN 4 WHEN 'doctorate' THEN 4 WHEN 'dphil' THEN 4
       WHEN 'msc' THEN 3 WHEN 'ma' THEN 3 WHEN 'mba' THEN 3 WHEN 'meng' THEN 3 WHEN 'master' THEN 3
       WHEN 'bsc' THEN 2 WHEN 'ba' THEN 2 WHEN 'beng' THEN 2 WHEN 'bachelor' THEN 2
-      WHEN 'diploma' THEN 1 WHEN 'associate' THEN 1 ELSE 0 END)
-    WHEN 4 THEN 'doctorate' WHEN 3 THEN 'master' WHEN 2 THEN 'bachelor' WHEN 1 THEN 'diploma'
-    ELSE 'other' END FROM education e WHERE e.member_id = m.member_id), 'none'),
-  COALESCE((SELECT group_concat(skill, ';') FROM (SELECT s.skill FROM skills s
-    WHERE s.member_id = m.member_id ORDER BY s.endorsements DESC, s.skill LIMIT 3)), '')
-FROM members m ORDER BY m.member_id
+      WHEN 'diploma' THEN 1 WHEN 'associate' THEN 1 ELSE 0 END) AS r
+  FROM education GROUP BY member_id),
+ranked AS (
+  SELECT member_id, skill, ROW_NUMBER() OVER (
+    PARTITION BY member_id ORDER BY endorsements DESC, skill) AS n FROM skills),
+top AS (
+  SELECT member_id, group_concat(skill, ';') AS s
+  FROM (SELECT * FROM ranked WHERE n <= 3 ORDER BY member_id, n) GROUP BY member_id)
+SELECT m.member_id, m.region, m.industry, m.job_function, m.seniority, m.years_experience,
+  CASE edu.r WHEN 4 THEN 'doctorate' WHEN 3 THEN 'master' WHEN 2 THEN 'bachelor'
+    WHEN 1 THEN 'diploma' WHEN 0 THEN 'other' ELSE 'none' END,
+  COALESCE(top.s, '')
+FROM members m LEFT JOIN edu ON edu.member_id = m.member_id
+  LEFT JOIN top ON top.member_id = m.member_id
+ORDER BY m.member_id
 """
 names = ["member_id", "region", "industry", "job_function", "seniority",
          "years_experience", "education_level", "top_skills"]
