@@ -1,5 +1,6 @@
-//! `steward datasets`: build AI-training datasets from a spec, list them, show a datasheet,
-//! verify a published dataset against its registry row.
+//! `steward datasets`: build AI-training datasets from a spec, list them (with their status:
+//! stale once a member in them withdrew consent or was erased), show a datasheet, verify a
+//! published dataset against its registry row.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +52,15 @@ fn failure(e: DatasetError) -> Failure {
     }
 }
 
+/// `published`, or `stale (2 withdrew AI-training consent, 1 erased)`.
+fn status_text(status: &str, withdrawn: u64, erased: u64) -> String {
+    if status == "stale" {
+        format!("stale ({withdrawn} withdrew AI-training consent, {erased} erased)")
+    } else {
+        status.to_owned()
+    }
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -66,13 +76,16 @@ pub fn run(command: DatasetsCommand, global: &Global) -> Result<ExitCode, Failur
             let taxonomy = super::policy::load_taxonomy(global)?;
             let policy = super::policy::active_policy(taxonomy, &store)?;
             let ledger = Ledger::new("steward");
-            let built = steward_datasets::build(
+            // A bar on stderr while building; hidden with --json or when stderr is no TTY.
+            let progress = steward_datasets::build::TerminalProgress::stderr(!global.json);
+            let built = steward_datasets::build::build_with_progress(
                 &store,
                 &policy,
                 &ledger,
                 &spec,
                 &out,
                 at.unwrap_or_else(now_ms),
+                &progress,
             )
             .map_err(failure)?;
             if global.json {
@@ -112,7 +125,11 @@ pub fn run(command: DatasetsCommand, global: &Global) -> Result<ExitCode, Failur
                             "built_at_ms": d.built_at_ms, "rows": d.rows, "members": d.members,
                             "k": d.k_confirmed, "l": d.l_confirmed,
                             "policy_version": d.policy_version, "ledger_seq": d.ledger_seq,
-                            "path": d.path,
+                            "path": d.path, "status": d.status, "stale_since_ms": d.stale_since,
+                            "stale_counts": {
+                                "consent_withdrawn": d.consent_withdrawn,
+                                "members_erased": d.members_erased,
+                            },
                         })
                     })
                     .collect();
@@ -121,8 +138,9 @@ pub fn run(command: DatasetsCommand, global: &Global) -> Result<ExitCode, Failur
                 let mut s = String::new();
                 for d in &list {
                     s.push_str(&format!(
-                        "{}  {} rows  {} members  k={} l={}  policy {}  {}\n",
+                        "{}  {}  {} rows  {} members  k={} l={}  policy {}  {}\n",
                         d.id,
+                        status_text(&d.status, d.consent_withdrawn, d.members_erased),
                         d.rows,
                         d.members,
                         d.k_confirmed,
@@ -172,10 +190,35 @@ pub fn run(command: DatasetsCommand, global: &Global) -> Result<ExitCode, Failur
         DatasetsCommand::Show { id } => {
             registry::install(&store).map_err(failure)?;
             let sheet = registry::datasheet(&store, &id).map_err(failure)?;
+            let st = registry::status(&store, &id).map_err(failure)?;
             if global.json {
-                print_json(&sheet)?;
+                let mut value = serde_json::to_value(&sheet)
+                    .map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert(
+                        "registry_status".to_owned(),
+                        serde_json::json!({
+                            "status": st.status, "stale_since_ms": st.stale_since,
+                            "stale_counts": {
+                                "consent_withdrawn": st.consent_withdrawn,
+                                "members_erased": st.members_erased,
+                            },
+                        }),
+                    );
+                }
+                print_json(&value)?;
             } else {
-                emit(&sheet.to_markdown())?;
+                let mut out = format!(
+                    "status: {}{}\n\n",
+                    status_text(&st.status, st.consent_withdrawn, st.members_erased),
+                    st.stale_since
+                        .map(|t| format!(
+                            " since {t} (ms since the epoch); rebuild to exclude them"
+                        ))
+                        .unwrap_or_default()
+                );
+                out.push_str(&sheet.to_markdown());
+                emit(&out)?;
             }
         }
     }

@@ -1,5 +1,5 @@
-//! `steward member show|export|set|update|access-history`: a member's access to and
-//! rectification of their own data (purpose `member.self_access`). Every read, export and
+//! `steward member show|export|set|update|erase|access-history`: a member's access to,
+//! rectification and erasure of their own data (purpose `member.self_access`). Every read, export and
 //! change is written to the ledger in the same transaction (or, for an export, right after
 //! the files are complete; a failed entry removes the export).
 
@@ -13,6 +13,8 @@ use steward_ledger::Ledger;
 use steward_ledger::audit::{self, AuditedError, Context};
 use steward_store::export::{export_member, member_json, settings_json};
 use steward_store::member::get_member;
+use steward_vault::erasure::{ErasureError, Requester, erase_member};
+use steward_vault::{Keyring, Vault};
 
 use crate::Global;
 use crate::cmd::policy::load_taxonomy;
@@ -47,6 +49,28 @@ pub enum MemberCommand {
         assignment: String,
         #[arg(long, default_value = "member")]
         actor: String,
+    },
+    /// Erase the account: delete the member's rows, keep their messages as "message from a
+    /// deleted member" with the content destroyed, destroy their content key (the KEK is
+    /// rotated so backups cannot open it either), mark datasets that included them stale and
+    /// ledger the erasure without personal data. Erasing twice is a no-op.
+    Erase {
+        id: i64,
+        /// Why (required for a staff request; ledgered, so it must not name the member).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// Erase as this staff member (who must hold the `admin` role) instead of as the
+        /// member themself.
+        #[arg(long, value_name = "NAME")]
+        as_staff: Option<String>,
+        /// The vault's key file (its key-encryption key is rotated by the erasure).
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "STEWARD_KEY_FILE",
+            default_value = "steward.keys"
+        )]
+        key_file: PathBuf,
     },
     /// Every ledger entry that names the member, newest first, with inclusion proofs against
     /// the latest signed checkpoint.
@@ -89,6 +113,15 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
     if let MemberCommand::AccessHistory { id, keys } = &cmd {
         return crate::cmd::ledger::access_history(*id, keys, global);
     }
+    if let MemberCommand::Erase {
+        id,
+        reason,
+        as_staff,
+        key_file,
+    } = cmd
+    {
+        return erase(id, reason.as_deref(), as_staff, &key_file, global);
+    }
     let taxonomy = load_taxonomy(global)?;
     let store = open_store(global)?;
     Ledger::install(&store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
@@ -99,7 +132,7 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
         policy_version: &version,
     };
     match cmd {
-        MemberCommand::AccessHistory { .. } => {}
+        MemberCommand::AccessHistory { .. } | MemberCommand::Erase { .. } => {}
         MemberCommand::Show { id } => {
             let member = store
                 .transaction(|tx| {
@@ -265,6 +298,115 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
                 ))?;
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn erasure_failure(e: ErasureError) -> Failure {
+    match &e {
+        ErasureError::NotFound(_) | ErasureError::NotAdmin(_) => Failure::denied(e.code(), &e),
+        ErasureError::ReasonRequired | ErasureError::ReasonNamesMember(_) => {
+            Failure::bad_input(e.code(), &e)
+        }
+        _ => Failure::Internal(anyhow::anyhow!("{e} [{}]", e.code())),
+    }
+}
+
+fn erase(
+    id: i64,
+    reason: Option<&str>,
+    as_staff: Option<String>,
+    key_file: &std::path::Path,
+    global: &Global,
+) -> Result<ExitCode, Failure> {
+    let requester = match as_staff {
+        Some(name) if name.trim().is_empty() => {
+            return Err(Failure::bad_input(
+                "member.invalid_actor",
+                "`--as-staff` needs a staff name",
+            ));
+        }
+        Some(name) => Requester::Staff(name),
+        None => Requester::Member,
+    };
+    let store = open_store(global)?;
+    let keyring = Keyring::open(key_file).map_err(|e| Failure::bad_input(e.code(), e))?;
+    let mut vault = Vault::new(keyring);
+    let outcome = erase_member(&mut vault, &store, id, &requester, reason, now_ms())
+        .map_err(erasure_failure)?;
+    if global.json {
+        let counts = |v: &[(String, u64)]| -> serde_json::Map<String, serde_json::Value> {
+            v.iter()
+                .map(|(t, n)| (t.clone(), serde_json::json!(n)))
+                .collect()
+        };
+        print_json(&serde_json::json!({
+            "member_id": id,
+            "already_erased": outcome.already_erased,
+            "erasure_id": outcome.erasure_id,
+            "ledger_seq": outcome.ledger_seq,
+            "rows_deleted": outcome.rows_deleted(),
+            "deleted": counts(&outcome.deleted),
+            "redacted": counts(&outcome.redacted),
+            "messages_tombstoned": outcome.messages_tombstoned,
+            "stale_datasets": outcome.stale_datasets,
+            "key_destroyed": outcome.key_destroyed,
+            "kek_version": outcome.kek_version,
+            "keys_rewrapped": outcome.keys_rewrapped,
+            "retired_kek_versions": outcome.retired_keks,
+            "retire_error": outcome.retire_error,
+        }))?;
+    } else if outcome.already_erased {
+        emit(&format!("member {id} was already erased; nothing to do\n"))?;
+    } else {
+        let tables: Vec<String> = outcome
+            .deleted
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        let mut out = format!(
+            "erased member {id}: {} rows deleted ({})\n  {} message(s) now shown to the other participants as \"{}\"\n",
+            outcome.rows_deleted(),
+            tables.join(", "),
+            outcome.messages_tombstoned,
+            steward_store::erase::DELETED_MEMBER_NOTICE,
+        );
+        out.push_str(&format!(
+            "  content key {}; key-encryption key rotated to v{} ({} member keys re-wrapped), retired: {}\n",
+            if outcome.key_destroyed {
+                "destroyed"
+            } else {
+                "absent (nothing was ever sealed for them)"
+            },
+            outcome.kek_version.unwrap_or(0),
+            outcome.keys_rewrapped,
+            if outcome.retired_keks.is_empty() {
+                "none".to_owned()
+            } else {
+                outcome
+                    .retired_keks
+                    .iter()
+                    .map(|v| format!("v{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        ));
+        if let Some(e) = &outcome.retire_error {
+            out.push_str(&format!(
+                "  WARNING: old key-encryption keys are still in the key file ({e}); run `steward keys rotate`\n"
+            ));
+        }
+        out.push_str(&format!(
+            "  datasets marked stale: {}\n  ledger entry {} (no personal data); receipt {}\n",
+            if outcome.stale_datasets.is_empty() {
+                "none".to_owned()
+            } else {
+                outcome.stale_datasets.join(", ")
+            },
+            outcome.ledger_seq.unwrap_or(0),
+            outcome.erasure_id.as_deref().unwrap_or("-"),
+        ));
+        emit(&out)?;
     }
     Ok(ExitCode::SUCCESS)
 }
