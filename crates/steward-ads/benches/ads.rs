@@ -251,7 +251,7 @@ fn audiences(store: &Store, members: i64) {
                 &config,
                 "bench",
                 "a",
-                &expr.canonical(),
+                "not seniority in (cxo, owner)",
                 NOW,
             )?;
             let c = campaign::create(
