@@ -210,6 +210,7 @@ pub struct Audit<'a> {
     set: &'a CanarySet,
     extractors: Vec<&'a dyn Extractor>,
     excluded: Vec<PathBuf>,
+    seen: BTreeSet<(usize, String)>,
     report: AuditReport,
 }
 
@@ -232,6 +233,7 @@ impl<'a> Audit<'a> {
             set,
             extractors: Vec::new(),
             excluded: Vec::new(),
+            seen: BTreeSet::new(),
             report: AuditReport {
                 canaries: set.len(),
                 ..AuditReport::default()
@@ -254,6 +256,10 @@ impl<'a> Audit<'a> {
 
     fn record(&mut self, found: BTreeSet<usize>, found_in: impl Fn() -> String) {
         for i in found {
+            // One finding per token and place (a Parquet column repeats its label per cell).
+            if !self.seen.insert((i, found_in())) {
+                continue;
+            }
             if let Some(c) = self.set.canaries.get(i) {
                 self.report.findings.push(Finding {
                     token: c.token.clone(),
