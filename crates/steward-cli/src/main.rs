@@ -71,11 +71,23 @@ enum Command {
     /// AI-training datasets: build from a spec, list, show a datasheet.
     #[command(subcommand)]
     Datasets(cmd::datasets::DatasetsCommand),
+    /// Ads: audiences with a server-side minimum, campaigns, events, DP reports.
+    Ads(cmd::ads::AdsArgs),
     /// A whole network on this machine: seed, tokens per role, sign-in links, the server.
     Demo(cmd::demo::DemoArgs),
     /// Create and revoke API tokens.
     #[command(subcommand)]
     Tokens(cmd::tokens::TokensCommand),
+    /// A member's private messages: send (scanned, sealed), read, report.
+    Messages(cmd::messages::MessagesArgs),
+    /// Reported-message review under grants, acting as a named staff member.
+    Cases(cmd::cases::CasesArgs),
+    /// Staff accounts and their roles.
+    #[command(subcommand)]
+    Staff(cmd::staff::StaffCommand),
+    /// Canary audit: search every output and the database outside sealed columns.
+    #[command(subcommand)]
+    Canary(cmd::canary::CanaryCommand),
 }
 
 fn main() -> ExitCode {
@@ -90,8 +102,13 @@ fn main() -> ExitCode {
         Command::Keys(a) => cmd::keys::run(a, &cli.global),
         Command::Serve(a) => cmd::serve::run(a, &cli.global),
         Command::Datasets(c) => cmd::datasets::run(c, &cli.global),
+        Command::Ads(a) => cmd::ads::run(a, &cli.global),
         Command::Demo(a) => cmd::demo::run(a, &cli.global),
         Command::Tokens(c) => cmd::tokens::run(c, &cli.global),
+        Command::Messages(a) => cmd::messages::run(a, &cli.global),
+        Command::Cases(a) => cmd::cases::run(a, &cli.global),
+        Command::Staff(c) => cmd::staff::run(c, &cli.global),
+        Command::Canary(c) => cmd::canary::run(c, &cli.global),
     };
     match result {
         Ok(code) => code,

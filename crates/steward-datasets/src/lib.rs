@@ -24,6 +24,7 @@ pub mod build;
 pub mod canary;
 pub mod datasheet;
 pub mod error;
+pub mod included;
 pub mod registry;
 pub mod sinks;
 pub mod sources;
@@ -31,7 +32,7 @@ pub mod spec;
 pub mod transforms;
 pub mod verify;
 
-pub use build::{Built, build};
+pub use build::{Built, build, build_from_spec_path, build_shipped};
 pub use datasheet::Datasheet;
 pub use error::DatasetError;
 pub use spec::Spec;

@@ -61,6 +61,7 @@
 //! they are written nowhere but the key file.
 
 pub mod envelope;
+pub mod erasure;
 pub mod error;
 pub mod keyring;
 pub mod keystore;
@@ -70,6 +71,7 @@ pub mod store;
 pub mod vault;
 
 pub use envelope::{ContentKind, Plaintext, RowBinding, WrappedKey};
+pub use erasure::{ErasureError, ErasureOutcome, Requester, erase_member};
 pub use error::{KeyStoreError, VaultError};
 pub use keyring::Keyring;
 pub use keystore::{InMemoryKeyStore, MemberKeyState, MemberKeyStore};

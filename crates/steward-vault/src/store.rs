@@ -308,6 +308,13 @@ pub fn open_stored(
     row_id: i64,
 ) -> Result<Opened, VaultError> {
     let row = steward_store::content::sealed_content(tx, table, row_id)?;
+    // Erasure replaced the blob with an empty tombstone: the author is gone, not the data
+    // corrupted, and every reader (participant, reviewer) should hear exactly that.
+    if row.sealing == steward_store::erase::ERASED_SEALING {
+        return Err(VaultError::MemberShredded {
+            member: row.member_id,
+        });
+    }
     if row.sealing != SEALING_SCHEME {
         return Err(VaultError::Malformed(
             "content was not sealed by this vault",

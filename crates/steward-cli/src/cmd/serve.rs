@@ -1,6 +1,7 @@
 //! `steward serve`: the HTTP API on the database given by `--db`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -16,6 +17,15 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// The vault's key file (ledger signing key, content keys). Without it the server still
+    /// runs, but ledger proofs, erasure and messaging answer 503.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "STEWARD_KEY_FILE",
+        default_value = "steward.keys"
+    )]
+    pub key_file: PathBuf,
 }
 
 pub fn run(args: ServeArgs, global: &Global) -> Result<ExitCode, Failure> {
@@ -24,7 +34,17 @@ pub fn run(args: ServeArgs, global: &Global) -> Result<ExitCode, Failure> {
     let store = Arc::new(Store::open(&global.db).map_err(|e| Failure::bad_input(e.code(), e))?);
     // Only the ledgered, active policy of the database ever decides for the server.
     let policy = Arc::new(super::policy::active_policy(taxonomy, &store)?);
-    let state = AppState::new(store, policy).map_err(|e| Failure::Internal(e.into()))?;
+    let mut state = AppState::new(store, policy).map_err(|e| Failure::Internal(e.into()))?;
+    if args.key_file.exists() {
+        state = state
+            .with_key_file(&args.key_file)
+            .map_err(|e| Failure::bad_input(e.code(), e))?;
+    } else {
+        eprintln!(
+            "warning: no key file at `{}`: ledger proofs, erasure and messaging are unavailable",
+            args.key_file.display()
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
