@@ -33,6 +33,11 @@ pub struct DemoArgs {
     pub no_serve: bool,
 }
 
+/// The member the demo signs in: the first live US member, whose defaults include AI training,
+/// so turning it off in the privacy center shows a visible change.
+const DEMO_MEMBER_SQL: &str = "SELECT member_id FROM members WHERE jurisdiction = 'US' \
+     AND deleted_at IS NULL AND status = 'active' ORDER BY member_id LIMIT 1";
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -74,7 +79,12 @@ pub fn run(args: DemoArgs, global: &Global) -> Result<ExitCode, Failure> {
     }
 
     let taxonomy = super::policy::load_taxonomy(global)?;
-    let policy = Arc::new(super::policy::active_policy(taxonomy, &store)?);
+    let policy = Arc::new(super::policy::active_policy(taxonomy.clone(), &store)?);
+    if members == 0 {
+        out.push_str(&run_demo_flows(
+            &store, &policy, &taxonomy, &key_file, &args.dir,
+        )?);
+    }
 
     // A signed checkpoint, so members' access histories come with proofs from the start.
     Ledger::install(&store).map_err(|e| Failure::Internal(anyhow::anyhow!("{e}")))?;
@@ -94,13 +104,14 @@ pub fn run(args: DemoArgs, global: &Global) -> Result<ExitCode, Failure> {
     // training, so turning it off in the privacy center shows a visible change.
     let member = store
         .read(|tx| {
-            tx.query_i64(
-                "SELECT COALESCE(MIN(member_id), 1) FROM members WHERE jurisdiction = 'US' AND deleted_at IS NULL",
-                &[],
-            )
+            tx.query_opt(DEMO_MEMBER_SQL, &[])?
+                .map_or(Ok(1), |r| r.i64(0))
         })
         .map_err(super::seed::store_failure)?;
-    let state = AppState::new(Arc::new(store), policy).map_err(|e| Failure::Internal(e.into()))?;
+    let state = AppState::new(Arc::new(store), policy)
+        .map_err(|e| Failure::Internal(e.into()))?
+        .with_keyring(keyring)
+        .map_err(|e| Failure::bad_input(e.code(), e))?;
     out.push_str(&format!(
         "\nactive policy {}\nsign in (each link carries a fresh token in the URL fragment, never sent to the server):\n",
         state.policy.version_id()
@@ -139,4 +150,78 @@ pub fn run(args: DemoArgs, global: &Global) -> Result<ExitCode, Failure> {
         .block_on(steward_server::serve(args.addr, state))
         .with_context(|| format!("serve on {}", args.addr))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The flows a visitor should find already done: a reported message taken through a grant by
+/// two staff members (so the reviewer console and both members' access histories have
+/// something to show) and the shipped `profiles` training dataset, built through the gate.
+fn run_demo_flows(
+    store: &Store,
+    policy: &steward_core::Policy,
+    taxonomy: &steward_core::Taxonomy,
+    key_file: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<String, Failure> {
+    let internal = |e: &dyn std::fmt::Display| Failure::Internal(anyhow::anyhow!("{e}"));
+    let mut out = String::new();
+    let scanner = steward_scan::Scanner::builtin().map_err(|e| internal(&e))?;
+    let vault = steward_vault::Vault::new(
+        Keyring::open(key_file).map_err(|e| Failure::bad_input(e.code(), e))?,
+    );
+    steward_vault::safety::migrate(store).map_err(|e| internal(&e))?;
+    let (sender, recipient) = store
+        .read(|tx| {
+            // The recipient is the member the demo signs in, so their privacy center shows
+            // the review in their access history.
+            let recipient = tx
+                .query_opt(DEMO_MEMBER_SQL, &[])?
+                .map(|r| r.i64(0))
+                .transpose()?;
+            let sender = tx
+                .query_opt(
+                    "SELECT MIN(member_id) FROM members WHERE deleted_at IS NULL \
+                     AND status = 'active' AND member_id > $1",
+                    &[recipient.unwrap_or(0).into()],
+                )?
+                .and_then(|r| r.i64(0).ok());
+            Ok((sender, recipient))
+        })
+        .map_err(super::seed::store_failure)?;
+    if let (Some(sender), Some(recipient)) = (sender, recipient) {
+        let safety = steward_vault::Safety::new(&vault, &scanner, taxonomy, policy.version_id());
+        let review = safety
+            .demo_review(store, sender, recipient, now_ms())
+            .map_err(|e| internal(&e))?;
+        out.push_str(&format!(
+            "reported message: member {} reported member {}'s message; case {} → grant {} \
+             requested by {}, approved by {}; {} item(s) opened under it (ledgered), decision {:?}\n",
+            review.recipient,
+            review.sender,
+            review.case_id,
+            review.grant_id,
+            review.reviewer,
+            review.approver,
+            review.opened.len(),
+            review.decision,
+        ));
+    }
+    let ledger = Ledger::new("steward.local/ledger");
+    let datasets_dir = dir.join("datasets");
+    std::fs::create_dir_all(&datasets_dir)
+        .with_context(|| format!("create `{}`", datasets_dir.display()))?;
+    let built = steward_datasets::build::build_shipped(
+        store,
+        policy,
+        &ledger,
+        "profiles",
+        &datasets_dir,
+        now_ms(),
+    )
+    .map_err(|e| internal(&e))?;
+    out.push_str(&format!(
+        "training dataset `{}` built through the gate into {}\n",
+        built.id,
+        built.path.display()
+    ));
+    Ok(out)
 }
