@@ -134,7 +134,10 @@ fn crate_graph_keeps_the_architecture_rules() {
     assert!(members.contains("steward-core") && members.contains("steward-cli"));
     // The pipeline crates exist, so the vault rule below is about them and not vacuous.
     for pipeline in ["steward-datasets", "steward-ads"] {
-        assert!(members.contains(pipeline), "{pipeline} is not a workspace member");
+        assert!(
+            members.contains(pipeline),
+            "{pipeline} is not a workspace member"
+        );
         assert!(!reaches(&graph, pipeline, "steward-vault"));
     }
     let v = violations(&graph, &members);
