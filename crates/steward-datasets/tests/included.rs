@@ -5,7 +5,8 @@
 
 use steward_core::Policy;
 use steward_datasets::build::build_shipped;
-use steward_datasets::included::{datasets_including, releases};
+use steward_datasets::included::datasets_including;
+use steward_datasets::registry;
 use steward_ledger::{Ledger, Subjects};
 use steward_store::seed::{SEED_EPOCH_MS, SeedConfig, seed};
 use steward_store::{PlaintextForTestsOnly, Store, Value};
@@ -26,7 +27,8 @@ fn a_member_sees_the_datasets_that_included_them_with_their_status() {
     .unwrap();
     // Nothing built yet: nobody was included, and the listing is empty (not an error).
     assert!(datasets_including(&store, 1).unwrap().is_empty());
-    assert!(releases(&store).unwrap().is_empty());
+    registry::install(&store).unwrap();
+    assert!(registry::list(&store).unwrap().is_empty());
 
     let policy = Policy::builtin().unwrap();
     let ledger = Ledger::new("test");
@@ -96,7 +98,7 @@ fn a_member_sees_the_datasets_that_included_them_with_their_status() {
     assert_eq!(p.stale_since_ms, Some(SEED_EPOCH_MS + 1));
     assert_eq!(p.name, "profiles");
     assert_eq!(p.purpose, "ai.training");
-    let listed = releases(&store).unwrap();
+    let listed = registry::list(&store).unwrap();
     assert_eq!(listed.len(), 2);
     let p = listed.iter().find(|r| r.id == profiles.id).unwrap();
     assert_eq!(p.status, "stale");
@@ -104,5 +106,5 @@ fn a_member_sees_the_datasets_that_included_them_with_their_status() {
     let t = listed.iter().find(|r| r.id == transitions.id).unwrap();
     assert_eq!(t.status, "published");
     assert_eq!(t.source, "career_transitions");
-    assert_eq!(t.stale_since_ms, None);
+    assert_eq!(t.stale_since, None);
 }
