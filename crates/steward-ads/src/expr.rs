@@ -91,7 +91,9 @@ impl fmt::Display for Expr {
                 if j > 0 {
                     f.write_str(", ")?;
                 }
-                if v.chars().all(is_word_char) && !v.is_empty() {
+                // A value spelled like a keyword (`"and"`) stays quoted, so the canonical
+                // text parses back to the same expression.
+                if v.chars().all(is_word_char) && !v.is_empty() && !is_keyword(v) {
                     f.write_str(v)?;
                 } else {
                     write!(f, "\"{}\"", v.replace('"', ""))?;
@@ -111,6 +113,8 @@ fn is_word_char(c: char) -> bool {
 enum Tok {
     Word(String),
     Quoted(String),
+    /// A `"` with no closing `"`.
+    Unterminated,
     LParen,
     RParen,
     Comma,
@@ -170,7 +174,7 @@ impl Parser {
                 }
                 if j >= chars.len() {
                     // Reported by the parser as an unterminated string.
-                    self.toks.push((Tok::Quoted(String::from('\u{0}')), col));
+                    self.toks.push((Tok::Unterminated, col));
                     break;
                 }
                 self.toks
@@ -309,7 +313,7 @@ impl Parser {
         let (tok, col) = self.next();
         let raw = match tok {
             Tok::Word(w) if !is_keyword(&w) => w,
-            Tok::Quoted(q) if q == "\u{0}" => return Err(err(col, "unterminated string")),
+            Tok::Unterminated => return Err(err(col, "unterminated string")),
             Tok::Quoted(q) => q,
             Tok::End => return Err(err(col, "expected a value, found the end")),
             _ => return Err(err(col, "expected a value")),

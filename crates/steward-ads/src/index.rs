@@ -9,15 +9,20 @@
 //! members whose region is *known* and not x, never a member whose region is switched off.
 //!
 //! [`AudienceIndex::apply_changes`] keeps it current: after a profile or settings change it
-//! re-reads through the gate and replaces those members' bits. (The gate streams every member,
-//! so a batch costs one gate pass whatever its size; a per-member gate read would make it
-//! constant-time.)
+//! re-reads only the changed members through the gate ([`read_members_in`]: the same
+//! decisions per item, with indexed look-ups of those members instead of a pass over
+//! everyone) and replaces their bits. A change of policy rebuilds the whole index.
+//!
+//! Counting an expression ([`AudienceIndex::count`]) borrows the index's bitmaps: one-value
+//! facets are not copied, the narrowest facet is copied once and narrowed in place, and the
+//! last step only counts (no result bitmap is built).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use roaring::RoaringBitmap;
 use steward_core::{Form, Policy};
-use steward_store::gate::{GateRequest, GatedRecord, read_in};
+use steward_store::gate::{GateRequest, GatedRecord, read_in, read_members_in};
 use steward_store::{GateReport, Store, Tx};
 
 use crate::attr::{Attribute, normalize, years_band};
@@ -162,7 +167,10 @@ impl AudienceIndex {
             *self = AudienceIndex::build_in(tx, policy, at_ms)?;
             return Ok(());
         }
-        let (mut extracted, _) = extract(tx, policy, &self.allowed, at_ms, Some(&bits))?;
+        if bits.is_empty() {
+            return Ok(());
+        }
+        let (mut extracted, _) = extract(tx, policy, &self.allowed, at_ms, Some(members))?;
         for &bit in &bits {
             self.remove(bit);
             if let Some((values, email)) = extracted.remove(&bit) {
@@ -198,9 +206,24 @@ impl AudienceIndex {
         &self.third_party
     }
 
-    /// The members `expr` reaches.
-    pub fn evaluate(&self, expr: &Expr) -> Result<RoaringBitmap, AdsError> {
-        let mut result: Option<RoaringBitmap> = None;
+    /// The facets of `expr` as borrowed (or, for several values, united) bitmaps: the
+    /// positive facets, narrowest first, and per exclusion the attribute's known members
+    /// and the excluded values.
+    #[allow(clippy::type_complexity)]
+    fn facets<'a>(
+        &'a self,
+        expr: &Expr,
+    ) -> Result<
+        (
+            Vec<Cow<'a, RoaringBitmap>>,
+            Vec<(&'a RoaringBitmap, Cow<'a, RoaringBitmap>)>,
+        ),
+        AdsError,
+    > {
+        static EMPTY: std::sync::OnceLock<RoaringBitmap> = std::sync::OnceLock::new();
+        let empty = EMPTY.get_or_init(RoaringBitmap::new);
+        let mut positive = Vec::new();
+        let mut negative = Vec::new();
         for c in &expr.clauses {
             if !self.allowed.contains(&c.attribute) {
                 return Err(AdsError::AttributeNotAllowed {
@@ -209,31 +232,127 @@ impl AudienceIndex {
                 });
             }
             let i = c.attribute.index();
-            let mut any = RoaringBitmap::new();
-            if let Some(map) = self.values.get(i) {
-                for v in &c.values {
-                    if let Some(b) = map.get(v) {
-                        any |= b;
-                    }
+            let found: Vec<&RoaringBitmap> = self
+                .values
+                .get(i)
+                .map(|map| c.values.iter().filter_map(|v| map.get(v)).collect())
+                .unwrap_or_default();
+            let any: Cow<'a, RoaringBitmap> = match found.as_slice() {
+                [] => Cow::Borrowed(empty),
+                [one] => Cow::Borrowed(*one),
+                many => {
+                    use roaring::MultiOps;
+                    Cow::Owned(many.iter().copied().union())
                 }
-            }
-            let facet = if c.negated {
-                let known = self.known.get(i).cloned().unwrap_or_default();
-                known - any
-            } else {
-                any
             };
-            result = Some(match result {
-                Some(r) => r & facet,
-                None => facet,
-            });
+            if c.negated {
+                negative.push((self.known.get(i).unwrap_or(empty), any));
+            } else {
+                positive.push(any);
+            }
+        }
+        positive.sort_by_key(|b| b.len());
+        Ok((positive, negative))
+    }
+
+    /// The members `expr` reaches.
+    pub fn evaluate(&self, expr: &Expr) -> Result<RoaringBitmap, AdsError> {
+        let (positive, negative) = self.facets(expr)?;
+        let mut it = positive.into_iter();
+        let mut result: Option<RoaringBitmap> = it.next().map(Cow::into_owned);
+        for facet in it {
+            if let Some(r) = result.as_mut() {
+                *r &= facet.as_ref();
+            }
+        }
+        for (known, any) in negative {
+            match result.as_mut() {
+                Some(r) => *r &= known,
+                None => result = Some(known.clone()),
+            }
+            if let Some(r) = result.as_mut() {
+                *r -= any.as_ref();
+            }
         }
         Ok(result.unwrap_or_default())
     }
 
-    /// How many members `expr` reaches (exact: never shown to an advertiser).
+    /// How many members `expr` reaches (exact: never shown to an advertiser). The same
+    /// answer as `evaluate(expr)?.len()`, without building the final bitmap.
     pub fn count(&self, expr: &Expr) -> Result<u64, AdsError> {
-        Ok(self.evaluate(expr)?.len())
+        let (positive, negative) = self.facets(expr)?;
+        // Every step but the last narrows a working copy; the last one only counts.
+        enum Step<'b> {
+            And(&'b RoaringBitmap),
+            Minus(&'b RoaringBitmap),
+        }
+        let mut steps: Vec<Step<'_>> = Vec::with_capacity(positive.len() + 2 * negative.len());
+        for p in &positive {
+            steps.push(Step::And(p.as_ref()));
+        }
+        for (known, any) in &negative {
+            steps.push(Step::And(known));
+            steps.push(Step::Minus(any.as_ref()));
+        }
+        let Some(Step::And(first)) = steps.first() else {
+            return Ok(0);
+        };
+        let rest = steps.get(1..).unwrap_or_default();
+        let Some((last, middle)) = rest.split_last() else {
+            return Ok(first.len());
+        };
+        let count_last = |acc: &RoaringBitmap| match last {
+            Step::And(b) => acc.intersection_len(b),
+            Step::Minus(b) => acc.difference_len(b),
+        };
+        if middle.is_empty() {
+            return Ok(count_last(first));
+        }
+        // The first middle step builds the working copy from two borrowed bitmaps.
+        let mut acc: Option<RoaringBitmap> = None;
+        for step in middle {
+            match (acc.as_mut(), step) {
+                (Some(a), Step::And(b)) => *a &= *b,
+                (Some(a), Step::Minus(b)) => *a -= *b,
+                (None, Step::And(b)) => acc = Some(*first & *b),
+                (None, Step::Minus(b)) => acc = Some(*first - *b),
+            }
+        }
+        Ok(count_last(acc.as_ref().unwrap_or(first)))
+    }
+
+    /// Whether two indexes hold exactly the same members under the same values (the build
+    /// time and the gate report aside): an index kept current by
+    /// [`AudienceIndex::apply_changes`] equals a fresh build.
+    pub fn same_contents(&self, other: &AudienceIndex) -> bool {
+        fn same(a: &RoaringBitmap, b: &RoaringBitmap) -> bool {
+            a.len() == b.len() && a.iter().eq(b.iter())
+        }
+        fn sorted(
+            m: &HashMap<u32, Vec<(Attribute, String)>>,
+        ) -> Vec<(u32, Vec<(Attribute, String)>)> {
+            let mut v: Vec<(u32, Vec<(Attribute, String)>)> = m
+                .iter()
+                .map(|(k, vals)| {
+                    let mut vals = vals.clone();
+                    vals.sort();
+                    (*k, vals)
+                })
+                .collect();
+            v.sort();
+            v
+        }
+        self.allowed == other.allowed
+            && self.policy_version == other.policy_version
+            && same(&self.targetable, &other.targetable)
+            && same(&self.third_party, &other.third_party)
+            && self.known.len() == other.known.len()
+            && self.known.iter().zip(&other.known).all(|(a, b)| same(a, b))
+            && self.values.len() == other.values.len()
+            && self.values.iter().zip(&other.values).all(|(a, b)| {
+                a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| same(x, y)))
+            })
+            && sorted(&self.member_values) == sorted(&other.member_values)
     }
 
     /// The values of an attribute present in the index, with their member counts (for the
@@ -263,7 +382,7 @@ fn extract(
     policy: &Policy,
     allowed: &[Attribute],
     at_ms: i64,
-    only: Option<&HashSet<u32>>,
+    only: Option<&[i64]>,
 ) -> Result<(Extracted, Option<GateReport>), AdsError> {
     let mut categories: Vec<&str> = allowed.iter().map(|a| a.category()).collect();
     let email_allowed = email_allowed(policy);
@@ -283,14 +402,14 @@ fn extract(
         at_ms,
     };
     let has = |a: Attribute| allowed.contains(&a);
-    let report = read_in(tx, policy, &request, |record| {
+    let each = |record: GatedRecord| {
         let Some(member) = record.member_id() else {
             return Ok(());
         };
-        let bit = member_bit(member)?;
-        if only.is_some_and(|o| !o.contains(&bit)) {
+        if only.is_some_and(|o| !o.contains(&member)) {
             return Ok(());
         }
+        let bit = member_bit(member)?;
         let slot = out.entry(bit).or_default();
         match record {
             GatedRecord::Profile(p) => {
@@ -327,7 +446,11 @@ fn extract(
             _ => {}
         }
         Ok::<(), AdsError>(())
-    })?;
+    };
+    let report = match only {
+        None => read_in(tx, policy, &request, each)?,
+        Some(members) => read_members_in(tx, policy, &request, members, each)?,
+    };
     Ok((out, Some(report)))
 }
 

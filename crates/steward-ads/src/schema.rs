@@ -1,5 +1,6 @@
 //! The `ads` migration set: advertisers and their budgets, audiences, matched-list members,
-//! campaigns, ad events, DP charges and the consistent-noise key.
+//! campaigns, ad events, DP charges, the consistent-noise key, and the insights releases
+//! (what each paid insights question released, so asking it again returns the same answer).
 //!
 //! Member ids live only in `ads_matched_members` and `ads_events` (both keyed by `member_id`,
 //! the shard key); nothing the advertiser receives is read from them except DP aggregates.
@@ -13,11 +14,12 @@ use crate::error::AdsError;
 /// The crate's migrations.
 pub const ADS_MIGRATIONS: MigrationSet = MigrationSet {
     name: "ads",
-    migrations: &[Migration {
-        version: 1,
-        name: "ads",
-        sql: MigrationSql::Portable(
-            "CREATE TABLE ads_settings (
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "ads",
+            sql: MigrationSql::Portable(
+                "CREATE TABLE ads_settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
@@ -74,8 +76,23 @@ CREATE TABLE ads_dp_charges (
 );
 CREATE INDEX ix_ads_dp_charges_advertiser ON ads_dp_charges (advertiser);
 CREATE INDEX ix_ads_dp_charges_campaign ON ads_dp_charges (campaign_id);",
-        ),
-    }],
+            ),
+        },
+        Migration {
+            version: 2,
+            name: "insights_releases",
+            sql: MigrationSql::Portable(
+                "CREATE TABLE ads_insights_releases (
+    digest TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    epsilon_micro {INT} NOT NULL,
+    rho_micro {INT} NOT NULL,
+    body TEXT NOT NULL,
+    at {INT} NOT NULL
+);",
+            ),
+        },
+    ],
 };
 
 /// Creates the ads and ledger tables (idempotent).
