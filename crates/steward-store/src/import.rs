@@ -9,6 +9,21 @@
 //! in batches inside one transaction per file, so memory stays bounded by the batch; any error
 //! names file, line and field and rolls the whole file back, leaving the database as it was. Re-importing the same ids updates those rows in place, so
 //! importing a file twice changes nothing.
+//!
+//! **Erased members stay erased.** A row that names an erased member (`members.status =
+//! 'erased'`) — the member row itself, any column referring to a member, or an existing row
+//! of theirs it would overwrite, such as a message tombstone — is never written: the import
+//! refuses it, counts it in [`FileReport::refused_erased`] under the stable code
+//! [`ERASED_MEMBER`], and imports the file's other rows. An upstream system that still holds
+//! an erased member's data cannot bring it back by re-importing.
+//!
+//! **Attachments** are sealed with their message's conversation bound into the associated
+//! data, like attachments sent through the vault, so they open the same way.
+//!
+//! **Staleness.** A `members` or `consent_events` file that turns a member's effective
+//! AI-training consent off (a new jurisdiction whose default is off, or an imported
+//! `ai.training=off`) marks the datasets that include them stale, as an opt-out does
+//! ([`crate::staleness`]).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -19,11 +34,17 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use steward_core::Taxonomy;
+
 use crate::db::{Store, Tx};
 use crate::error::StoreError;
 use crate::schema::{ColumnType, TABLES, Table};
 use crate::seal::{SealContext, Sealer};
+use crate::staleness::{self, StaleReason, TrainingConsent};
 use crate::value::Value;
+
+/// The stable code of a row refused because it names an erased member.
+pub const ERASED_MEMBER: &str = "import.erased_member";
 
 /// Lines longer than this are refused (a line is one entity; nothing legitimate is this big).
 pub const MAX_LINE_BYTES: usize = 1 << 20;
@@ -123,6 +144,10 @@ pub struct FileReport {
     pub rows: u64,
     /// Rows whose ids were not in the table before.
     pub new_rows: u64,
+    /// Rows refused because they name an erased member ([`ERASED_MEMBER`]); not written.
+    pub refused_erased: u64,
+    /// Datasets marked stale because this file turned a member's AI-training consent off.
+    pub stale_datasets: Vec<String>,
 }
 
 /// Everything an import wrote.
@@ -134,6 +159,31 @@ pub struct ImportReport {
 impl ImportReport {
     pub fn rows(&self) -> u64 {
         self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// Rows refused because they name an erased member, over every file.
+    pub fn refused_erased(&self) -> u64 {
+        self.files.iter().map(|f| f.refused_erased).sum()
+    }
+}
+
+/// What an import needs besides its input: the sealer for private content, the taxonomy that
+/// decides members' effective consent (for dataset staleness) and the time of the import.
+#[derive(Clone, Copy)]
+pub struct ImportContext<'a> {
+    pub sealer: &'a dyn Sealer,
+    pub taxonomy: &'a Taxonomy,
+    /// Milliseconds since the epoch: when staleness is recorded, and the instant consent is
+    /// compared at.
+    pub at_ms: i64,
+}
+
+impl fmt::Debug for ImportContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportContext")
+            .field("sealing", &self.sealer.scheme())
+            .field("at_ms", &self.at_ms)
+            .finish_non_exhaustive()
     }
 }
 
@@ -164,11 +214,30 @@ fn err(
     }
 }
 
-/// Imports a file or every `*.jsonl` file of a directory (parents before children).
+/// Imports a file or every `*.jsonl` file of a directory (parents before children), with the
+/// built-in taxonomy and the current time ([`import_path_in`] takes them).
 pub fn import_path(
     store: &Store,
     path: &Path,
     sealer: &dyn Sealer,
+) -> Result<ImportReport, ImportError> {
+    let taxonomy = Taxonomy::builtin();
+    import_path_in(
+        store,
+        path,
+        &ImportContext {
+            sealer,
+            taxonomy: &taxonomy,
+            at_ms: crate::migrate::now_ms(),
+        },
+    )
+}
+
+/// Imports a file or every `*.jsonl` file of a directory (parents before children).
+pub fn import_path_in(
+    store: &Store,
+    path: &Path,
+    ctx: &ImportContext<'_>,
 ) -> Result<ImportReport, ImportError> {
     let mut files: Vec<(usize, PathBuf, &'static Table)> = Vec::new();
     let candidates: Vec<PathBuf> = if path.is_dir() {
@@ -222,7 +291,7 @@ pub fn import_path(
                     reason: e.to_string(),
                 })?;
             let file_report =
-                import_reader(store, table, &name, reader, sealer).map_err(|e| match e {
+                import_reader_in(store, table, &name, reader, ctx).map_err(|e| match e {
                     ImportError::Line {
                         file,
                         line,
@@ -266,18 +335,51 @@ pub fn import_bytes(
     import_reader(store, table, file, bytes, sealer)
 }
 
+/// Imports the JSON lines in `bytes` into `table` in one transaction, with `ctx`.
+pub fn import_bytes_in(
+    store: &Store,
+    table: &'static Table,
+    file: &str,
+    bytes: &[u8],
+    ctx: &ImportContext<'_>,
+) -> Result<FileReport, ImportError> {
+    import_reader_in(store, table, file, bytes, ctx)
+}
+
 /// Rows checked, sealed and written per batch inside a file's transaction: memory stays
 /// bounded by the batch, not the file.
 const BATCH_ROWS: usize = 10_000;
 
 /// Imports the JSON lines read from `reader` into `table` in one transaction, in batches; the
-/// first bad line rolls back everything written for the file.
+/// first bad line rolls back everything written for the file. Built-in taxonomy, current time.
 pub fn import_reader(
     store: &Store,
     table: &'static Table,
     file: &str,
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     sealer: &dyn Sealer,
+) -> Result<FileReport, ImportError> {
+    let taxonomy = Taxonomy::builtin();
+    import_reader_in(
+        store,
+        table,
+        file,
+        reader,
+        &ImportContext {
+            sealer,
+            taxonomy: &taxonomy,
+            at_ms: crate::migrate::now_ms(),
+        },
+    )
+}
+
+/// [`import_reader`] with `ctx`.
+pub fn import_reader_in(
+    store: &Store,
+    table: &'static Table,
+    file: &str,
+    mut reader: impl BufRead,
+    ctx: &ImportContext<'_>,
 ) -> Result<FileReport, ImportError> {
     let line_err = |e: LineErr| ImportError::Line {
         file: file.to_owned(),
@@ -302,7 +404,7 @@ pub fn import_reader(
     store
         .transaction(|tx| {
             let before = tx.query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])?;
-            let mut written = 0u64;
+            let mut written = Written::default();
             let mut batch: Vec<(usize, Vec<Value>)> = Vec::with_capacity(BATCH_ROWS);
             let mut buf: Vec<u8> = Vec::new();
             let mut line = 0usize;
@@ -334,23 +436,43 @@ pub fn import_reader(
                     batch.push((line, values));
                 }
                 if batch.len() >= BATCH_ROWS {
-                    written += write_batch(tx, table, &columns, &conflict, &mut batch, sealer)
-                        .map_err(|e| e.map_input(line_err))?;
+                    write_batch(
+                        tx,
+                        table,
+                        &columns,
+                        &conflict,
+                        &mut batch,
+                        ctx,
+                        &mut written,
+                    )
+                    .map_err(|e| e.map_input(line_err))?;
                 }
             }
-            written += write_batch(tx, table, &columns, &conflict, &mut batch, sealer)
-                .map_err(|e| e.map_input(line_err))?;
+            write_batch(
+                tx,
+                table,
+                &columns,
+                &conflict,
+                &mut batch,
+                ctx,
+                &mut written,
+            )
+            .map_err(|e| e.map_input(line_err))?;
             if table.identity
                 && let Some(k) = table.key.first()
             {
                 tx.sync_identity(table.name, k)?;
             }
             let after = tx.query_i64(&format!("SELECT COUNT(*) FROM {}", table.name), &[])?;
+            written.stale_datasets.sort();
+            written.stale_datasets.dedup();
             Ok(FileReport {
                 file: file.to_owned(),
                 table: table.name,
-                rows: written,
+                rows: written.rows,
                 new_rows: u64::try_from(after - before).unwrap_or(0),
+                refused_erased: written.refused_erased,
+                stale_datasets: written.stale_datasets,
             })
         })
         .map_err(|e| match e {
@@ -374,30 +496,212 @@ impl BatchFailure {
     }
 }
 
+/// What a file's batches wrote so far.
+#[derive(Default)]
+struct Written {
+    rows: u64,
+    refused_erased: u64,
+    stale_datasets: Vec<String>,
+}
+
 fn write_batch(
     tx: &mut Tx<'_>,
     table: &Table,
     columns: &[&str],
     conflict: &str,
     batch: &mut Vec<(usize, Vec<Value>)>,
-    sealer: &dyn Sealer,
-) -> Result<u64, BatchFailure> {
+    ctx: &ImportContext<'_>,
+    written: &mut Written,
+) -> Result<(), BatchFailure> {
     if batch.is_empty() {
-        return Ok(0);
+        return Ok(());
+    }
+    let erased = erased_rows(tx, table, batch).map_err(BatchFailure::Store)?;
+    if !erased.is_empty() {
+        let mut i = 0;
+        batch.retain(|_| {
+            i += 1;
+            !erased.contains(&(i - 1))
+        });
+        written.refused_erased += erased.len() as u64;
+    }
+    if batch.is_empty() {
+        return Ok(());
     }
     if let Some(e) = check_references(tx, table, batch).map_err(BatchFailure::Store)? {
         return Err(BatchFailure::Line(e));
     }
+    let conversations = attachment_conversations(tx, table, batch).map_err(BatchFailure::Store)?;
+    // Members in published datasets whose consent this batch may change, and their consent
+    // before it.
+    let watched = consent_watch(tx, table, batch, ctx).map_err(BatchFailure::Store)?;
     let mut rows = Vec::with_capacity(batch.len());
     for (line, values) in batch.drain(..) {
         rows.push(
-            seal_row(table, values, sealer)
+            seal_row(table, values, ctx.sealer, &conversations)
                 .map_err(|m| BatchFailure::Line(err(line, None, LineProblem::InvalidValue, m)))?,
         );
     }
     tx.insert_rows(table.name, columns, &rows, conflict)
         .map_err(BatchFailure::Store)?;
-    Ok(rows.len() as u64)
+    for (member, before) in watched {
+        let after = TrainingConsent::read(tx, ctx.taxonomy, member, ctx.at_ms)
+            .map_err(BatchFailure::Store)?;
+        if before.withdrawn_by(&after) {
+            written.stale_datasets.extend(
+                staleness::mark_member(tx, member, StaleReason::ConsentWithdrawn, ctx.at_ms)
+                    .map_err(BatchFailure::Store)?,
+            );
+        }
+    }
+    written.rows += rows.len() as u64;
+    Ok(())
+}
+
+/// Integer values of column `ci` over `rows`, distinct.
+fn int_values(rows: &[(usize, Vec<Value>)], ci: usize) -> Vec<i64> {
+    let mut out: Vec<i64> = rows.iter().filter_map(|(_, v)| v[ci].as_i64()).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// `SELECT {select} ... WHERE {column} IN (values)` in chunks; the first two columns of each
+/// result row as integers.
+fn query_in(
+    tx: &mut Tx<'_>,
+    sql_before_in: &str,
+    values: &[i64],
+) -> Result<Vec<(i64, Option<i64>)>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let params: Vec<Value> = chunk.iter().map(|v| Value::Int(*v)).collect();
+        for r in tx.query(
+            &format!("{sql_before_in} IN ({})", placeholders.join(", ")),
+            &params,
+        )? {
+            out.push((r.i64(0)?, r.get(1).as_i64()));
+        }
+    }
+    Ok(out)
+}
+
+/// Indexes (in `rows`) of the rows that name an erased member: a member id that is an erased
+/// tombstone (in the table's member column — the `members` key itself, `dataset_members`'
+/// plain id — or any column referring to `members`), or an existing row of an erased member
+/// that the row would overwrite.
+fn erased_rows(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    rows: &[(usize, Vec<Value>)],
+) -> Result<HashSet<usize>, StoreError> {
+    let member_columns: Vec<usize> = table
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.references == Some(("members", "member_id")) || table.member_column == Some(c.name)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mut mentioned: Vec<i64> = member_columns
+        .iter()
+        .flat_map(|ci| int_values(rows, *ci))
+        .collect();
+    mentioned.sort_unstable();
+    mentioned.dedup();
+    let erased: HashSet<i64> = query_in(
+        tx,
+        "SELECT member_id, NULL FROM members WHERE status = 'erased' AND member_id",
+        &mentioned,
+    )?
+    .into_iter()
+    .map(|(m, _)| m)
+    .collect();
+    let mut out: HashSet<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, values))| {
+            member_columns
+                .iter()
+                .any(|ci| values[*ci].as_i64().is_some_and(|m| erased.contains(&m)))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    // A single-key row owned by a member (a message, a note): the row it would replace may be
+    // an erased member's tombstone even if the new row names someone else.
+    if let ([key], Some(owner)) = (table.key, table.member_column)
+        && *key != owner
+        && let Some(ki) = table.columns.iter().position(|c| c.name == *key)
+    {
+        let ids = int_values(rows, ki);
+        let owned_by_erased: HashSet<i64> = query_in(
+            tx,
+            &format!(
+                "SELECT t.{key}, NULL FROM {} t JOIN members m ON m.member_id = t.{owner} \
+                 WHERE m.status = 'erased' AND t.{key}",
+                table.name
+            ),
+            &ids,
+        )?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+        if !owned_by_erased.is_empty() {
+            out.extend(rows.iter().enumerate().filter_map(|(i, (_, values))| {
+                values[ki]
+                    .as_i64()
+                    .is_some_and(|id| owned_by_erased.contains(&id))
+                    .then_some(i)
+            }));
+        }
+    }
+    Ok(out)
+}
+
+/// For `attachments`: each referenced message's conversation, bound into the sealed
+/// attachment's associated data as the vault binds a sent one.
+fn attachment_conversations(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    rows: &[(usize, Vec<Value>)],
+) -> Result<HashMap<i64, i64>, StoreError> {
+    if table.name != "attachments" {
+        return Ok(HashMap::new());
+    }
+    let Some(mi) = table.columns.iter().position(|c| c.name == "message_id") else {
+        return Ok(HashMap::new());
+    };
+    Ok(query_in(
+        tx,
+        "SELECT message_id, conversation_id FROM messages WHERE message_id",
+        &int_values(rows, mi),
+    )?
+    .into_iter()
+    .filter_map(|(m, c)| Some((m, c?)))
+    .collect())
+}
+
+/// For `members` and `consent_events`: the members of the batch who are in a published or
+/// stale dataset, with their AI-training consent before the batch is written.
+fn consent_watch(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    rows: &[(usize, Vec<Value>)],
+    ctx: &ImportContext<'_>,
+) -> Result<Vec<(i64, TrainingConsent)>, StoreError> {
+    if !matches!(table.name, "members" | "consent_events") {
+        return Ok(Vec::new());
+    }
+    let Some(mi) = table.columns.iter().position(|c| c.name == "member_id") else {
+        return Ok(Vec::new());
+    };
+    let members = staleness::members_in_datasets(tx, &int_values(rows, mi))?;
+    members
+        .into_iter()
+        .map(|m| Ok((m, TrainingConsent::read(tx, ctx.taxonomy, m, ctx.at_ms)?)))
+        .collect()
 }
 
 /// Why a file's transaction rolled back: its input, or the database.
@@ -764,6 +1068,7 @@ fn seal_row(
     table: &Table,
     mut values: Vec<Value>,
     sealer: &dyn Sealer,
+    attachment_conversations: &HashMap<i64, i64>,
 ) -> Result<Vec<Value>, String> {
     let get = |values: &[Value], name: &str| -> Option<i64> {
         table
@@ -774,7 +1079,20 @@ fn seal_row(
     };
     let row_id = table.key.first().and_then(|k| get(&values, k)).unwrap_or(0);
     let member_id = get(&values, "member_id").unwrap_or(0);
-    let container = get(&values, "conversation_id").or_else(|| get(&values, "group_id"));
+    let container = if table.name == "attachments" {
+        // An attachment's conversation is its message's (checked to exist just before).
+        let message = get(&values, "message_id").unwrap_or(0);
+        Some(
+            attachment_conversations
+                .get(&message)
+                .copied()
+                .ok_or_else(|| {
+                    format!("message `{message}` of the attachment has no conversation")
+                })?,
+        )
+    } else {
+        get(&values, "conversation_id").or_else(|| get(&values, "group_id"))
+    };
     let mut sealed_any = false;
     for (i, c) in table.columns.iter().enumerate() {
         if c.ty != ColumnType::Sealed {

@@ -6,12 +6,23 @@
 //! but it is flagged so its users know to rebuild; the next build reads through the gate,
 //! which already leaves out members without consent and deleted (erased) members.
 //!
+//! A withdrawal need not be an explicit `ai.training=off`: a member's effective consent is
+//! their jurisdiction's default overridden by their own changes, so moving to a jurisdiction
+//! whose default is off (without an explicit choice) withdraws it too. [`mark_jurisdiction_change`]
+//! compares the effective AI-training keys under the old and the new jurisdiction; the import
+//! compares them before and after each batch of `members` or `consent_events` rows
+//! ([`TrainingConsent`]). Both count as [`StaleReason::ConsentWithdrawn`].
+//!
 //! For a consent withdrawal the row keeps the member id (the member still exists, and a second
 //! withdrawal is not counted twice). For an erasure the row has no member id: only the count
 //! survives, and any earlier withdrawal row of that member loses its id too.
 
+use steward_core::consent::{self, ConsentSet};
+use steward_core::{ConsentKey, Taxonomy};
+
 use crate::db::Tx;
 use crate::error::StoreError;
+use crate::member::{consent_events, get_member, setting_history};
 use crate::value::Value;
 
 /// The consent key whose withdrawal makes AI-training datasets stale. Keys below it
@@ -115,6 +126,119 @@ pub fn mark_member(
         )?;
     }
     Ok(datasets)
+}
+
+/// The AI-training keys of `taxonomy` (`ai.training` and any `ai.training.*`).
+fn training_keys(taxonomy: &Taxonomy) -> Vec<ConsentKey> {
+    taxonomy
+        .consent_key_ids()
+        .filter(|k| {
+            taxonomy
+                .consent_key(*k)
+                .is_some_and(|def| governs_ai_training(&def.name))
+        })
+        .collect()
+}
+
+/// A member's effective AI-training consent at one instant: for each AI-training key of the
+/// taxonomy, whether it is granted. Compare two with [`TrainingConsent::withdrawn_by`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrainingConsent(Vec<(ConsentKey, bool)>);
+
+impl TrainingConsent {
+    fn of(keys: &[ConsentKey], set: ConsentSet) -> TrainingConsent {
+        TrainingConsent(keys.iter().map(|k| (*k, set.granted(*k))).collect())
+    }
+
+    /// No AI-training key granted (a member that does not exist or is deleted).
+    fn none(keys: &[ConsentKey]) -> TrainingConsent {
+        TrainingConsent(keys.iter().map(|k| (*k, false)).collect())
+    }
+
+    /// Whether going from `self` to `after` turns any AI-training key off.
+    pub fn withdrawn_by(&self, after: &TrainingConsent) -> bool {
+        self.0
+            .iter()
+            .any(|(k, before)| *before && after.0.iter().any(|(k2, granted)| k2 == k && !granted))
+    }
+
+    /// `member_id`'s AI-training consent at `at_ms` as stored now (their jurisdiction's
+    /// defaults, then their changes); nothing granted for a missing or deleted member.
+    pub fn read(
+        tx: &mut Tx<'_>,
+        taxonomy: &Taxonomy,
+        member_id: i64,
+        at_ms: i64,
+    ) -> Result<TrainingConsent, StoreError> {
+        let keys = training_keys(taxonomy);
+        let member = match get_member(tx, member_id) {
+            Ok(m) if m.deleted_at.is_none() => m,
+            Ok(_) | Err(StoreError::NotFound { .. }) => return Ok(TrainingConsent::none(&keys)),
+            Err(e) => return Err(e),
+        };
+        Self::under(tx, taxonomy, &keys, member_id, &member.jurisdiction, at_ms)
+    }
+
+    fn under(
+        tx: &mut Tx<'_>,
+        taxonomy: &Taxonomy,
+        keys: &[ConsentKey],
+        member_id: i64,
+        jurisdiction: &str,
+        at_ms: i64,
+    ) -> Result<TrainingConsent, StoreError> {
+        let events = consent_events(taxonomy, &setting_history(tx, member_id)?);
+        Ok(TrainingConsent::of(
+            keys,
+            consent::effective_at(taxonomy, jurisdiction, &events, at_ms),
+        ))
+    }
+}
+
+/// Members among `member_ids` who are in a published or stale dataset (ascending, distinct):
+/// the only ones whose consent changes can make a dataset stale.
+pub fn members_in_datasets(tx: &mut Tx<'_>, member_ids: &[i64]) -> Result<Vec<i64>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in member_ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let params: Vec<Value> = chunk.iter().map(|m| Value::Int(*m)).collect();
+        for r in tx.query(
+            &format!(
+                "SELECT DISTINCT dm.member_id FROM dataset_members dm \
+                 JOIN datasets d ON d.dataset_id = dm.dataset_id \
+                 WHERE d.status IN ('published', 'stale') AND dm.member_id IN ({})",
+                placeholders.join(", ")
+            ),
+            &params,
+        )? {
+            out.push(r.i64(0)?);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// After `member`'s jurisdiction changed from `old_jurisdiction` (the row already holds the
+/// new one): if the change turned an AI-training key off — their old jurisdiction's default
+/// was on, the new one's is off, and no choice of their own overrides it — every dataset that
+/// includes them is marked stale for [`StaleReason::ConsentWithdrawn`], as an explicit opt-out
+/// does. Returns the datasets concerned (empty if consent did not go off).
+pub fn mark_jurisdiction_change(
+    tx: &mut Tx<'_>,
+    taxonomy: &Taxonomy,
+    member_id: i64,
+    old_jurisdiction: &str,
+    at_ms: i64,
+) -> Result<Vec<String>, StoreError> {
+    let keys = training_keys(taxonomy);
+    let before = TrainingConsent::under(tx, taxonomy, &keys, member_id, old_jurisdiction, at_ms)?;
+    let after = TrainingConsent::read(tx, taxonomy, member_id, at_ms)?;
+    if before.withdrawn_by(&after) {
+        mark_member(tx, member_id, StaleReason::ConsentWithdrawn, at_ms)
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// A dataset's status as the registry tables hold it, with staleness counts.

@@ -261,6 +261,29 @@ impl VaultSealer {
         }
         Ok(VaultSealer { keys })
     }
+
+    /// A sealer with no keys yet; [`VaultSealer::ensure_member`] adds them.
+    pub(crate) fn empty() -> VaultSealer {
+        VaultSealer {
+            keys: HashMap::new(),
+        }
+    }
+
+    /// Adds `member`'s content key (made in `tx` if they have none) unless it is held already:
+    /// a send session unwraps each author's key once per transaction.
+    pub(crate) fn ensure_member(
+        &mut self,
+        vault: &Vault,
+        tx: &mut Tx<'_>,
+        member: i64,
+    ) -> Result<(), VaultError> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.keys.entry(member) {
+            let (dek, generation) =
+                vault.member_key_for_sealing(&mut TxKeyStore::new(tx), member)?;
+            e.insert(ContentCipher::new(&dek, generation)?);
+        }
+        Ok(())
+    }
 }
 
 impl Sealer for VaultSealer {

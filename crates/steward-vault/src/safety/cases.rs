@@ -3,7 +3,7 @@
 //! the requester opens only what the scope covers until expiry — each open ledgered in the same
 //! transaction — and records a decision that closes the case and ends its grants.
 
-use steward_store::{Row, Tx};
+use steward_store::{Row, Store, Tx};
 
 use super::messaging::{REMOVED, participants};
 use super::staff::{StaffMember, StaffRole, staff_by_id, staff_named};
@@ -778,6 +778,102 @@ impl Safety<'_> {
         Ok(out)
     }
 
+    /// Opens under `grant_id` in a transaction of `store` — one item (`Some((kind, id))`, as
+    /// [`Safety::open_under_grant`]) or the whole scope (`None`, as
+    /// [`Safety::open_grant_scope`]) — and records a failed attempt too: when the open is
+    /// refused (another reviewer, out of scope, expired, ended, unapproved, closed case) or the
+    /// content fails to open (`vault.aead_failure`, `vault.member_shredded`), its transaction
+    /// rolls back and the attempt is ledgered in a transaction of its own
+    /// ([`Safety::record_failed_open`]); then the error is returned. Only internal store or
+    /// ledger failures are returned without an entry. This is the entry point for callers that
+    /// own the transaction boundary (CLI, server).
+    pub fn open_recorded(
+        &self,
+        store: &Store,
+        reviewer: &str,
+        grant_id: i64,
+        item: Option<(ContentKind, i64)>,
+        at_ms: i64,
+    ) -> Result<Vec<OpenedItem>, SafetyError> {
+        let result = store.transaction(|tx| match item {
+            Some((kind, id)) => self
+                .open_under_grant(tx, reviewer, grant_id, kind, id, at_ms)
+                .map(|o| vec![o]),
+            None => self.open_grant_scope(tx, reviewer, grant_id, at_ms),
+        });
+        match result {
+            Ok(items) => Ok(items),
+            Err(e @ (SafetyError::Store(_) | SafetyError::Ledger(_))) => Err(e),
+            Err(e) => {
+                store.transaction(|tx| {
+                    self.record_failed_open(tx, reviewer, grant_id, item, &e, at_ms)
+                })?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends the ledger entry of a failed attempt to open under `grant_id`: action
+    /// `content.open`, outcome `denied` (a check refused) or `failed` (the vault could not open
+    /// the content: AEAD failure, shredded author),
+    /// actor `staff:NAME` as given (`staff:?` if not a valid staff name), reference
+    /// `grant:ID`, details the error code and ids only, subjects the participants of the
+    /// grant's case conversation and of the item's conversation. No content, no justification.
+    /// Call it in a transaction of its own: the failed open's transaction rolls back.
+    pub fn record_failed_open(
+        &self,
+        tx: &mut Tx<'_>,
+        reviewer: &str,
+        grant_id: i64,
+        item: Option<(ContentKind, i64)>,
+        error: &SafetyError,
+        at_ms: i64,
+    ) -> Result<u64, SafetyError> {
+        let g = match grant(tx, grant_id) {
+            Ok(g) => Some(g),
+            Err(SafetyError::NoGrant { .. } | SafetyError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let mut members = Vec::new();
+        let mut case_note = String::new();
+        if let Some(g) = &g {
+            case_note = format!("case {}; ", g.case_id);
+            if let Ok(case) = case_summary(tx, g.case_id) {
+                members.extend(participants(tx, case.conversation_id)?);
+            }
+        }
+        let target = match item {
+            Some((kind, id)) => {
+                if let Some(conversation) = item_conversation(tx, kind, id)? {
+                    members.extend(participants(tx, conversation)?);
+                }
+                format!("{} {id}", kind_name(kind).unwrap_or("item"))
+            }
+            None => "scope".to_owned(),
+        };
+        members.sort_unstable();
+        members.dedup();
+        let actor = if staff_named(tx, reviewer).is_ok() {
+            format!("staff:{reviewer}")
+        } else {
+            "staff:?".to_owned()
+        };
+        let purpose = g
+            .as_ref()
+            .map_or("safety.report_review", |g| purpose_name(g.purpose));
+        let mut entry = self.entry(at_ms, actor, "reviewer", purpose, "content.open");
+        // A safety check said no (`denied`), or the vault could not open the content (`failed`).
+        entry.outcome = match error {
+            SafetyError::Vault(_) => "failed",
+            _ => "denied",
+        }
+        .to_owned();
+        entry.subjects = subjects(&members);
+        entry.reference = format!("grant:{grant_id}");
+        entry.details = format!("{case_note}{target}; refused: {}", error.code());
+        self.append(tx, entry)
+    }
+
     #[expect(clippy::too_many_arguments, reason = "internal, all checked values")]
     fn open_one(
         &self,
@@ -943,4 +1039,24 @@ pub fn is_restricted(tx: &mut Tx<'_>, member: i64) -> Result<bool, SafetyError> 
         "SELECT COUNT(*) FROM safety_restrictions WHERE member_id = $1",
         &[member.into()],
     )? > 0)
+}
+
+/// The conversation of a message or attachment, if it exists.
+fn item_conversation(
+    tx: &mut Tx<'_>,
+    kind: ContentKind,
+    item_id: i64,
+) -> Result<Option<i64>, SafetyError> {
+    let sql = match kind {
+        ContentKind::Message => "SELECT conversation_id FROM messages WHERE message_id = $1",
+        ContentKind::Attachment => {
+            "SELECT m.conversation_id FROM attachments a \
+             JOIN messages m ON m.message_id = a.message_id WHERE a.attachment_id = $1"
+        }
+        _ => return Ok(None),
+    };
+    Ok(match tx.query_opt(sql, &[item_id.into()])? {
+        Some(row) => Some(row.i64(0)?),
+        None => None,
+    })
 }

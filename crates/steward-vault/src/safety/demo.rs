@@ -116,8 +116,7 @@ impl Safety<'_> {
         let approved = store
             .transaction(|tx| self.approve_grant(tx, DEMO_APPROVER, requested.grant_id, at))?;
         let at = tick();
-        let opened = store
-            .transaction(|tx| self.open_grant_scope(tx, DEMO_REVIEWER, approved.grant_id, at))?;
+        let opened = self.open_recorded(store, DEMO_REVIEWER, approved.grant_id, None, at)?;
         let opened: Vec<(&'static str, i64, u64)> = opened
             .iter()
             .map(|o| {

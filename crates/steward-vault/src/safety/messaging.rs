@@ -2,10 +2,14 @@
 //! author's key, store ciphertext + verdict + rule), read (participants only, quarantined
 //! messages hidden from recipients), report (a participant, with a reason) into a case.
 
-use steward_core::Taxonomy;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use steward_core::consent;
+use steward_core::{ConsentKey, Taxonomy};
 use steward_scan::{ScanFlags, Verdict, VerdictKind};
 use steward_store::content::{NewMessage, insert_message};
-use steward_store::member::{effective_consent, get_member};
+use steward_store::member::{consent_events, effective_consent, get_member, setting_history};
 use steward_store::{SealContext, Sealer, Tx, Value};
 
 use super::{HARMFUL_DETECTION, Safety, SafetyError, subjects};
@@ -220,6 +224,219 @@ fn opt_nonempty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
 }
 
+/// One message of a [`Safety::send_batch`].
+#[derive(Clone, Copy, Debug)]
+pub struct OutgoingMessage<'m> {
+    /// The sending member (a participant of `conversation`).
+    pub author: i64,
+    /// The conversation.
+    pub conversation: i64,
+    /// The text.
+    pub text: &'m str,
+    /// Its attachments.
+    pub attachments: &'m [NewAttachment<'m>],
+    /// When it is sent (milliseconds since the epoch).
+    pub at_ms: i64,
+}
+
+/// A recipient's `messaging.harmful_detection` setting as stored: the default of their
+/// jurisdiction and their own changes of that key in the order [`consent::effective_at`]
+/// applies them, so the answer at any instant is the one `effective_consent` gives.
+#[derive(Debug)]
+enum Detection {
+    /// Deleted, erased or missing: no spam scanning on their behalf.
+    Off,
+    /// A live member.
+    History {
+        default: bool,
+        /// `(at_ms, granted)`, sorted by time, ties in recorded order.
+        changes: Vec<(i64, bool)>,
+    },
+}
+
+impl Detection {
+    fn at(&self, at_ms: i64) -> bool {
+        match self {
+            Detection::Off => false,
+            Detection::History { default, changes } => changes
+                .iter()
+                .take_while(|(at, _)| *at <= at_ms)
+                .last()
+                .map_or(*default, |(_, granted)| *granted),
+        }
+    }
+}
+
+/// Sends messages inside one transaction with per-transaction caches (see
+/// [`Safety::send_session`]). Made by [`Safety::send_session`].
+pub struct SendSession<'s, 'tx> {
+    safety: &'s Safety<'s>,
+    tx: &'s mut Tx<'tx>,
+    harmful_key: Option<ConsentKey>,
+    /// Conversation → its participants, sorted.
+    participants: HashMap<i64, Vec<i64>>,
+    /// Recipient → their harmful-detection setting.
+    detection: HashMap<i64, Detection>,
+    /// The authors' content keys, unwrapped once (wiped on drop).
+    sealer: VaultSealer,
+}
+
+impl std::fmt::Debug for SendSession<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendSession")
+            .field("conversations", &self.participants.len())
+            .field("recipients", &self.detection.len())
+            .field("sealer", &self.sealer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SendSession<'_, '_> {
+    /// Sends one message, as [`Safety::send_message`] does. After an error, roll the
+    /// transaction back: the message may be partly written.
+    pub fn send(
+        &mut self,
+        author: i64,
+        conversation: i64,
+        text: &str,
+        attachments: &[NewAttachment<'_>],
+        at_ms: i64,
+    ) -> Result<SentMessage, SafetyError> {
+        let spam_scanned = self.recipients_want_spam_scan(author, conversation, at_ms)?;
+        let verdict = self.safety.scanner.scan_message(
+            text,
+            ScanFlags {
+                harmful_detection: spam_scanned,
+            },
+        );
+        self.sealer
+            .ensure_member(self.safety.vault, self.tx, author)?;
+        let tx = &mut *self.tx;
+        let sealer = &self.sealer;
+        let message_id = insert_message(
+            tx,
+            sealer,
+            &NewMessage {
+                conversation_id: conversation,
+                author_id: author,
+                sent_at_ms: at_ms,
+                plaintext: text.as_bytes(),
+                verdict: Some(stored_verdict(&verdict)),
+            },
+        )?;
+        let mut sent = Vec::with_capacity(attachments.len());
+        for a in attachments {
+            let v = self.safety.scanner.scan_attachment(a.file_name, a.bytes);
+            let attachment_id = tx.next_id("attachments", "attachment_id")?;
+            let sealed = sealer
+                .seal(
+                    &SealContext {
+                        table: "attachments",
+                        row_id: attachment_id,
+                        member_id: author,
+                        container_id: Some(conversation),
+                    },
+                    a.bytes,
+                )
+                .map_err(|e| steward_store::StoreError::Invalid(e.to_string()))?;
+            let (kind, rule) = stored_verdict(&v);
+            tx.execute(
+                "INSERT INTO attachments (attachment_id, message_id, member_id, media_type, \
+                 size_bytes, content_sealed, sealing, verdict, verdict_rule) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    attachment_id.into(),
+                    message_id.into(),
+                    author.into(),
+                    a.media_type.into(),
+                    i64::try_from(a.bytes.len()).unwrap_or(i64::MAX).into(),
+                    Value::Bytes(sealed.into_stored_bytes()),
+                    sealer.scheme().into(),
+                    kind.into(),
+                    rule.into(),
+                ],
+            )?;
+            sent.push(SentAttachment {
+                attachment_id,
+                verdict: v,
+            });
+        }
+        Ok(SentMessage {
+            message_id,
+            conversation_id: conversation,
+            verdict,
+            spam_scanned,
+            attachments: sent,
+        })
+    }
+
+    /// Refuses a non-participant author; then whether any other participant has
+    /// `messaging.harmful_detection` on at `at_ms`.
+    fn recipients_want_spam_scan(
+        &mut self,
+        author: i64,
+        conversation: i64,
+        at_ms: i64,
+    ) -> Result<bool, SafetyError> {
+        if !self.participants.contains_key(&conversation) {
+            let members = participants(self.tx, conversation)?;
+            self.participants.insert(conversation, members);
+        }
+        let members = self
+            .participants
+            .get(&conversation)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        if members.binary_search(&author).is_err() {
+            return Err(SafetyError::NotParticipant {
+                member: author,
+                conversation,
+            });
+        }
+        let Some(key) = self.harmful_key else {
+            return Ok(false);
+        };
+        for &m in members.iter().filter(|m| **m != author) {
+            let detection = match self.detection.entry(m) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(detection_of(self.tx, self.safety.taxonomy, key, m)?),
+            };
+            if detection.at(at_ms) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Reads `member`'s `key` setting: their jurisdiction's default and their changes of it.
+fn detection_of(
+    tx: &mut Tx<'_>,
+    taxonomy: &Taxonomy,
+    key: ConsentKey,
+    member: i64,
+) -> Result<Detection, SafetyError> {
+    let m = match get_member(tx, member) {
+        Ok(m) => m,
+        Err(steward_store::StoreError::NotFound { .. }) => return Ok(Detection::Off),
+        Err(e) => return Err(e.into()),
+    };
+    if m.deleted_at.is_some() {
+        return Ok(Detection::Off);
+    }
+    let mut changes: Vec<(i64, bool)> = consent_events(taxonomy, &setting_history(tx, member)?)
+        .into_iter()
+        .filter(|e| e.key == key)
+        .map(|e| (e.at_ms, e.granted))
+        .collect();
+    // Stable, like `consent::effective_at`: same-instant changes keep their recorded order.
+    changes.sort_by_key(|(at, _)| *at);
+    Ok(Detection::History {
+        default: consent::defaults_for(taxonomy, &m.jurisdiction).granted(key),
+        changes,
+    })
+}
+
 impl Safety<'_> {
     /// Starts a conversation of `creator` with `others` (existing, not deleted members).
     /// Returns its id.
@@ -270,7 +487,8 @@ impl Safety<'_> {
     /// may send. The text is scanned for phishing always and for spam when any recipient turned
     /// on `messaging.harmful_detection`; attachments for malware always. Content is sealed
     /// under the author's key in this transaction; only ciphertext, verdict and rule id are
-    /// stored.
+    /// stored. To send many messages in one transaction, use [`Safety::send_session`] or
+    /// [`Safety::send_batch`]: the same checks, with the lookups made once per transaction.
     pub fn send_message(
         &self,
         tx: &mut Tx<'_>,
@@ -280,76 +498,40 @@ impl Safety<'_> {
         attachments: &[NewAttachment<'_>],
         at_ms: i64,
     ) -> Result<SentMessage, SafetyError> {
-        let members = require_participant(tx, author, conversation)?;
-        let mut spam_scanned = false;
-        for m in members.iter().filter(|m| **m != author) {
-            if harmful_detection(tx, self.taxonomy, *m, at_ms)? {
-                spam_scanned = true;
-                break;
-            }
-        }
-        let verdict = self.scanner.scan_message(
-            text,
-            ScanFlags {
-                harmful_detection: spam_scanned,
-            },
-        );
-        let sealer = VaultSealer::in_transaction(self.vault, tx, [author])?;
-        let message_id = insert_message(
+        self.send_session(tx)
+            .send(author, conversation, text, attachments, at_ms)
+    }
+
+    /// A send session bound to `tx`: every message sent through it gets exactly the checks of
+    /// [`Safety::send_message`], but the conversation's participants, each recipient's
+    /// `messaging.harmful_detection` history and each author's unwrapped content key are read
+    /// once per session instead of once per message. The session borrows the transaction
+    /// mutably, so nothing else writes through it while the caches live; drop the session (or
+    /// let it go out of scope) before committing.
+    pub fn send_session<'s, 'tx>(&'s self, tx: &'s mut Tx<'tx>) -> SendSession<'s, 'tx> {
+        SendSession {
+            safety: self,
             tx,
-            &sealer,
-            &NewMessage {
-                conversation_id: conversation,
-                author_id: author,
-                sent_at_ms: at_ms,
-                plaintext: text.as_bytes(),
-                verdict: Some(stored_verdict(&verdict)),
-            },
-        )?;
-        let mut sent = Vec::with_capacity(attachments.len());
-        for a in attachments {
-            let v = self.scanner.scan_attachment(a.file_name, a.bytes);
-            let attachment_id = tx.next_id("attachments", "attachment_id")?;
-            let sealed = sealer
-                .seal(
-                    &SealContext {
-                        table: "attachments",
-                        row_id: attachment_id,
-                        member_id: author,
-                        container_id: Some(conversation),
-                    },
-                    a.bytes,
-                )
-                .map_err(|e| steward_store::StoreError::Invalid(e.to_string()))?;
-            let (kind, rule) = stored_verdict(&v);
-            tx.execute(
-                "INSERT INTO attachments (attachment_id, message_id, member_id, media_type, \
-                 size_bytes, content_sealed, sealing, verdict, verdict_rule) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    attachment_id.into(),
-                    message_id.into(),
-                    author.into(),
-                    a.media_type.into(),
-                    i64::try_from(a.bytes.len()).unwrap_or(i64::MAX).into(),
-                    Value::Bytes(sealed.into_stored_bytes()),
-                    sealer.scheme().into(),
-                    kind.into(),
-                    rule.into(),
-                ],
-            )?;
-            sent.push(SentAttachment {
-                attachment_id,
-                verdict: v,
-            });
+            harmful_key: self.taxonomy.consent_key_id(HARMFUL_DETECTION),
+            participants: HashMap::new(),
+            detection: HashMap::new(),
+            sealer: VaultSealer::empty(),
         }
-        Ok(SentMessage {
-            message_id,
-            conversation_id: conversation,
-            verdict,
-            spam_scanned,
-            attachments: sent,
-        })
+    }
+
+    /// Sends `messages` in order in one transaction through one [`SendSession`]. Stops at the
+    /// first refusal or failure and returns it; the caller's transaction then rolls back, so a
+    /// batch is stored whole or not at all.
+    pub fn send_batch(
+        &self,
+        tx: &mut Tx<'_>,
+        messages: &[OutgoingMessage<'_>],
+    ) -> Result<Vec<SentMessage>, SafetyError> {
+        let mut session = self.send_session(tx);
+        messages
+            .iter()
+            .map(|m| session.send(m.author, m.conversation, m.text, m.attachments, m.at_ms))
+            .collect()
     }
 
     /// Reads `conversation` as `reader` (a participant; `service.core`, not ledgered), oldest

@@ -6,7 +6,8 @@
 //!
 //! **Who may do what.**
 //! - A conversation's participants send and read; nobody else ([`Safety::send_message`],
-//!   [`Safety::read_conversation`]). A participant's own read is not ledgered
+//!   [`Safety::read_conversation`]; many messages in one transaction through a
+//!   [`SendSession`] or [`Safety::send_batch`], with the same checks). A participant's own read is not ledgered
 //!   (`service.core`); a quarantined message (phishing, malware, or spam for a recipient who
 //!   turned on `messaging.harmful_detection`) is shown to its recipients as a warning with the
 //!   verdict and rule, never its content; its author still sees it.
@@ -26,7 +27,9 @@
 //!   case is open ([`Safety::open_under_grant`], [`Safety::open_grant_scope`]). Each open goes
 //!   through [`crate::store::open_stored`] with a validated [`crate::GrantHandle`] and writes a
 //!   ledger entry in the same transaction, naming every participant of the conversation, so it
-//!   shows in their access history. No entry carries content.
+//!   shows in their access history. A refused or failed attempt is ledgered as well when the
+//!   caller opens through [`Safety::open_recorded`] (the failed transaction rolls back; the
+//!   attempt entry is written in one of its own). No entry carries content.
 //! - The reviewer who holds a grant on the case records the decision
 //!   ([`Safety::decide_case`]): the case closes and every grant on it ends.
 //!
@@ -55,7 +58,8 @@ pub use cases::{
 pub use demo::DemoReview;
 pub use error::SafetyError;
 pub use messaging::{
-    Content, NewAttachment, ReadAttachment, ReadMessage, Report, SentAttachment, SentMessage,
+    Content, NewAttachment, OutgoingMessage, ReadAttachment, ReadMessage, Report, SendSession,
+    SentAttachment, SentMessage,
 };
 pub use schema::{SAFETY_MIGRATIONS, migrate};
 pub use staff::{StaffMember, StaffRole, add_staff, list_staff, staff_named};
