@@ -2,19 +2,22 @@
 //! duration sums. Labels are route templates (`/api/v1/members/{id}`), never raw paths, so no
 //! member id reaches a metric.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::state::AppState;
 
-/// (route template, method, status) → (requests, total seconds).
-type Series = BTreeMap<(String, String, u16), (u64, f64)>;
+/// route template → (method, status) → (requests, total seconds). Keyed by the template
+/// first so that recording a request looks it up by `&str`, allocating nothing once the
+/// series exists.
+type Series = HashMap<String, HashMap<(Method, u16), (u64, f64)>>;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -22,9 +25,13 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn observe(&self, route: String, method: String, status: u16, seconds: f64) {
+    fn observe(&self, route: &str, method: &Method, status: u16, seconds: f64) {
         if let Ok(mut m) = self.inner.lock() {
-            let e = m.entry((route, method, status)).or_insert((0, 0.0));
+            let by_route = match m.get_mut(route) {
+                Some(r) => r,
+                None => m.entry(route.to_owned()).or_default(),
+            };
+            let e = by_route.entry((method.clone(), status)).or_insert((0, 0.0));
             e.0 += 1;
             e.1 += seconds;
         }
@@ -37,10 +44,19 @@ impl Metrics {
             "# HELP steward_http_requests_total HTTP requests by route, method and status.\n",
         );
         out.push_str("# TYPE steward_http_requests_total counter\n");
-        let snapshot: Vec<_> = self
+        // Sorted, so the exposition is stable from one scrape to the next.
+        let snapshot: BTreeMap<(String, String, u16), (u64, f64)> = self
             .inner
             .lock()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .map(|m| {
+                m.iter()
+                    .flat_map(|(route, by)| {
+                        by.iter().map(move |((method, status), v)| {
+                            ((route.clone(), method.as_str().to_owned(), *status), *v)
+                        })
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         for ((route, method, status), (count, _)) in &snapshot {
             let _ = writeln!(
@@ -64,17 +80,13 @@ impl Metrics {
 
 /// Middleware recording every request.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let start = Instant::now();
     let response = next.run(request).await;
     state.metrics.observe(
-        route,
-        method,
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
+        &method,
         response.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );

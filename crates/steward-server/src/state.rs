@@ -58,6 +58,11 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     pub metrics: Arc<Metrics>,
     pub limits: Limits,
+    /// Live tokens recently looked up (see [`crate::auth::TokenCache`]).
+    pub tokens: Arc<crate::auth::TokenCache>,
+    /// Answers of `/api/v1/policy/explain`, serialized, by decision input: the policy never
+    /// changes under a running server, so one computation serves every later request.
+    pub explained: Arc<crate::routes::policy::ExplainCache>,
     /// `None` when the server runs without the vault's key file: ledger proofs, erasure and
     /// messaging then answer 503 `vault.unavailable`.
     pub keys: Option<Arc<Keys>>,
@@ -98,6 +103,8 @@ impl AppState {
             policy,
             metrics: Arc::new(Metrics::default()),
             limits: Limits::default(),
+            tokens: Arc::new(crate::auth::TokenCache::default()),
+            explained: Arc::new(crate::routes::policy::ExplainCache::default()),
             keys: None,
         })
     }
@@ -113,6 +120,23 @@ impl AppState {
     pub fn with_key_file(self, path: &Path) -> Result<AppState, KeyFileError> {
         let keyring = Keyring::open(path)?;
         self.with_keyring(keyring)
+    }
+
+    /// The same state with a token cache of another TTL (tests use a short one).
+    pub fn with_token_ttl(mut self, ttl: std::time::Duration) -> AppState {
+        self.tokens = Arc::new(crate::auth::TokenCache::new(
+            ttl,
+            crate::auth::TOKEN_CACHE_CAPACITY,
+        ));
+        self
+    }
+
+    /// Revokes token `token_id` and drops it from the cache at once; `false` if there was no
+    /// live token by that id.
+    pub fn revoke_token(&self, token_id: &str, now_ms: i64) -> Result<bool, ApiError> {
+        let revoked = crate::auth::revoke_token(&self.store, token_id, now_ms)?;
+        self.tokens.forget_token(token_id);
+        Ok(revoked)
     }
 
     /// The keys, or 503 when the server runs without a key file.

@@ -21,6 +21,8 @@ struct Fixture {
     tokens: BTreeMap<&'static str, String>,
     /// Ids of the messaging and review fixture, by placeholder (`{c}`, `{msg}`, ...).
     ids: BTreeMap<&'static str, i64>,
+    /// The id of a live admin token nobody else uses (`{tok}`, for revocation).
+    spare_token_id: String,
 }
 
 fn fixture() -> Fixture {
@@ -71,7 +73,9 @@ fn fixture() -> Fixture {
     tokens.insert("revoked", revoked.secret);
     tokens.insert("self", mk(Role::Member, Some(1)).secret);
     tokens.insert("other", mk(Role::Member, Some(2)).secret);
+    let spare_token_id = mk(Role::Admin, None).token_id;
     let mut reviewer_staff = String::new();
+    let mut engineer_staff = String::new();
     for (name, role) in [
         ("advertiser", Role::Advertiser),
         ("reviewer", Role::Reviewer),
@@ -83,6 +87,9 @@ fn fixture() -> Fixture {
         let t = mk(role, None);
         if role == Role::Reviewer {
             reviewer_staff = format!("reviewer.{}", t.token_id);
+        }
+        if role == Role::Engineer {
+            engineer_staff = format!("engineer.{}", t.token_id);
         }
         tokens.insert(name, t.secret);
     }
@@ -104,13 +111,26 @@ fn fixture() -> Fixture {
     let ids = store
         .transaction(|tx| {
             let c = s.start_conversation(tx, 3, &[1], now)?;
-            s.send_message(tx, 3, c, "hello, how are you?", &[], now)?;
+            let first = s.send_message(
+                tx,
+                3,
+                c,
+                "hello, how are you?",
+                &[safety::NewAttachment {
+                    file_name: Some("cv.txt"),
+                    media_type: "text/plain",
+                    bytes: b"curriculum vitae",
+                }],
+                now,
+            )?;
             let m = s
                 .send_message(tx, 3, c, "buy cheap followers now", &[], now)?
                 .message_id;
             let r = s.report_message(tx, 1, m, "spam", now)?;
             safety::add_staff(tx, &reviewer_staff, &[StaffRole::Reviewer], now)?;
             safety::add_staff(tx, "fixture.approver", &[StaffRole::Approver], now)?;
+            safety::add_staff(tx, "fixture.approver2", &[StaffRole::Approver], now)?;
+            safety::add_staff(tx, &engineer_staff, &[StaffRole::Engineer], now)?;
             let ask = |tx: &mut steward_store::Tx<'_>| {
                 s.request_grant(
                     tx,
@@ -127,7 +147,25 @@ fn fixture() -> Fixture {
             let pending = ask(tx)?.grant_id;
             let active = ask(tx)?.grant_id;
             s.approve_grant(tx, "fixture.approver", active, now)?;
+            // A security investigation by the engineer token's account, with both approvals.
+            let investigation = s
+                .request_grant(
+                    tx,
+                    &engineer_staff,
+                    r.case_id,
+                    &safety::GrantRequest {
+                        purpose: steward_vault::GrantPurpose::SecurityInvestigation,
+                        justification: "account takeover suspected",
+                        duration_ms: None,
+                    },
+                    now,
+                )?
+                .grant_id;
+            s.approve_grant(tx, "fixture.approver", investigation, now)?;
+            s.approve_grant(tx, "fixture.approver2", investigation, now)?;
             Ok::<_, safety::SafetyError>(BTreeMap::from([
+                ("{att}", first.attachments[0].attachment_id),
+                ("{investigation}", investigation),
                 ("{c}", c),
                 ("{msg}", m),
                 ("{case}", r.case_id),
@@ -142,6 +180,7 @@ fn fixture() -> Fixture {
         state,
         tokens,
         ids,
+        spare_token_id,
     }
 }
 
@@ -172,7 +211,12 @@ async fn call(
 
 fn request_for(f: &Fixture, endpoint: &str) -> (String, String, Option<String>) {
     let (method, path) = endpoint.split_once(' ').unwrap();
-    let mut path = path.replace("{m}", "1");
+    // `#investigation` marks a grant request for a security investigation (same path).
+    let (path, investigation) = match path.strip_suffix("#investigation") {
+        Some(p) => (p, true),
+        None => (path, false),
+    };
+    let mut path = path.replace("{m}", "1").replace("{tok}", &f.spare_token_id);
     for (k, v) in &f.ids {
         path = path.replace(k, &v.to_string());
     }
@@ -185,6 +229,10 @@ fn request_for(f: &Fixture, endpoint: &str) -> (String, String, Option<String>) 
             Some(serde_json::json!({"with": [2], "text": "hi"}).to_string())
         }
         "POST" if path.ends_with("/report") => Some(serde_json::json!({"reason": "spam"}).to_string()),
+        "POST" if path.ends_with("/grants") && investigation => Some(
+            serde_json::json!({"justification": "account takeover suspected", "purpose": "security.investigation"})
+                .to_string(),
+        ),
         "POST" if path.ends_with("/grants") => {
             Some(serde_json::json!({"justification": "reported as spam"}).to_string())
         }
@@ -192,6 +240,17 @@ fn request_for(f: &Fixture, endpoint: &str) -> (String, String, Option<String>) 
             Some(serde_json::json!({"decision": "no_violation"}).to_string())
         }
         "POST" if path.ends_with("/diff") => Some(serde_json::json!({"old": steward_core::policy::DEFAULT_POLICY_TOML, "new": steward_core::policy::DEFAULT_POLICY_TOML}).to_string()),
+        // Five members: every audience is below the minimum, an untargeted campaign is not.
+        "POST" if path.ends_with("/ads/audiences/estimate") => {
+            Some(serde_json::json!({"expression": "seniority in (entry, associate)"}).to_string())
+        }
+        "POST" if path.ends_with("/ads/audiences") => Some(
+            serde_json::json!({"name": "five members", "expression": "seniority in (entry, associate)"})
+                .to_string(),
+        ),
+        "POST" if path.ends_with("/ads/campaigns") => {
+            Some(serde_json::json!({"name": "untargeted"}).to_string())
+        }
         "POST" => None,
         "PUT" => Some(serde_json::json!({"key": "ai.training", "value": "off"}).to_string()),
         "DELETE" => Some(serde_json::json!({"reason": "account closed on request"}).to_string()),
@@ -372,7 +431,7 @@ async fn openapi_document_lists_every_route() {
     {
         let mut cols = line.split_whitespace();
         let (method, path) = (cols.next().unwrap(), cols.next().unwrap());
-        let path = path.split('?').next().unwrap();
+        let path = path.split(['?', '#']).next().unwrap();
         if path == "/"
             || path.starts_with("/ui/")
             || path.contains("999999")
@@ -386,7 +445,10 @@ async fn openapi_document_lists_every_route() {
             .replace("/entries/0/", "/entries/{seq}/")
             .replace("{c}", "{conversation}")
             .replace("{msg}", "{message}")
-            .replace("{active}", "{grant}");
+            .replace("{active}", "{grant}")
+            .replace("{investigation}", "{grant}")
+            .replace("{att}", "{attachment}")
+            .replace("{tok}", "{token}");
         let item = paths
             .get(&template)
             .unwrap_or_else(|| panic!("{template} missing from the OpenAPI document"));
@@ -910,4 +972,416 @@ async fn a_member_deletes_their_account_and_their_token_dies_with_it() {
     let (s, j) = call(&f.state, "DELETE", "/api/v1/members/2", admin, Some(reason)).await;
     assert_eq!(s, StatusCode::OK, "{j}");
     assert_eq!(j["already_erased"], true);
+}
+
+async fn whoami_id(state: &AppState, token: &str) -> String {
+    let (s, j) = call(state, "GET", "/api/v1/whoami", Some(token), None).await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    j["token_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_token_revoked_through_the_server_is_refused_at_once() {
+    let f = fixture();
+    let me = f.tokens["self"].clone();
+    let admin = f.tokens.get("admin").map(String::as_str);
+    // The lookup is cached now.
+    let id = whoami_id(&f.state, &me).await;
+    assert!(!f.state.tokens.is_empty());
+    let (s, j) = call(
+        &f.state,
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    let (s, j) = call(&f.state, "GET", "/api/v1/whoami", Some(&me), None).await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("auth.invalid_token"))
+    );
+    // Revoking it again finds nothing live; a member cannot revoke.
+    let (s, _) = call(
+        &f.state,
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let other = f.tokens.get("other").map(String::as_str);
+    let (s, _) = call(
+        &f.state,
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        other,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_token_revoked_by_another_process_stops_working_within_the_ttl() {
+    let f = fixture();
+    let ttl = std::time::Duration::from_millis(300);
+    let state = f.state.clone().with_token_ttl(ttl);
+    let tok = f.tokens["other"].clone();
+    let id = whoami_id(&state, &tok).await;
+    // Another process (`steward tokens revoke`) writes to the database only.
+    assert!(revoke_token(&state.store, &id, 3).unwrap());
+    let started = std::time::Instant::now();
+    let mut refused = false;
+    while started.elapsed() < ttl * 4 {
+        let (s, _) = call(&state, "GET", "/api/v1/whoami", Some(&tok), None).await;
+        if s == StatusCode::UNAUTHORIZED {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        refused,
+        "still accepted {:?} after revocation",
+        started.elapsed()
+    );
+    assert!(started.elapsed() <= ttl + std::time::Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn staff_tokens_act_as_the_named_staff_account() {
+    use steward_server::auth::{TokenError, create_staff_token};
+    use steward_vault::safety::{StaffRole, add_staff};
+    let f = fixture();
+    let store = &f.state.store;
+    store
+        .transaction(|tx| {
+            add_staff(tx, "rita", &[StaffRole::Reviewer], 1)?;
+            add_staff(tx, "sam", &[StaffRole::Reviewer, StaffRole::Engineer], 1)?;
+            Ok::<_, steward_vault::SafetyError>(())
+        })
+        .unwrap();
+    let rita = create_staff_token(store, "rita", None, "t", 1).unwrap();
+    assert_eq!(
+        (rita.role, rita.staff.as_deref()),
+        (Role::Reviewer, Some("rita"))
+    );
+    assert!(matches!(
+        create_staff_token(store, "sam", None, "t", 1),
+        Err(TokenError::StaffRole { .. })
+    ));
+    assert!(matches!(
+        create_staff_token(store, "rita", Some(Role::Approver), "t", 1),
+        Err(TokenError::StaffRole { .. })
+    ));
+    assert!(matches!(
+        create_staff_token(store, "nobody", None, "t", 1),
+        Err(TokenError::NoSuchStaff(_))
+    ));
+    let sam = create_staff_token(store, "sam", Some(Role::Engineer), "t", 1).unwrap();
+    assert_eq!(sam.role, Role::Engineer);
+    // Rita's grant request is hers by name, in the case view and the ledger.
+    let case = f.ids["{case}"];
+    let body = serde_json::json!({"justification": "reported as spam"}).to_string();
+    let (s, g) = call(
+        &f.state,
+        "POST",
+        &format!("/api/v1/cases/{case}/grants"),
+        Some(&rita.secret),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{g}");
+    assert_eq!(g["requester"], "rita");
+    let (s, d) = call(
+        &f.state,
+        "GET",
+        &format!("/api/v1/cases/{case}"),
+        Some(&rita.secret),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["you"], "rita");
+}
+
+#[tokio::test]
+async fn a_security_investigation_needs_two_distinct_approvers() {
+    let f = fixture();
+    let case = f.ids["{case}"];
+    let engineer = f.tokens.get("engineer").map(String::as_str);
+    let approver = f.tokens.get("approver").map(String::as_str);
+    let second = create_token(&f.state.store, Role::Approver, None, "t", 1)
+        .unwrap()
+        .secret;
+    let ask = |purpose: &str| {
+        serde_json::json!({"justification": "credential stuffing from this account", "purpose": purpose}).to_string()
+    };
+    // An engineer may ask for an investigation, not for a report review.
+    let (s, _) = call(
+        &f.state,
+        "POST",
+        &format!("/api/v1/cases/{case}/grants"),
+        engineer,
+        Some(ask("safety.report_review")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, j) = call(
+        &f.state,
+        "POST",
+        &format!("/api/v1/cases/{case}/grants"),
+        engineer,
+        Some(ask("nonsense")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{j}");
+    let (s, g) = call(
+        &f.state,
+        "POST",
+        &format!("/api/v1/cases/{case}/grants"),
+        engineer,
+        Some(ask("security.investigation")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{g}");
+    assert_eq!(g["purpose"], "security.investigation");
+    assert_eq!(g["approvals_needed"], 2);
+    let grant = g["grant_id"].as_i64().unwrap();
+    let open = format!("/api/v1/grants/{grant}/open");
+    let approve = format!("/api/v1/grants/{grant}/approve");
+    let (s, j) = call(&f.state, "POST", &open, engineer, None).await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("safety.not_approved")),
+        "{j}"
+    );
+    let (s, g) = call(&f.state, "POST", &approve, approver, None).await;
+    assert_eq!(
+        (s, g["status"].as_str()),
+        (StatusCode::OK, Some("pending")),
+        "{g}"
+    );
+    // The same approver twice does not count twice.
+    let (s, j) = call(&f.state, "POST", &approve, approver, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{j}");
+    let (s, j) = call(&f.state, "POST", &open, engineer, None).await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("safety.needs_second_approver")),
+        "{j}"
+    );
+    let (s, g) = call(&f.state, "POST", &approve, Some(&second), None).await;
+    assert_eq!(
+        (s, g["status"].as_str()),
+        (StatusCode::OK, Some("active")),
+        "{g}"
+    );
+    assert_eq!(g["approvers"].as_array().unwrap().len(), 2);
+    // Only the engineer who asked opens it; each open is ledgered.
+    let reviewer = f.tokens.get("reviewer").map(String::as_str);
+    let (s, _) = call(&f.state, "POST", &open, reviewer, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, o) = call(&f.state, "POST", &open, engineer, None).await;
+    assert_eq!(s, StatusCode::OK, "{o}");
+    let items = o["items"].as_array().unwrap();
+    assert!(
+        items.iter().any(|i| i["text"] == "buy cheap followers now"),
+        "{o}"
+    );
+    assert!(items.iter().any(|i| i["kind"] == "attachment"), "{o}");
+    assert!(items.iter().all(|i| i["ledger_seq"].as_u64().is_some()));
+}
+
+const EICAR: &str = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn attachments_are_scanned_and_a_quarantined_one_is_withheld_from_the_recipient() {
+    let f = fixture();
+    let c = f.ids["{c}"];
+    let me = f.tokens.get("self").map(String::as_str);
+    let three = create_token(&f.state.store, Role::Member, Some(3), "t", 1)
+        .unwrap()
+        .secret;
+    let body = serde_json::json!({"text": "my cv and a test file", "attachments": [
+        {"file_name": "cv.pdf", "media_type": "application/pdf", "content_base64": b64(b"%PDF-1.4 resume")},
+        {"file_name": "eicar.com", "content_base64": b64(EICAR.as_bytes())},
+    ]})
+    .to_string();
+    let (s, sent) = call(
+        &f.state,
+        "POST",
+        &format!("/api/v1/members/1/conversations/{c}/messages"),
+        me,
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{sent}");
+    let files = sent["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["verdict"], "clean");
+    assert_eq!(files[1]["verdict"], "malware", "{sent}");
+    let (clean, eicar) = (
+        files[0]["attachment_id"].as_i64().unwrap(),
+        files[1]["attachment_id"].as_i64().unwrap(),
+    );
+    // The recipient opens the clean file, not the quarantined one.
+    let (s, a) = call(
+        &f.state,
+        "GET",
+        &format!("/api/v1/members/3/attachments/{clean}"),
+        Some(&three),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(a["content_base64"], b64(b"%PDF-1.4 resume"));
+    assert_eq!(a["media_type"], "application/pdf");
+    let (s, j) = call(
+        &f.state,
+        "GET",
+        &format!("/api/v1/members/3/attachments/{eicar}"),
+        Some(&three),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("safety.quarantined")),
+        "{j}"
+    );
+    assert!(j.to_string().contains("malware"), "{j}");
+    // The recipient's conversation view lists both, the quarantined one with a notice.
+    let (s, msgs) = call(
+        &f.state,
+        "GET",
+        &format!("/api/v1/members/3/conversations/{c}"),
+        Some(&three),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let last = msgs.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["attachments"], 2);
+    assert!(
+        last["files"][1]["notice"]
+            .as_str()
+            .unwrap()
+            .contains("malware"),
+        "{last}"
+    );
+    assert!(last["files"][0]["notice"].is_null(), "{last}");
+    // Member 2 is no participant: as if it did not exist. Bad base64 is a clear 400.
+    let two = f.tokens.get("other").map(String::as_str);
+    let (s, _) = call(
+        &f.state,
+        "GET",
+        &format!("/api/v1/members/2/attachments/{clean}"),
+        two,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let bad =
+        serde_json::json!({"text": "x", "attachments": [{"content_base64": "***"}]}).to_string();
+    let (s, j) = call(
+        &f.state,
+        "POST",
+        &format!("/api/v1/members/1/conversations/{c}/messages"),
+        me,
+        Some(bad),
+    )
+    .await;
+    assert_eq!(
+        (s, j["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("attachment.bad_base64"))
+    );
+}
+
+#[tokio::test]
+async fn a_member_sees_the_datasets_that_included_them() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    let (s, j) = call(&f.state, "GET", "/api/v1/members/1/datasets", me, None).await;
+    assert_eq!(
+        (s, j.clone()),
+        (StatusCode::OK, serde_json::json!([])),
+        "{j}"
+    );
+    f.state
+        .store
+        .transaction(|tx| {
+            for (id, at, status, members) in [
+                ("ds-old", 10, "stale", &[1_i64, 2][..]),
+                ("ds-new", 20, "published", &[1, 3][..]),
+                ("ds-other", 30, "published", &[2, 3][..]),
+            ] {
+                tx.execute(
+                    "INSERT INTO datasets (dataset_id, name, purpose, policy_version, created_at, \
+                     member_count, status, stale_since) VALUES ($1, $2, 'ai.training', 'v', $3, $4, $5, $6)",
+                    &[
+                        id.into(),
+                        format!("name of {id}").as_str().into(),
+                        at.into(),
+                        i64::try_from(members.len()).unwrap().into(),
+                        status.into(),
+                        (if status == "stale" { Some(15_i64) } else { None }).into(),
+                    ],
+                )?;
+                for m in members {
+                    tx.execute(
+                        "INSERT INTO dataset_members (dataset_id, member_id) VALUES ($1, $2)",
+                        &[id.into(), (*m).into()],
+                    )?;
+                }
+            }
+            Ok::<_, steward_store::StoreError>(())
+        })
+        .unwrap();
+    let (s, j) = call(&f.state, "GET", "/api/v1/members/1/datasets", me, None).await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    let ids: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["dataset_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ds-new", "ds-old"]);
+    assert_eq!(j[1]["status"], "stale");
+    assert_eq!(j[1]["stale_since_ms"], 15);
+    let (s, _) = call(
+        &f.state,
+        "GET",
+        "/api/v1/members/1/datasets",
+        f.tokens.get("other").map(String::as_str),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn explain_answers_are_the_same_from_the_cache() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    let uri = "/api/v1/policy/explain?purpose=ai.training&category=member.profile.skills&jurisdiction=DE&consent=ai.training=on";
+    let (s1, first) = call(&f.state, "GET", uri, me, None).await;
+    let (s2, again) = call(&f.state, "GET", uri, me, None).await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(first, again);
+    assert_eq!(first["allowed"], true, "{first}");
+    // Another consent is another answer, not the cached one.
+    let off = uri.replace("ai.training=on", "ai.training=off");
+    let (s, j) = call(&f.state, "GET", &off, me, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(j["allowed"], false, "{j}");
+    assert_eq!(j["missing_consent"], "ai.training", "{j}");
 }

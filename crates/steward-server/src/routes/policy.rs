@@ -1,14 +1,18 @@
 //! The policy, for everyone who holds a token: the matrix, one decision explained, and (for
 //! auditors, engineers and admins) the diff between two policy texts.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use steward_core::consent::{defaults_for, parse_assignment};
 use steward_core::policy::diff::diff as policy_diff;
-use steward_core::{Policy, Visibility};
+use steward_core::{CategoryId, ConsentSet, Policy, PurposeId, Visibility};
 
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
@@ -115,12 +119,51 @@ pub async fn explain(
     State(state): State<AppState>,
     _who: Principal,
     query: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ExplainResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    explain_one(&state.policy, &q).map(Json)
+    let input = explain_input(&state.policy, &q)?;
+    let body = match state.explained.get(&input) {
+        Some(body) => body,
+        None => {
+            let answer = explain_answer(&state.policy, input);
+            let body = Bytes::from(serde_json::to_vec(&answer).map_err(ApiError::internal)?);
+            state.explained.put(input, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-pub(crate) fn explain_one(policy: &Policy, q: &ExplainQuery) -> Result<ExplainResponse, ApiError> {
+/// Everything a decision depends on, once the query's names are resolved.
+type ExplainInput = (PurposeId, CategoryId, Visibility, ConsentSet);
+
+/// At most this many distinct explain answers are kept (there are purposes × categories ×
+/// visibilities × consent combinations; callers ask for few of them).
+const EXPLAIN_CACHE_CAPACITY: usize = 4_096;
+
+/// Serialized explain answers by decision input, for one policy (the server's, which does not
+/// change while it runs). Bounded: when full, it starts over.
+#[derive(Debug, Default)]
+pub struct ExplainCache {
+    entries: RwLock<HashMap<ExplainInput, Bytes>>,
+}
+
+impl ExplainCache {
+    fn get(&self, input: &ExplainInput) -> Option<Bytes> {
+        self.entries.read().ok()?.get(input).cloned()
+    }
+
+    fn put(&self, input: ExplainInput, body: Bytes) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= EXPLAIN_CACHE_CAPACITY {
+                entries.clear();
+            }
+            entries.insert(input, body);
+        }
+    }
+}
+
+fn explain_input(policy: &Policy, q: &ExplainQuery) -> Result<ExplainInput, ApiError> {
     let t = policy.taxonomy();
     let purpose = t
         .purpose_id(&q.purpose)
@@ -146,8 +189,13 @@ pub(crate) fn explain_one(policy: &Policy, q: &ExplainQuery) -> Result<ExplainRe
             parse_assignment(t, a).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
         consent.set(k, on);
     }
+    Ok((purpose, category, visibility, consent))
+}
+
+fn explain_answer(policy: &Policy, input: ExplainInput) -> ExplainResponse {
+    let (purpose, category, visibility, consent) = input;
     let e = policy.explain(purpose, category, visibility, consent);
-    Ok(ExplainResponse {
+    ExplainResponse {
         allowed: e.allowed,
         form: e.form,
         rule: e.rule,
@@ -157,7 +205,7 @@ pub(crate) fn explain_one(policy: &Policy, q: &ExplainQuery) -> Result<ExplainRe
         category: e.category,
         visibility: e.visibility,
         policy_version: e.policy_version,
-    })
+    }
 }
 
 /// The active policy's text: the last activated one in the store, else the built-in default.

@@ -1,11 +1,13 @@
 //! A member's rights over their data: download it (a zip of everything the store holds about
-//! them, ledgered as a self-access export) and delete their account.
+//! them, ledgered as a self-access export), see the datasets that included them, and delete
+//! their account.
 
 use std::io::Write as _;
 
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
+use serde::Serialize;
 use steward_core::consent::Actor;
 use steward_ledger::audit;
 use steward_store::export::export_member;
@@ -163,6 +165,7 @@ pub async fn erase(
     };
     let keys = state.keys()?;
     let store = state.store.clone();
+    let tokens = state.tokens.clone();
     let outcome = blocking(move || {
         let at = now_ms();
         steward_vault::safety::migrate(&store).map_err(|e| ApiError::internal(e.code()))?;
@@ -175,14 +178,10 @@ pub async fn erase(
             .vault
             .write()
             .map_err(|_| ApiError::internal("vault lock poisoned"))?;
-        Ok(erase_member(
-            &mut vault,
-            &store,
-            id,
-            &requester,
-            reason.as_deref(),
-            at,
-        )?)
+        let outcome = erase_member(&mut vault, &store, id, &requester, reason.as_deref(), at);
+        // The member's tokens died with the account: no cached lookup may outlive them.
+        tokens.forget_member(id);
+        Ok(outcome?)
     })
     .await?;
     Ok(axum::Json(Erased {
@@ -195,4 +194,51 @@ pub async fn erase(
         stale_datasets: outcome.stale_datasets,
         key_destroyed: outcome.key_destroyed,
     }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DatasetInclusion {
+    pub dataset_id: String,
+    pub name: String,
+    /// The purpose it was built for (`ai.training`, ...).
+    pub purpose: String,
+    pub created_at_ms: i64,
+    pub member_count: i64,
+    /// `published`, `stale` (a member of it withdrew consent or was erased) or `withdrawn`.
+    pub status: String,
+    pub stale_since_ms: Option<i64>,
+}
+
+/// "Datasets that included me": every built dataset whose member set includes the member,
+/// newest first, with its status. The member themself, or an admin; everyone else gets 404.
+#[utoipa::path(get, path = "/api/v1/members/{id}/datasets", params(("id" = i64, Path)), security(("bearer" = [])), responses((status = 200, body = [DatasetInclusion]), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn datasets(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(raw): Path<String>,
+) -> Result<axum::Json<Vec<DatasetInclusion>>, ApiError> {
+    let id = parse_member_id(&raw)?;
+    who.require_member(id)?;
+    crate::routes::members::live_member(&state, id).await?;
+    let store = state.store.clone();
+    let list = blocking(move || {
+        steward_datasets::included::datasets_including(&store, id).map_err(|e| match e {
+            steward_datasets::error::DatasetError::Store(s) => ApiError::from(s),
+            other => ApiError::internal(other.code()),
+        })
+    })
+    .await?;
+    Ok(axum::Json(
+        list.into_iter()
+            .map(|d| DatasetInclusion {
+                dataset_id: d.dataset_id,
+                name: d.name,
+                purpose: d.purpose,
+                created_at_ms: d.created_at_ms,
+                member_count: d.member_count,
+                status: d.status,
+                stale_since_ms: d.stale_since_ms,
+            })
+            .collect(),
+    ))
 }

@@ -3,6 +3,11 @@
 //! requests with a justification, approval by another staff member, opening the grant's scope
 //! until it expires (each open ledgered where the members see it), and the decision.
 //!
+//! Grants are for report review (a reviewer asks, one approver approves) or for a security
+//! investigation (a reviewer or an engineer asks, two distinct approvers approve). Messages may
+//! carry attachments (base64 in JSON), each scanned for malware before it is sealed; a
+//! quarantined one (EICAR, for one) is withheld from the other participants.
+//!
 //! Each staff token acts as its own staff account (`Principal::staff_name`), so a reviewer's
 //! token cannot approve its own request: the library's four-eyes checks see two people only
 //! when two tokens are used.
@@ -10,8 +15,12 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
-use steward_vault::safety::{self, CaseDecision, CaseStatus, Grant, GrantRequest, SafetyError};
+use steward_vault::safety::{
+    self, CaseDecision, CaseStatus, Grant, GrantRequest, NewAttachment, SafetyError,
+};
 use steward_vault::{ContentKind, GrantPurpose, Safety};
 
 use crate::auth::{Principal, Role};
@@ -152,6 +161,95 @@ pub struct StartRequest {
     pub with: Vec<i64>,
     /// The first message.
     pub text: String,
+    /// Files sent with it (scanned for malware, then sealed).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentUpload>,
+}
+
+/// Largest number of attachments on one message (the request body limit bounds their size).
+const MAX_ATTACHMENTS: usize = 10;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentUpload {
+    /// The file's name, if any (the scanner checks disguised executables).
+    pub file_name: Option<String>,
+    /// Its media type (`application/pdf`); default `application/octet-stream`.
+    pub media_type: Option<String>,
+    /// The content, base64 (standard alphabet, padded).
+    pub content_base64: String,
+}
+
+/// One decoded upload: file name, media type, content.
+type Decoded = (Option<String>, String, Vec<u8>);
+
+/// The uploads, decoded; 400 on bad base64, too many files or an odd media type.
+fn decode_uploads(uploads: &[AttachmentUpload]) -> Result<Vec<Decoded>, ApiError> {
+    if uploads.len() > MAX_ATTACHMENTS {
+        return Err(ApiError::bad_request(
+            "attachment.too_many",
+            format!("at most {MAX_ATTACHMENTS} attachments per message"),
+        ));
+    }
+    uploads
+        .iter()
+        .map(|u| {
+            let bytes = BASE64.decode(u.content_base64.as_bytes()).map_err(|_| {
+                ApiError::bad_request("attachment.bad_base64", "content_base64 is not base64")
+            })?;
+            let media_type = u
+                .media_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".to_owned());
+            let sane = |t: &str| {
+                !t.is_empty()
+                    && t.len() <= 127
+                    && t.bytes().all(|b| b.is_ascii_graphic())
+                    && t.contains('/')
+            };
+            if !sane(&media_type) {
+                return Err(ApiError::bad_request(
+                    "attachment.bad_media_type",
+                    "media_type must look like `type/subtype`",
+                ));
+            }
+            if u.file_name.as_ref().is_some_and(|n| n.len() > 255) {
+                return Err(ApiError::bad_request(
+                    "attachment.bad_file_name",
+                    "file_name is at most 255 bytes",
+                ));
+            }
+            Ok((u.file_name.clone(), media_type, bytes))
+        })
+        .collect()
+}
+
+fn as_new(decoded: &[Decoded]) -> Vec<NewAttachment<'_>> {
+    decoded
+        .iter()
+        .map(|(name, media_type, bytes)| NewAttachment {
+            file_name: name.as_deref(),
+            media_type,
+            bytes,
+        })
+        .collect()
+}
+
+fn sent_view(m: &safety::SentMessage) -> Sent {
+    Sent {
+        message_id: m.message_id,
+        conversation_id: m.conversation_id,
+        verdict: m.verdict.kind.as_str().to_owned(),
+        attachments: m
+            .attachments
+            .iter()
+            .map(|a| SentAttachmentView {
+                attachment_id: a.attachment_id,
+                verdict: a.verdict.kind.as_str().to_owned(),
+                rule: a.verdict.rule_id.map(str::to_owned),
+            })
+            .collect(),
+    }
 }
 
 /// Starts a conversation with other members and sends its first message (scanned, sealed).
@@ -164,14 +262,11 @@ pub async fn start(
 ) -> Result<Json<Sent>, ApiError> {
     let id = own(&who, &raw)?;
     let req = body(req)?;
+    let files = decode_uploads(&req.attachments)?;
     let sent = with_safety(&state, move |s, tx, at| {
         let conv = s.start_conversation(tx, id, &req.with, at)?;
-        let m = s.send_message(tx, id, conv, &req.text, &[], at)?;
-        Ok(Sent {
-            message_id: m.message_id,
-            conversation_id: m.conversation_id,
-            verdict: m.verdict.kind.as_str().to_owned(),
-        })
+        let m = s.send_message(tx, id, conv, &req.text, &as_new(&files), at)?;
+        Ok(sent_view(&m))
     })
     .await?;
     Ok(Json(sent))
@@ -187,7 +282,21 @@ pub struct MessageView {
     /// Why the text is withheld (quarantined, removed, deleted member), if it is.
     pub notice: Option<String>,
     pub verdict: Option<String>,
+    /// How many attachments the message has (listed in `files`).
     pub attachments: i64,
+    pub files: Vec<AttachmentView>,
+}
+
+/// An attachment as a participant sees it in a conversation (no content: open it by id).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AttachmentView {
+    pub attachment_id: i64,
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// The malware scanner's verdict (`clean`, `malware`, ...).
+    pub verdict: Option<String>,
+    /// Why the content is withheld from this reader (quarantined, removed, deleted member).
+    pub notice: Option<String>,
 }
 
 fn message_view(m: &safety::ReadMessage) -> MessageView {
@@ -202,7 +311,82 @@ fn message_view(m: &safety::ReadMessage) -> MessageView {
         notice: m.content.warning(),
         verdict: m.verdict.clone(),
         attachments: i64::try_from(m.attachments.len()).unwrap_or(i64::MAX),
+        files: m
+            .attachments
+            .iter()
+            .map(|a| AttachmentView {
+                attachment_id: a.attachment_id,
+                media_type: a.media_type.clone(),
+                size_bytes: a.size_bytes,
+                verdict: a.verdict.clone(),
+                notice: a.content.warning(),
+            })
+            .collect(),
     }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OpenedAttachment {
+    pub attachment_id: i64,
+    pub message_id: i64,
+    pub conversation_id: i64,
+    pub media_type: String,
+    pub size_bytes: i64,
+    pub verdict: Option<String>,
+    /// The content, base64 (standard alphabet, padded).
+    pub content_base64: String,
+}
+
+/// Opens one attachment of a conversation the member takes part in (`service.core`, not
+/// ledgered, like reading the conversation). One the scanners quarantined — malware, such as
+/// the EICAR test file — is refused to every participant but its sender (403
+/// `safety.quarantined`), as is one removed by a decision or from an erased member.
+#[utoipa::path(get, path = "/api/v1/members/{id}/attachments/{attachment}", params(("id" = i64, Path), ("attachment" = i64, Path)), security(("bearer" = [])), responses((status = 200, body = OpenedAttachment), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn attachment(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((raw, attachment)): Path<(String, String)>,
+) -> Result<Json<OpenedAttachment>, ApiError> {
+    let id = own(&who, &raw)?;
+    let attachment_id = id_param(&attachment)?;
+    let opened = with_safety(&state, move |s, tx, at| {
+        let row = tx
+            .query_opt(
+                "SELECT m.conversation_id, a.message_id FROM attachments a \
+                 JOIN messages m ON m.message_id = a.message_id WHERE a.attachment_id = $1",
+                &[attachment_id.into()],
+            )?
+            .ok_or_else(ApiError::not_found)?;
+        let (conversation_id, message_id) = (row.i64(0)?, row.i64(1)?);
+        // Through the library's participant read, so quarantine and removal apply as they
+        // do in the conversation view.
+        let read = s.read_conversation(tx, id, conversation_id, at)?;
+        let a = read
+            .iter()
+            .flat_map(|m| m.attachments.iter())
+            .find(|a| a.attachment_id == attachment_id)
+            .ok_or_else(ApiError::not_found)?;
+        let Some(plain) = a.content.plaintext() else {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "safety.quarantined",
+                a.content
+                    .warning()
+                    .unwrap_or_else(|| "this attachment is withheld".to_owned()),
+            ));
+        };
+        Ok(OpenedAttachment {
+            attachment_id,
+            message_id,
+            conversation_id,
+            media_type: a.media_type.clone(),
+            size_bytes: a.size_bytes,
+            verdict: a.verdict.clone(),
+            content_base64: BASE64.encode(plain.as_bytes()),
+        })
+    })
+    .await?;
+    Ok(Json(opened))
 }
 
 /// One conversation, oldest message first, as its participant sees it (`service.core`; a
@@ -227,6 +411,9 @@ pub async fn conversation(
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     pub text: String,
+    /// Files sent with it (scanned for malware, then sealed).
+    #[serde(default)]
+    pub attachments: Vec<AttachmentUpload>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -235,6 +422,16 @@ pub struct Sent {
     pub conversation_id: i64,
     /// The ingest scanners' verdict (`clean`, `phishing`, `spam`, ...).
     pub verdict: String,
+    pub attachments: Vec<SentAttachmentView>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SentAttachmentView {
+    pub attachment_id: i64,
+    /// The malware scanner's verdict (`clean`, `malware`, ...): a quarantined file is kept
+    /// sealed but withheld from the other participants.
+    pub verdict: String,
+    pub rule: Option<String>,
 }
 
 /// Sends a message to a conversation the member takes part in; scanned, then sealed.
@@ -248,13 +445,10 @@ pub async fn send(
     let id = own(&who, &raw)?;
     let conv = id_param(&conv)?;
     let req = body(req)?;
+    let files = decode_uploads(&req.attachments)?;
     let sent = with_safety(&state, move |s, tx, at| {
-        let m = s.send_message(tx, id, conv, &req.text, &[], at)?;
-        Ok(Sent {
-            message_id: m.message_id,
-            conversation_id: m.conversation_id,
-            verdict: m.verdict.kind.as_str().to_owned(),
-        })
+        let m = s.send_message(tx, id, conv, &req.text, &as_new(&files), at)?;
+        Ok(sent_view(&m))
     })
     .await?;
     Ok(Json(sent))
@@ -434,9 +628,13 @@ pub struct GrantRequestBody {
     pub justification: String,
     /// How long the grant lasts once approved (default 24, at most 72).
     pub hours: Option<i64>,
+    /// `safety.report_review` (default; a reviewer asks, one approver) or
+    /// `security.investigation` (a reviewer or an engineer asks, two distinct approvers).
+    pub purpose: Option<String>,
 }
 
-/// A reviewer asks for a grant to read the reported message and its context.
+/// A reviewer asks for a grant to read the reported message and its context; for a security
+/// investigation, a reviewer or an engineer, and two approvers must approve.
 #[utoipa::path(post, path = "/api/v1/cases/{case}/grants", params(("case" = i64, Path)), request_body = GrantRequestBody, security(("bearer" = [])), responses((status = 200, body = GrantView), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn request_grant(
     State(state): State<AppState>,
@@ -444,9 +642,23 @@ pub async fn request_grant(
     Path(raw): Path<String>,
     req: Result<Json<GrantRequestBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<GrantView>, ApiError> {
-    who.require(&[Role::Reviewer])?;
+    who.require(&[Role::Reviewer, Role::Engineer])?;
     let case_id = id_param(&raw)?;
     let req = body(req)?;
+    let purpose = match req.purpose.as_deref() {
+        None => GrantPurpose::ReportReview,
+        Some("safety.report_review") => GrantPurpose::ReportReview,
+        Some("security.investigation") => GrantPurpose::SecurityInvestigation,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "safety.invalid",
+                "purpose is `safety.report_review` or `security.investigation`",
+            ));
+        }
+    };
+    if purpose == GrantPurpose::ReportReview {
+        who.require(&[Role::Reviewer])?;
+    }
     let g = with_safety(&state, move |s, tx, at| {
         let me = who.ensure_staff(tx, at)?;
         let duration_ms = req.hours.map(|h| h.saturating_mul(HOUR_MS));
@@ -455,7 +667,7 @@ pub async fn request_grant(
             &me,
             case_id,
             &GrantRequest {
-                purpose: GrantPurpose::ReportReview,
+                purpose,
                 justification: &req.justification,
                 duration_ms,
             },
@@ -466,7 +678,8 @@ pub async fn request_grant(
     Ok(Json(grant_view(&g)))
 }
 
-/// Another staff member (role approver, not the requester) approves a grant.
+/// Another staff member (role approver, not the requester) approves a grant; a security
+/// investigation becomes active with its second distinct approver.
 #[utoipa::path(post, path = "/api/v1/grants/{grant}/approve", params(("grant" = i64, Path)), security(("bearer" = [])), responses((status = 200, body = GrantView), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,
@@ -502,15 +715,15 @@ pub struct ScopeOpened {
     pub items: Vec<OpenedView>,
 }
 
-/// The grant's holder opens everything it covers, until it expires. Each open is ledgered,
-/// naming the conversation's participants.
+/// The grant's holder (a reviewer, or the engineer of an investigation) opens everything it
+/// covers, until it expires. Each open is ledgered, naming the conversation's participants.
 #[utoipa::path(post, path = "/api/v1/grants/{grant}/open", params(("grant" = i64, Path)), security(("bearer" = [])), responses((status = 200, body = ScopeOpened), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn open(
     State(state): State<AppState>,
     who: Principal,
     Path(raw): Path<String>,
 ) -> Result<Json<ScopeOpened>, ApiError> {
-    who.require(&[Role::Reviewer])?;
+    who.require(&[Role::Reviewer, Role::Engineer])?;
     let grant_id = id_param(&raw)?;
     let opened = with_safety(&state, move |s, tx, at| {
         let me = who.ensure_staff(tx, at)?;

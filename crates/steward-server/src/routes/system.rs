@@ -71,3 +71,33 @@ pub async fn whoami(who: Principal) -> Json<WhoAmI> {
         member_id: who.member_id,
     })
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Revoked {
+    pub token_id: String,
+    pub revoked: bool,
+}
+
+/// Revokes a token by id (admin). It stops working at once on this server; a server in
+/// another process notices within its token cache's TTL (2 s).
+#[utoipa::path(delete, path = "/api/v1/tokens/{token}", params(("token" = String, Path)), security(("bearer" = [])), responses((status = 200, body = Revoked), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    who: Principal,
+    axum::extract::Path(token_id): axum::extract::Path<String>,
+) -> Result<Json<Revoked>, ApiError> {
+    who.require(&[Role::Admin])?;
+    if token_id.is_empty()
+        || token_id.len() > 64
+        || !token_id.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return Err(ApiError::not_found());
+    }
+    let st = state.clone();
+    let id = token_id.clone();
+    let revoked = blocking(move || st.revoke_token(&id, crate::routes::now_ms())).await?;
+    if !revoked {
+        return Err(ApiError::not_found());
+    }
+    Ok(Json(Revoked { token_id, revoked }))
+}
