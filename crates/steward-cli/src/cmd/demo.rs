@@ -1,6 +1,7 @@
 //! `steward demo`: a whole network on this machine with one command — an SQLite database in a
 //! demo folder, a seeded network with sealed private content, a signed ledger checkpoint, a
-//! token per role, sign-in links, and the server with its web UI.
+//! running ad campaign with a differentially private report, a token per role, sign-in links
+//! (the advertiser's opens the advertiser console), and the server with its web UI.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +33,11 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_serve: bool,
 }
+
+/// The demo's advertiser account: the label of the advertiser token it prints, so the console
+/// shows the campaign the demo ran.
+const DEMO_ADVERTISER: &str = "acme-demo";
+const DAY_MS: i64 = 86_400_000;
 
 /// The member the demo signs in: the first live US member, whose defaults include AI training,
 /// so turning it off in the privacy center shows a visible change.
@@ -118,14 +124,21 @@ pub fn run(args: DemoArgs, global: &Global) -> Result<ExitCode, Failure> {
     ));
     for role in Role::ALL {
         let bound = (role == Role::Member).then_some(member);
-        let token = create_token(&state.store, role, bound, "demo", now_ms())
+        // The advertiser token acts for the demo's advertiser account (its label).
+        let (label, page) = if role == Role::Advertiser {
+            (DEMO_ADVERTISER, "ui/advertiser.html")
+        } else {
+            ("demo", "")
+        };
+        let token = create_token(&state.store, role, bound, label, now_ms())
             .map_err(|e| Failure::Internal(anyhow::anyhow!("{e} [{}]", e.code())))?;
         let who = match bound {
             Some(m) => format!("{} (member {m})", role.as_str()),
+            None if role == Role::Advertiser => format!("advertiser ({DEMO_ADVERTISER})"),
             None => role.as_str().to_owned(),
         };
         out.push_str(&format!(
-            "  {who:<20} http://{}/#token={}\n",
+            "  {who:<24} http://{}/{page}#token={}\n",
             args.addr, token.secret
         ));
     }
@@ -222,6 +235,122 @@ fn run_demo_flows(
         "training dataset `{}` built through the gate into {}\n",
         built.id,
         built.path.display()
+    ));
+    out.push_str(&run_ads_demo(store, policy)?);
+    Ok(out)
+}
+
+/// An advertiser's first week: an audience over allowed attributes (and a too-small one the
+/// library refuses), a launched campaign, a week of simulated traffic, and a differentially
+/// private report by seniority with the ε it spent — what the advertiser console then shows.
+fn run_ads_demo(store: &Store, policy: &steward_core::Policy) -> Result<String, Failure> {
+    use steward_ads::audience::{self, AdsConfig};
+    use steward_ads::report::{self, Dimension, ReportRequest};
+    use steward_ads::{AdsError, AudienceIndex, Eligibility, campaign, events, schema};
+    let failed = |e: AdsError| Failure::Internal(anyhow::anyhow!("ads demo: {e} [{}]", e.code()));
+    let now = now_ms();
+    let ledger = Ledger::new("steward.local/ledger");
+    let config = AdsConfig::default();
+    schema::install(store).map_err(failed)?;
+    let index = AudienceIndex::build(store, policy, now).map_err(failed)?;
+    let mut out = String::new();
+    let create = |name: &str, expression: &str| {
+        store.transaction(|tx| {
+            let key = schema::noise_key(tx)?;
+            audience::create(
+                tx,
+                &ledger,
+                &index,
+                &key,
+                &config,
+                DEMO_ADVERTISER,
+                name,
+                expression,
+                now,
+            )
+        })
+    };
+    match create(
+        "Chief legal officers",
+        "seniority = cxo and job_function = legal",
+    ) {
+        Err(e @ AdsError::AudienceTooSmall { .. }) => out.push_str(&format!(
+            "ads: a micro-targeted audience was refused by the server: {e}\n"
+        )),
+        Err(e) => return Err(failed(e)),
+        Ok(s) => out.push_str(&format!(
+            "ads: audience {} `{}` reaches {}\n",
+            s.audience.id,
+            s.audience.name,
+            s.estimate.text()
+        )),
+    }
+    let saved = create(
+        "Senior decision makers",
+        "seniority in (mid_senior, director, vp, cxo)",
+    )
+    .map_err(failed)?;
+    let c = store
+        .transaction(|tx| {
+            let c = campaign::create(
+                tx,
+                &ledger,
+                &index,
+                &config,
+                DEMO_ADVERTISER,
+                "Spring launch",
+                Some(saved.audience.id),
+                None,
+                now,
+            )?;
+            campaign::launch(tx, &ledger, &index, &config, DEMO_ADVERTISER, c.id, now)
+        })
+        .map_err(failed)?;
+    let eligibility = store
+        .read(|tx| Eligibility::build(tx, &index))
+        .map_err(failed)?;
+    let day0 = now.div_euclid(DAY_MS) * DAY_MS;
+    let sim = events::Simulation::new(c.id, 42, 20_000, day0 - 7 * DAY_MS, day0);
+    let evs = events::simulate(&eligibility, index.targetable(), &sim).map_err(failed)?;
+    let kept = store
+        .transaction(|tx| events::record(tx, policy, &evs))
+        .map_err(failed)?;
+    let request = ReportRequest {
+        campaign_id: c.id,
+        by: Some(Dimension::Seniority),
+        days: 7,
+        epsilon: steward_privacy::dp::Epsilon(500_000),
+    };
+    let r = store
+        .transaction(|tx| {
+            let key = schema::noise_key(tx)?;
+            report::campaign_report(tx, &ledger, policy, &key, DEMO_ADVERTISER, &request, now)
+        })
+        .map_err(failed)?;
+    let total = |pick: fn(&steward_privacy::dp::aggregate::Funnel) -> i64| {
+        r.rows
+            .iter()
+            .filter_map(|row| row.funnel.as_ref().map(pick))
+            .sum::<i64>()
+    };
+    out.push_str(&format!(
+        "ads: `{DEMO_ADVERTISER}` audience {} `{}` ({}), campaign {} `{}` {}; {} simulated events kept\n\
+         ads: DP report by seniority over 7 days: ~{} impressions, ~{} clicks, ~{} conversions \
+         ({} cell(s) suppressed); ε {} spent, campaign ε {} of {} remaining\n",
+        saved.audience.id,
+        saved.audience.name,
+        saved.estimate.text(),
+        c.id,
+        c.name,
+        c.status.as_str(),
+        kept.kept,
+        total(|f| f.impressions),
+        total(|f| f.clicks),
+        total(|f| f.conversions),
+        r.suppressed,
+        r.epsilon,
+        r.campaign_budget.remaining,
+        r.campaign_budget.budget,
     ));
     Ok(out)
 }
