@@ -26,6 +26,7 @@ use steward_store::gate::{GateRequest, GatedRecord, read_in, read_members_in};
 use steward_store::{GateReport, Store, Tx};
 
 use crate::attr::{Attribute, normalize, years_band};
+use crate::dense::{self, Dense};
 use crate::error::AdsError;
 use crate::expr::Expr;
 
@@ -50,6 +51,8 @@ pub struct AudienceIndex {
     pub built_at_ms: i64,
     /// The gate's account of what it left out, from the last full build.
     pub report: Option<GateReport>,
+    /// Dense copies of the densest bitmaps, for one-pass counting.
+    dense: Dense,
 }
 
 /// A member id as a bitmap position.
@@ -93,6 +96,7 @@ impl AudienceIndex {
         for (bit, (values, email)) in extracted {
             index.insert(bit, values, email);
         }
+        index.dense = Dense::build(&index.known, &index.values, &index.targetable);
         index.report = report;
         Ok(index)
     }
@@ -105,13 +109,16 @@ impl AudienceIndex {
             return;
         }
         self.targetable.insert(bit);
+        let members = self.targetable.len();
         for (a, v) in &values {
             let i = a.index();
             if let Some(k) = self.known.get_mut(i) {
                 k.insert(bit);
             }
             if let Some(map) = self.values.get_mut(i) {
-                map.entry(v.clone()).or_default().insert(bit);
+                let b = map.entry(v.clone()).or_default();
+                b.insert(bit);
+                self.dense.insert(i, v, b, bit, members);
             }
         }
         self.member_values.insert(bit, values);
@@ -130,9 +137,11 @@ impl AudienceIndex {
                     && let Some(b) = map.get_mut(&v)
                 {
                     b.remove(bit);
-                    if b.is_empty() {
+                    let empty = b.is_empty();
+                    if empty {
                         map.remove(&v);
                     }
+                    self.dense.remove(i, &v, bit, empty);
                 }
             }
         }
@@ -280,6 +289,83 @@ impl AudienceIndex {
     /// How many members `expr` reaches (exact: never shown to an advertiser). The same
     /// answer as `evaluate(expr)?.len()`, without building the final bitmap.
     pub fn count(&self, expr: &Expr) -> Result<u64, AdsError> {
+        if let Some(n) = self.count_dense(expr)? {
+            return Ok(n);
+        }
+        self.count_roaring(expr)
+    }
+
+    /// [`AudienceIndex::count`] in one pass over the dense vectors; `None` when the index
+    /// has none, or when a positive facet has only sparse values (roaring is faster there).
+    fn count_dense(&self, expr: &Expr) -> Result<Option<u64>, AdsError> {
+        if !self.dense.enabled {
+            return Ok(None);
+        }
+        let mut positive: Vec<(u64, dense::Facet<'_>)> = Vec::new();
+        let mut negative: Vec<dense::Facet<'_>> = Vec::new();
+        for c in &expr.clauses {
+            if !self.allowed.contains(&c.attribute) {
+                return Err(AdsError::AttributeNotAllowed {
+                    attribute: c.attribute.name().to_owned(),
+                    policy: self.policy_version.clone(),
+                });
+            }
+            let i = c.attribute.index();
+            let (Some(map), Some(dmap)) = (self.values.get(i), self.dense.values.get(i)) else {
+                return Ok(None);
+            };
+            let mut size = 0;
+            let mut any_dense = false;
+            let values: Vec<dense::Source<'_>> = c
+                .values
+                .iter()
+                .filter_map(|v| {
+                    let b = map.get(v)?;
+                    size += b.len();
+                    Some(match dmap.get(v) {
+                        Some(d) => {
+                            any_dense = true;
+                            dense::Source::Dense(d.as_slice())
+                        }
+                        None => dense::Source::Sparse(b),
+                    })
+                })
+                .collect();
+            if c.negated {
+                let Some(known) = self.dense.known.get(i) else {
+                    return Ok(None);
+                };
+                negative.push(dense::Facet {
+                    known: Some(known.as_slice()),
+                    values,
+                });
+            } else {
+                if size == 0 {
+                    return Ok(Some(0));
+                }
+                if !any_dense {
+                    return Ok(None);
+                }
+                positive.push((
+                    size,
+                    dense::Facet {
+                        known: None,
+                        values,
+                    },
+                ));
+            }
+        }
+        positive.sort_by_key(|(size, _)| *size);
+        let facets: Vec<dense::Facet<'_>> = positive
+            .into_iter()
+            .map(|(_, f)| f)
+            .chain(negative)
+            .collect();
+        Ok(Some(dense::count(&facets, self.dense.words)))
+    }
+
+    /// [`AudienceIndex::count`] on the roaring bitmaps.
+    fn count_roaring(&self, expr: &Expr) -> Result<u64, AdsError> {
         let (positive, negative) = self.facets(expr)?;
         // Every step but the last narrows a working copy; the last one only counts.
         enum Step<'b> {
@@ -342,7 +428,9 @@ impl AudienceIndex {
             v.sort();
             v
         }
-        self.allowed == other.allowed
+        self.dense.mirrors(&self.known, &self.values)
+            && other.dense.mirrors(&other.known, &other.values)
+            && self.allowed == other.allowed
             && self.policy_version == other.policy_version
             && same(&self.targetable, &other.targetable)
             && same(&self.third_party, &other.third_party)
@@ -472,4 +560,103 @@ pub fn email_allowed(policy: &Policy) -> bool {
             .decide(p, c, v, ConsentSet::ALL)
             .permits(Form::Audience)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An index of `n` members with cyclic industries, seniorities and skills, built by
+    /// insertion (no store), with its dense copy.
+    fn index(n: u32) -> AudienceIndex {
+        let policy = Policy::builtin().unwrap();
+        let mut ix = AudienceIndex::empty(&policy, 0);
+        for m in 1..=n {
+            ix.insert(m, member(m, 0), m % 5 == 0);
+        }
+        ix.dense = Dense::build(&ix.known, &ix.values, &ix.targetable);
+        ix
+    }
+
+    fn member(m: u32, shift: u32) -> Vec<(Attribute, String)> {
+        let mut v = vec![
+            (
+                Attribute::Industry,
+                ["software", "finance", "retail", "mining"][((m + shift) % 4) as usize].to_owned(),
+            ),
+            (
+                Attribute::Seniority,
+                ["entry", "director", "vp"][(m % 3) as usize].to_owned(),
+            ),
+            (
+                Attribute::Region,
+                if m % 97 == 0 {
+                    "texas".to_owned()
+                } else {
+                    "ontario".to_owned()
+                },
+            ),
+        ];
+        if m % 2 == 0 {
+            v.push((Attribute::Skill, "rust".to_owned()));
+        }
+        if m % 101 == 0 {
+            v.push((Attribute::Skill, "cobol".to_owned()));
+        }
+        v
+    }
+
+    const EXPRS: &[&str] = &[
+        "industry in (software, finance) and seniority in (director, vp) and not region = texas",
+        "industry = software",
+        "not skill = rust",
+        "skill = cobol and industry in (software, retail)",
+        "region = texas and seniority = entry",
+        "industry = nothing and seniority = vp",
+        "not industry in (software, finance, retail, mining)",
+        "skill in (rust, cobol) and not seniority = entry and not region = texas",
+    ];
+
+    #[test]
+    fn dense_counts_equal_roaring_counts_and_follow_changes() {
+        let mut ix = index(5000);
+        assert!(ix.dense.enabled);
+        assert!(ix.dense.values[Attribute::Industry.index()].contains_key("software"));
+        assert!(!ix.dense.values[Attribute::Skill.index()].contains_key("cobol"));
+        let mut used_dense = 0;
+        for round in 0..3u32 {
+            for text in EXPRS {
+                let e = Expr::parse(text).unwrap();
+                let roaring = ix.count_roaring(&e).unwrap();
+                assert_eq!(roaring, ix.evaluate(&e).unwrap().len(), "{text}");
+                if let Some(d) = ix.count_dense(&e).unwrap() {
+                    used_dense += 1;
+                    assert_eq!(d, roaring, "{text} (round {round})");
+                }
+                assert_eq!(ix.count(&e).unwrap(), roaring, "{text}");
+            }
+            // Changes: members move industry, some leave, new ones arrive past the end.
+            for m in (1..=5000).step_by(7) {
+                ix.remove(m);
+                if m % 3 != 0 {
+                    ix.insert(m, member(m, round + 1), false);
+                }
+            }
+            for m in 5001 + round * 400..5401 + round * 400 {
+                ix.insert(m, member(m, round), false);
+            }
+            assert!(ix.dense.mirrors(&ix.known, &ix.values));
+        }
+        assert!(used_dense >= 12, "{used_dense}");
+    }
+
+    #[test]
+    fn sparse_member_ids_drop_the_dense_copy() {
+        let mut ix = index(1000);
+        assert!(ix.dense.enabled);
+        ix.insert(u32::MAX - 1, member(3, 0), false);
+        assert!(!ix.dense.enabled);
+        let e = Expr::parse(EXPRS[0]).unwrap();
+        assert_eq!(ix.count(&e).unwrap(), ix.evaluate(&e).unwrap().len());
+    }
 }

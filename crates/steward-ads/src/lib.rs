@@ -33,6 +33,7 @@
 pub mod attr;
 pub mod audience;
 pub mod campaign;
+mod dense;
 pub mod eligibility;
 pub mod error;
 pub mod events;
