@@ -233,10 +233,21 @@ enum Freshness {
 async fn snapshot(state: &AppState, freshness: Freshness) -> Result<Arc<Snapshot>, ApiError> {
     let sh = shared(&state.store);
     if freshness == Freshness::Recent
-        && now_ms() - sh.checked_ms.load(Ordering::Relaxed) < CHECK_EVERY_MS
         && let Some(s) = sh.current()
     {
-        return Ok(s);
+        let (checked, now) = (sh.checked_ms.load(Ordering::Relaxed), now_ms());
+        if now - checked < CHECK_EVERY_MS {
+            return Ok(s);
+        }
+        // One caller looks at the database; the others keep answering from this snapshot
+        // meanwhile instead of queueing behind it.
+        if sh
+            .checked_ms
+            .compare_exchange(checked, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return Ok(s);
+        }
     }
     let (store, policy) = (state.store.clone(), state.policy.clone());
     blocking(move || refresh(&store, &policy, &sh)).await
