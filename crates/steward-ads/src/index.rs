@@ -302,6 +302,7 @@ impl AudienceIndex {
             return Ok(None);
         }
         let mut positive: Vec<(u64, dense::Facet<'_>)> = Vec::new();
+        let mut sparse_bits = 0u64;
         let mut negative: Vec<dense::Facet<'_>> = Vec::new();
         for c in &expr.clauses {
             if !self.allowed.contains(&c.attribute) {
@@ -327,7 +328,10 @@ impl AudienceIndex {
                             any_dense = true;
                             dense::Source::Dense(d.as_slice())
                         }
-                        None => dense::Source::Sparse(b),
+                        None => {
+                            sparse_bits += b.len();
+                            dense::Source::Sparse(b)
+                        }
                     })
                 })
                 .collect();
@@ -354,6 +358,9 @@ impl AudienceIndex {
                     },
                 ));
             }
+        }
+        if sparse_bits.saturating_mul(dense::SPARSE_LIMIT) > self.dense.words as u64 * 64 {
+            return Ok(None);
         }
         positive.sort_by_key(|(size, _)| *size);
         let facets: Vec<dense::Facet<'_>> = positive
@@ -600,7 +607,7 @@ mod tests {
         if m % 2 == 0 {
             v.push((Attribute::Skill, "rust".to_owned()));
         }
-        if m % 101 == 0 {
+        if m % 1001 == 0 {
             v.push((Attribute::Skill, "cobol".to_owned()));
         }
         v
