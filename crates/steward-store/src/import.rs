@@ -10,12 +10,13 @@
 //! names file, line and field and rolls the whole file back, leaving the database as it was. Re-importing the same ids updates those rows in place, so
 //! importing a file twice changes nothing.
 //!
-//! **Erased members stay erased.** A row that names an erased member (`members.status =
-//! 'erased'`) — the member row itself, any column referring to a member, or an existing row
-//! of theirs it would overwrite, such as a message tombstone — is never written: the import
-//! refuses it, counts it in [`FileReport::refused_erased`] under the stable code
-//! [`ERASED_MEMBER`], and imports the file's other rows. An upstream system that still holds
-//! an erased member's data cannot bring it back by re-importing.
+//! **Erased members stay erased.** A line that names an erased member (`members.status =
+//! 'erased'`) — the member row itself, the table's member column, any column referring to a
+//! member, or an existing row of theirs it would overwrite, such as a message tombstone — is
+//! refused like any other bad line: [`LineProblem::ErasedMember`] (`import.erased_member`),
+//! naming file, line and field, and the file is rolled back. An upstream system that still
+//! holds an erased member's data cannot bring it back by re-importing; its export must leave
+//! them out.
 //!
 //! **Attachments** are sealed with their message's conversation bound into the associated
 //! data, like attachments sent through the vault, so they open the same way.
@@ -43,7 +44,7 @@ use crate::seal::{SealContext, Sealer};
 use crate::staleness::{self, StaleReason, TrainingConsent};
 use crate::value::Value;
 
-/// The stable code of a row refused because it names an erased member.
+/// The stable code of a line refused because it names an erased member.
 pub const ERASED_MEMBER: &str = "import.erased_member";
 
 /// Lines longer than this are refused (a line is one entity; nothing legitimate is this big).
@@ -62,6 +63,8 @@ pub enum LineProblem {
     DuplicateId,
     DanglingReference,
     LineTooLong,
+    /// The line names a member who was erased.
+    ErasedMember,
 }
 
 impl LineProblem {
@@ -77,6 +80,7 @@ impl LineProblem {
             LineProblem::DuplicateId => "import.duplicate_id",
             LineProblem::DanglingReference => "import.dangling_reference",
             LineProblem::LineTooLong => "import.line_too_long",
+            LineProblem::ErasedMember => ERASED_MEMBER,
         }
     }
 }
@@ -144,8 +148,6 @@ pub struct FileReport {
     pub rows: u64,
     /// Rows whose ids were not in the table before.
     pub new_rows: u64,
-    /// Rows refused because they name an erased member ([`ERASED_MEMBER`]); not written.
-    pub refused_erased: u64,
     /// Datasets marked stale because this file turned a member's AI-training consent off.
     pub stale_datasets: Vec<String>,
 }
@@ -159,11 +161,6 @@ pub struct ImportReport {
 impl ImportReport {
     pub fn rows(&self) -> u64 {
         self.files.iter().map(|f| f.rows).sum()
-    }
-
-    /// Rows refused because they name an erased member, over every file.
-    pub fn refused_erased(&self) -> u64 {
-        self.files.iter().map(|f| f.refused_erased).sum()
     }
 }
 
@@ -471,7 +468,6 @@ pub fn import_reader_in(
                 table: table.name,
                 rows: written.rows,
                 new_rows: u64::try_from(after - before).unwrap_or(0),
-                refused_erased: written.refused_erased,
                 stale_datasets: written.stale_datasets,
             })
         })
@@ -500,7 +496,6 @@ impl BatchFailure {
 #[derive(Default)]
 struct Written {
     rows: u64,
-    refused_erased: u64,
     stale_datasets: Vec<String>,
 }
 
@@ -516,17 +511,8 @@ fn write_batch(
     if batch.is_empty() {
         return Ok(());
     }
-    let erased = erased_rows(tx, table, batch).map_err(BatchFailure::Store)?;
-    if !erased.is_empty() {
-        let mut i = 0;
-        batch.retain(|_| {
-            i += 1;
-            !erased.contains(&(i - 1))
-        });
-        written.refused_erased += erased.len() as u64;
-    }
-    if batch.is_empty() {
-        return Ok(());
+    if let Some(e) = first_erased(tx, table, batch).map_err(BatchFailure::Store)? {
+        return Err(BatchFailure::Line(e));
     }
     if let Some(e) = check_references(tx, table, batch).map_err(BatchFailure::Store)? {
         return Err(BatchFailure::Line(e));
@@ -587,15 +573,15 @@ fn query_in(
     Ok(out)
 }
 
-/// Indexes (in `rows`) of the rows that name an erased member: a member id that is an erased
+/// The first line of `rows` that names an erased member: a member id that is an erased
 /// tombstone (in the table's member column — the `members` key itself, `dataset_members`'
-/// plain id — or any column referring to `members`), or an existing row of an erased member
-/// that the row would overwrite.
-fn erased_rows(
+/// plain id — or any column referring to `members`), or an id of an existing row of an erased
+/// member that the line would overwrite.
+fn first_erased(
     tx: &mut Tx<'_>,
     table: &Table,
     rows: &[(usize, Vec<Value>)],
-) -> Result<HashSet<usize>, StoreError> {
+) -> Result<Option<LineErr>, StoreError> {
     let member_columns: Vec<usize> = table
         .columns
         .iter()
@@ -619,45 +605,55 @@ fn erased_rows(
     .into_iter()
     .map(|(m, _)| m)
     .collect();
-    let mut out: HashSet<usize> = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, (_, values))| {
-            member_columns
-                .iter()
-                .any(|ci| values[*ci].as_i64().is_some_and(|m| erased.contains(&m)))
-        })
-        .map(|(i, _)| i)
-        .collect();
+    // (line, column, member) of every offending line; the earliest is reported.
+    let mut found: Vec<(usize, &str, i64)> = Vec::new();
+    if !erased.is_empty() {
+        for (line, values) in rows {
+            for ci in &member_columns {
+                if let Some(m) = values[*ci].as_i64().filter(|m| erased.contains(m)) {
+                    found.push((*line, table.columns[*ci].name, m));
+                }
+            }
+        }
+    }
     // A single-key row owned by a member (a message, a note): the row it would replace may be
-    // an erased member's tombstone even if the new row names someone else.
+    // an erased member's tombstone even if the new line names someone else.
     if let ([key], Some(owner)) = (table.key, table.member_column)
         && *key != owner
         && let Some(ki) = table.columns.iter().position(|c| c.name == *key)
     {
-        let ids = int_values(rows, ki);
-        let owned_by_erased: HashSet<i64> = query_in(
+        let owned_by_erased: HashMap<i64, i64> = query_in(
             tx,
             &format!(
-                "SELECT t.{key}, NULL FROM {} t JOIN members m ON m.member_id = t.{owner} \
+                "SELECT t.{key}, t.{owner} FROM {} t JOIN members m ON m.member_id = t.{owner} \
                  WHERE m.status = 'erased' AND t.{key}",
                 table.name
             ),
-            &ids,
+            &int_values(rows, ki),
         )?
         .into_iter()
-        .map(|(id, _)| id)
+        .filter_map(|(id, m)| Some((id, m?)))
         .collect();
-        if !owned_by_erased.is_empty() {
-            out.extend(rows.iter().enumerate().filter_map(|(i, (_, values))| {
-                values[ki]
-                    .as_i64()
-                    .is_some_and(|id| owned_by_erased.contains(&id))
-                    .then_some(i)
-            }));
+        for (line, values) in rows {
+            if let Some(m) = values[ki].as_i64().and_then(|id| owned_by_erased.get(&id)) {
+                found.push((*line, key, *m));
+            }
         }
     }
-    Ok(out)
+    Ok(found
+        .into_iter()
+        .min_by_key(|(line, _, _)| *line)
+        .map(|(line, field, m)| {
+            err(
+                line,
+                Some(field),
+                LineProblem::ErasedMember,
+                format!(
+                    "member {m} was erased; nothing of theirs may be imported again (leave them \
+                 out of the export)"
+                ),
+            )
+        }))
 }
 
 /// For `attachments`: each referenced message's conversation, bound into the sealed

@@ -1,5 +1,5 @@
-//! The import's guards: an erased member's id is refused on re-import (the tombstone stays a
-//! tombstone, nothing of theirs comes back), and a jurisdiction change — through
+//! The import's guards: a line naming an erased member is refused on re-import
+//! (`import.erased_member`: the tombstone stays a tombstone, nothing of theirs comes back), and a jurisdiction change — through
 //! `member update` or an imported `members` row — that turns a member's AI-training consent
 //! off marks the datasets that include them stale, as an opt-out does. SQLite, and
 //! PostgreSQL when `STEWARD_TEST_POSTGRES_URL` is set.
@@ -12,7 +12,8 @@ use steward_core::Taxonomy;
 use steward_core::consent::Actor;
 use steward_store::erase::{ERASED_SEALING, MemberState, erase_member_rows, member_state};
 use steward_store::import::{
-    ERASED_MEMBER, ImportContext, import_bytes_in, import_path, import_path_in,
+    ERASED_MEMBER, ImportContext, ImportError, LineProblem, import_bytes_in, import_path,
+    import_path_in,
 };
 use steward_store::schema::TABLES;
 use steward_store::staleness;
@@ -71,9 +72,11 @@ fn member_row(db: &Db, member: i64) -> (String, String, String, String, Option<i
 }
 
 #[test]
-fn reimporting_an_erased_member_is_refused_and_counted() {
+fn reimporting_an_erased_member_is_refused() {
+    assert_eq!(LineProblem::ErasedMember.code(), "import.erased_member");
     assert_eq!(ERASED_MEMBER, "import.erased_member");
     each_backend(|db| {
+        let b = db.backend;
         import_ok(db);
         // Member 1 wrote the message and the attachment, is in dataset ds-1 and has a note
         // written about them by member 2.
@@ -81,28 +84,67 @@ fn reimporting_an_erased_member_is_refused_and_counted() {
             .transaction(|tx| erase_member_rows(tx, 1, AT))
             .unwrap();
         let tombstone = member_row(db, 1);
-        assert_eq!(tombstone.0, "erased", "{}", db.backend);
+        assert_eq!(tombstone.0, "erased", "{b}");
         let after_erasure = rows_naming(db, 1);
 
-        let report = import_ok(db);
+        // The whole directory again: refused at the first line naming member 1.
+        let e = import_path(&db.store, &data_dir().join("ok"), &PlaintextForTestsOnly).unwrap_err();
+        assert_eq!(e.code(), "import.erased_member", "{b}: {e}");
+        assert!(e.is_bad_input(), "{b}");
+        let ImportError::Line { file, field, .. } = &e else {
+            panic!("{b}: {e:?}")
+        };
+        assert!(file.ends_with("members.jsonl"), "{b}: {file}");
+        assert_eq!(field.as_deref(), Some("member_id"), "{b}");
+
+        // Every file on its own: those naming member 1 are refused whole, the others import.
+        let taxonomy = Taxonomy::builtin();
+        let ctx = ImportContext {
+            sealer: &PlaintextForTestsOnly,
+            taxonomy: &taxonomy,
+            at_ms: AT,
+        };
+        let mut refused = Vec::new();
+        for t in TABLES {
+            let path = data_dir().join("ok").join(format!("{}.jsonl", t.name));
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            match import_bytes_in(&db.store, t, t.name, &bytes, &ctx) {
+                Ok(_) => {}
+                Err(e) if e.code() == ERASED_MEMBER => refused.push(t.name),
+                Err(e) => panic!("{b}: {}: {e}", t.name),
+            }
+        }
+        for expected in [
+            "members",
+            "messages",
+            "attachments",
+            "dataset_members",
+            "consent_events",
+            "conversation_participants",
+        ] {
+            assert!(
+                refused.contains(&expected),
+                "{b}: {expected} not refused: {refused:?}"
+            );
+        }
+        assert!(!refused.contains(&"companies"), "{b}");
 
         assert_eq!(
             db.store.read(|tx| member_state(tx, 1)).unwrap(),
             MemberState::Erased,
-            "{}",
-            db.backend
+            "{b}"
         );
         assert_eq!(
             member_row(db, 1),
             tombstone,
-            "{}: the re-import wrote personal data into the erased member's tombstone",
-            db.backend
+            "{b}: the re-import wrote personal data into the erased member's tombstone"
         );
         assert_eq!(
             rows_naming(db, 1),
             after_erasure,
-            "{}: the re-import brought back rows of the erased member",
-            db.backend
+            "{b}: the re-import brought back rows of the erased member"
         );
         assert_eq!(
             i64q(
@@ -111,31 +153,10 @@ fn reimporting_an_erased_member_is_refused_and_counted() {
                 &[ERASED_SEALING.into()]
             ),
             1,
-            "{}: the message tombstone was overwritten",
-            db.backend
+            "{b}: the message tombstone was overwritten"
         );
-        let refused = |file: &str| {
-            report
-                .files
-                .iter()
-                .find(|f| std::path::Path::new(&f.file).ends_with(file))
-                .unwrap()
-                .refused_erased
-        };
-        assert_eq!(refused("members.jsonl"), 1, "{}", db.backend);
-        assert_eq!(refused("messages.jsonl"), 1, "{}", db.backend);
-        assert_eq!(refused("attachments.jsonl"), 1, "{}", db.backend);
-        assert_eq!(refused("dataset_members.jsonl"), 1, "{}", db.backend);
-        assert_eq!(refused("companies.jsonl"), 0, "{}", db.backend);
-        assert!(report.refused_erased() >= 4, "{}", db.backend);
-        // The other member's rows still import.
-        let members = report
-            .files
-            .iter()
-            .find(|f| std::path::Path::new(&f.file).ends_with("members.jsonl"))
-            .unwrap();
-        assert_eq!(members.rows, 1, "{}", db.backend);
-        assert_eq!(member_row(db, 2).1, "Lucas", "{}", db.backend);
+        // The other member is untouched.
+        assert_eq!(member_row(db, 2).1, "Lucas", "{b}");
     });
 }
 
@@ -155,10 +176,14 @@ fn a_row_that_would_overwrite_an_erased_members_message_is_refused() {
             taxonomy: &taxonomy,
             at_ms: AT,
         };
-        let report = import_bytes_in(&db.store, messages, "messages.jsonl", line, &ctx).unwrap();
+        let e = import_bytes_in(&db.store, messages, "messages.jsonl", line, &ctx).unwrap_err();
+        assert_eq!(e.code(), ERASED_MEMBER, "{}", db.backend);
+        let ImportError::Line { line, field, .. } = &e else {
+            panic!("{e:?}")
+        };
         assert_eq!(
-            (report.rows, report.refused_erased),
-            (0, 1),
+            (*line, field.as_deref()),
+            (1, Some("message_id")),
             "{}",
             db.backend
         );

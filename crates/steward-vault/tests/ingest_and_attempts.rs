@@ -567,7 +567,7 @@ fn refused_opens_under_a_grant_are_ledgered_without_content() {
                 "{b}: {code} was not ledgered"
             );
             let entry = last_entry(&db);
-            assert_eq!(entry.action, "content.open", "{b}");
+            assert_eq!(entry.action, "content.open_attempt", "{b}");
             assert_eq!(entry.outcome, "denied", "{b}");
             assert_eq!(entry.reference, format!("grant:{grant}"), "{b}");
             assert_eq!(entry.purpose, "safety.report_review", "{b}");
@@ -599,7 +599,12 @@ fn refused_opens_under_a_grant_are_ledgered_without_content() {
             .unwrap();
         assert_eq!(opened[0].plaintext.as_str(), Some("secret words 1"), "{b}");
         assert_eq!(db.store.read(Ledger::size).unwrap(), before + 1, "{b}");
-        assert_eq!(last_entry(&db).outcome, "ok", "{b}");
+        let ok = last_entry(&db);
+        assert_eq!(
+            (ok.action.as_str(), ok.outcome.as_str()),
+            ("content.open", "ok"),
+            "{b}"
+        );
         // Through the transaction API a refusal still rolls back whole (no partial entry);
         // `open_recorded` is what records it.
         let before = db.store.read(Ledger::size).unwrap();

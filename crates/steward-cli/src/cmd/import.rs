@@ -2,6 +2,12 @@
 //! content (messages, attachments, private notes, closed-group posts) is sealed by the vault
 //! under each author's content key, as `steward seed` does: the authors named in the files are
 //! found first, their keys created and committed, then the import seals with them.
+//!
+//! A line naming an erased member is refused (`import.erased_member`, exit 2, the file rolled
+//! back); such authors get no key. Attachments are sealed bound to their message's
+//! conversation, so they open through the vault like sent ones. A file that turns a member's
+//! AI-training consent off (a jurisdiction whose default is off, an imported opt-out) marks
+//! the datasets that include them stale.
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
@@ -9,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use steward_store::import::{ImportError, import_path};
+use steward_store::erase::{MemberState, member_state};
+use steward_store::import::{ImportContext, ImportError, import_path_in};
 use steward_store::schema::TABLES;
 use steward_vault::{Keyring, SEALING_SCHEME, Vault, VaultError, VaultSealer};
 
@@ -129,20 +136,50 @@ pub fn run(args: ImportArgs, global: &Global) -> Result<ExitCode, Failure> {
         Keyring::open_or_create(&args.key_file).map_err(|e| Failure::bad_input(e.code(), e))?;
     let vault = Vault::new(keyring);
     steward_vault::store::migrate(&store).map_err(vault_failure)?;
-    // Keys are created and committed before any content is sealed under them; an erased
-    // author has no key any more, and their content is refused.
+    // Keys are created and committed before any content is sealed under them. Lines of erased
+    // authors are refused by the import itself (`import.erased_member`, with
+    // file and line); they get no key.
+    let erased: BTreeSet<i64> = store
+        .read(|tx| {
+            let mut erased = BTreeSet::new();
+            for a in &authors {
+                if matches!(member_state(tx, *a), Ok(MemberState::Erased)) {
+                    erased.insert(*a);
+                }
+            }
+            Ok::<_, steward_store::StoreError>(erased)
+        })
+        .map_err(|e| Failure::Internal(anyhow::anyhow!("{e} [{}]", e.code())))?;
+    let authors: BTreeSet<i64> = authors.difference(&erased).copied().collect();
     let sealer =
         VaultSealer::provision(&vault, &store, authors.iter().copied()).map_err(vault_failure)?;
-    let report = import_path(&store, &args.path, &sealer).map_err(failure)?;
+    let taxonomy = crate::cmd::policy::load_taxonomy(global)?;
+    let ctx = ImportContext {
+        sealer: &sealer,
+        taxonomy: &taxonomy,
+        at_ms: crate::cmd::messages::now_ms(),
+    };
+    let report = import_path_in(&store, &args.path, &ctx).map_err(failure)?;
+    let stale: BTreeSet<&str> = report
+        .files
+        .iter()
+        .flat_map(|f| f.stale_datasets.iter().map(String::as_str))
+        .collect();
     if global.json {
         let files: Vec<serde_json::Value> = report
             .files
             .iter()
-            .map(|f| serde_json::json!({ "file": f.file, "kind": f.table, "rows": f.rows, "new_rows": f.new_rows }))
+            .map(|f| {
+                serde_json::json!({
+                    "file": f.file, "kind": f.table, "rows": f.rows, "new_rows": f.new_rows,
+                    "stale_datasets": f.stale_datasets,
+                })
+            })
             .collect();
         print_json(&serde_json::json!({
             "files": files, "rows": report.rows(), "sealing": SEALING_SCHEME,
             "authors_with_keys": authors.len(),
+            "stale_datasets": stale,
         }))?;
     } else {
         let mut out = String::new();
@@ -150,6 +187,12 @@ pub fn run(args: ImportArgs, global: &Global) -> Result<ExitCode, Failure> {
             out.push_str(&format!(
                 "{}: {} rows into `{}` ({} new)\n",
                 f.file, f.rows, f.table, f.new_rows
+            ));
+        }
+        if !stale.is_empty() {
+            out.push_str(&format!(
+                "marked stale (a member's AI-training consent went off): {}\n",
+                stale.into_iter().collect::<Vec<_>>().join(", ")
             ));
         }
         out.push_str(&format!(

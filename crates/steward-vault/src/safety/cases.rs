@@ -12,6 +12,9 @@ use crate::envelope::{ContentKind, Plaintext};
 use crate::reason::{GrantHandle, GrantPurpose};
 use crate::store::{Access, open_stored};
 
+/// The ledger action of a refused or failed attempt to open content under a grant.
+pub const OPEN_ATTEMPT: &str = "content.open_attempt";
+
 /// Where a case is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaseStatus {
@@ -814,12 +817,13 @@ impl Safety<'_> {
     }
 
     /// Appends the ledger entry of a failed attempt to open under `grant_id`: action
-    /// `content.open`, outcome `denied` (a check refused) or `failed` (the vault could not open
-    /// the content: AEAD failure, shredded author),
-    /// actor `staff:NAME` as given (`staff:?` if not a valid staff name), reference
-    /// `grant:ID`, details the error code and ids only, subjects the participants of the
-    /// grant's case conversation and of the item's conversation. No content, no justification.
-    /// Call it in a transaction of its own: the failed open's transaction rolls back.
+    /// [`OPEN_ATTEMPT`] (a permitted open is `content.open`), outcome `denied` (a check
+    /// refused) or `failed` (the vault could not open the content: AEAD failure, shredded
+    /// author), actor `staff:NAME` (`staff:?` if the name is no staff member's: arbitrary input
+    /// is never written), reference `grant:ID`, details the case, the item and the error code,
+    /// subjects the participants of the grant's case conversation and of the item's
+    /// conversation. No content, no justification. Call it in a transaction of its own: the
+    /// failed open's transaction rolls back.
     pub fn record_failed_open(
         &self,
         tx: &mut Tx<'_>,
@@ -861,7 +865,7 @@ impl Safety<'_> {
         let purpose = g
             .as_ref()
             .map_or("safety.report_review", |g| purpose_name(g.purpose));
-        let mut entry = self.entry(at_ms, actor, "reviewer", purpose, "content.open");
+        let mut entry = self.entry(at_ms, actor, "reviewer", purpose, OPEN_ATTEMPT);
         // A safety check said no (`denied`), or the vault could not open the content (`failed`).
         entry.outcome = match error {
             SafetyError::Vault(_) => "failed",
