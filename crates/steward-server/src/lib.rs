@@ -20,6 +20,7 @@
 //!   timeout.
 
 pub mod auth;
+pub mod conn_guard;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -52,7 +53,23 @@ impl Default for Limits {
 /// Serves the API on `addr` until Ctrl-C (or SIGTERM).
 pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_listener(listener, state).await
+}
+
+/// Serves the API on a bound listener until Ctrl-C (or SIGTERM). Connections carry deadlines
+/// ([`conn_guard`]): a request trickled for longer than the request timeout plus ten seconds,
+/// or a minute without any request, closes the connection. Small JSON answers go out at once
+/// (no Nagle delay).
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "steward serving");
+    let deadlines = conn_guard::Deadlines {
+        request: state.limits.timeout + std::time::Duration::from_secs(10),
+        idle: std::time::Duration::from_secs(60),
+    };
+    let listener = conn_guard::GuardedListener::new(listener, deadlines);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await
