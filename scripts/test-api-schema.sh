@@ -5,7 +5,7 @@
 # token revocation) are left out: they would end the run's own tokens.
 #
 # Default: 25 examples per operation, every phase (STEWARD_SCHEMA_EXAMPLES to change).
-# `--quick` (CI): the fuzzing phase only, 8 examples per operation, and the whole run cut off
+# `--quick` (CI): the coverage and fuzzing phases, 10 examples per operation, the whole run cut off
 # after STEWARD_SCHEMA_BUDGET seconds (default 240) — a timeout fails the script, so a slow run
 # is seen, not silently shortened.
 set -euo pipefail
@@ -18,8 +18,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis>=4,<5"
 fi
-cargo build --locked -q -p steward-cli
-steward="$CARGO_TARGET_DIR/debug/steward"
+# STEWARD_BIN: a steward binary already built (skips the debug build).
+if [ -z "${STEWARD_BIN:-}" ]; then cargo build --locked -q -p steward-cli; fi
+steward="${STEWARD_BIN:-$CARGO_TARGET_DIR/debug/steward}"
 dir=$(mktemp -d)
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$dir"; }
@@ -32,8 +33,8 @@ RUST_LOG="${RUST_LOG:-warn}" "$steward" serve --db "$db" --addr "127.0.0.1:$port
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 if [ "$quick" = 1 ]; then
-  examples="${STEWARD_SCHEMA_EXAMPLES:-8}"
-  phases=(--phases fuzzing)
+  examples="${STEWARD_SCHEMA_EXAMPLES:-10}"
+  phases=(--phases coverage,fuzzing)
   budget="${STEWARD_SCHEMA_BUDGET:-240}"
 else
   examples="${STEWARD_SCHEMA_EXAMPLES:-25}"
