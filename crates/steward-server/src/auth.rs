@@ -164,7 +164,7 @@ pub enum TokenError {
     NoSuchMember(i64),
     #[error("no staff member `{0}` (add them with `steward staff add`)")]
     NoSuchStaff(String),
-    #[error("staff member `{name}` does not hold a role a token can carry: {detail}")]
+    #[error("staff member `{name}`: {detail}")]
     StaffRole { name: String, detail: String },
     #[error("the operating system's random source failed")]
     Random,
@@ -236,20 +236,20 @@ pub fn create_staff_token(
         (Some(r), _) => {
             return Err(TokenError::StaffRole {
                 name: name.to_owned(),
-                detail: format!("they are not `{}` (they are: {})", r.as_str(), names()),
+                detail: format!("not `{}` (their roles: {})", r.as_str(), names()),
             });
         }
         (None, [only]) => *only,
         (None, []) => {
             return Err(TokenError::StaffRole {
                 name: name.to_owned(),
-                detail: "they have no role".to_owned(),
+                detail: "no role a token can carry".to_owned(),
             });
         }
         (None, _) => {
             return Err(TokenError::StaffRole {
                 name: name.to_owned(),
-                detail: format!("they have several ({}); pick one with --role", names()),
+                detail: format!("several roles ({}); pick one with --role", names()),
             });
         }
     };
