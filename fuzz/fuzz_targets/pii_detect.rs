@@ -17,7 +17,9 @@ fn detector() -> &'static Detector {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let found = detector().detect(text);
     let mut end = 0;
     for d in &found {

@@ -14,7 +14,9 @@ fn taxonomy() -> Arc<Taxonomy> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let t = taxonomy();
     if let Ok(policy) = Policy::load(t.clone(), "fuzz.toml", text) {
         for p in t.purpose_ids() {
