@@ -463,6 +463,11 @@ fn main() {
         "steward-vault benchmark ({})",
         if quick { "quick" } else { "full" }
     );
+    // `--send-only`: just the real send path (for profiling it).
+    if std::env::args().any(|a| a == "--send-only") {
+        bench_send(if quick { 2_000 } else { 20_000 }, 200, 1);
+        return;
+    }
     bench_crypto(budget);
     bench_scanner(budget);
     if quick {
