@@ -370,6 +370,103 @@ impl SendSession<'_, '_> {
         })
     }
 
+    /// Reads the participants of `conversations` and every participant's
+    /// `messaging.harmful_detection` setting in a few queries (`IN` lists) instead of two per
+    /// conversation and two per member, filling the same caches [`SendSession::send`] fills
+    /// lazily. Unknown conversations are left out (sending to one is still `safety.not_found`).
+    pub fn prefetch(&mut self, conversations: &[i64]) -> Result<(), SafetyError> {
+        let mut wanted: Vec<i64> = conversations
+            .iter()
+            .copied()
+            .filter(|c| !self.participants.contains_key(c))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut found: HashMap<i64, Vec<i64>> = HashMap::new();
+        for row in query_in(
+            self.tx,
+            "SELECT conversation_id, conversation_id FROM conversations WHERE conversation_id",
+            &wanted,
+            "",
+        )? {
+            found.insert(row.i64(0)?, Vec::new());
+        }
+        for row in query_in(
+            self.tx,
+            "SELECT conversation_id, member_id FROM conversation_participants \
+             WHERE conversation_id",
+            &wanted,
+            "",
+        )? {
+            if let Some(members) = found.get_mut(&row.i64(0)?) {
+                members.push(row.i64(1)?);
+            }
+        }
+        let mut members: Vec<i64> = Vec::new();
+        for (conversation, mut list) in found {
+            list.sort_unstable();
+            members.extend(&list);
+            self.participants.insert(conversation, list);
+        }
+        let Some(key) = self.harmful_key else {
+            return Ok(());
+        };
+        members.sort_unstable();
+        members.dedup();
+        members.retain(|m| !self.detection.contains_key(m));
+        if members.is_empty() {
+            return Ok(());
+        }
+        // As `detection_of`, for many members: missing or deleted members are off; otherwise
+        // their jurisdiction's default, then their changes of the key in (time, id) order.
+        let taxonomy = self.safety.taxonomy;
+        let mut live: HashMap<i64, Detection> = HashMap::new();
+        for row in query_in(
+            self.tx,
+            "SELECT member_id, jurisdiction, deleted_at FROM members WHERE member_id",
+            &members,
+            "",
+        )? {
+            if row.get(2).is_null() {
+                live.insert(
+                    row.i64(0)?,
+                    Detection::History {
+                        default: consent::defaults_for(taxonomy, &row.text(1)?).granted(key),
+                        changes: Vec::new(),
+                    },
+                );
+            }
+        }
+        let key_name = taxonomy
+            .consent_key(key)
+            .map(|k| k.name.clone())
+            .unwrap_or_default();
+        for row in query_in(
+            self.tx,
+            "SELECT member_id, value, at FROM consent_events WHERE member_id",
+            &members,
+            &format!(
+                " AND key = '{}' ORDER BY member_id, at, event_id",
+                key_name.replace('\'', "''")
+            ),
+        )? {
+            let Ok(granted) = consent::parse_consent_value(&row.text(1)?) else {
+                continue;
+            };
+            if let Some(Detection::History { changes, .. }) = live.get_mut(&row.i64(0)?) {
+                changes.push((row.i64(2)?, granted));
+            }
+        }
+        for m in members {
+            let d = live.remove(&m).unwrap_or(Detection::Off);
+            self.detection.insert(m, d);
+        }
+        Ok(())
+    }
+
     /// Refuses a non-participant author; then whether any other participant has
     /// `messaging.harmful_detection` on at `at_ms`.
     fn recipients_want_spam_scan(
@@ -407,6 +504,25 @@ impl SendSession<'_, '_> {
         }
         Ok(false)
     }
+}
+
+/// `{select} IN ($1, ...){tail}` over `ids` in chunks of 500; every row.
+fn query_in(
+    tx: &mut Tx<'_>,
+    select: &str,
+    ids: &[i64],
+    tail: &str,
+) -> Result<Vec<steward_store::Row>, SafetyError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let params: Vec<Value> = chunk.iter().map(|id| Value::Int(*id)).collect();
+        out.extend(tx.query(
+            &format!("{select} IN ({}){tail}", placeholders.join(", ")),
+            &params,
+        )?);
+    }
+    Ok(out)
 }
 
 /// Reads `member`'s `key` setting: their jurisdiction's default and their changes of it.
@@ -528,6 +644,8 @@ impl Safety<'_> {
         messages: &[OutgoingMessage<'_>],
     ) -> Result<Vec<SentMessage>, SafetyError> {
         let mut session = self.send_session(tx);
+        let conversations: Vec<i64> = messages.iter().map(|m| m.conversation).collect();
+        session.prefetch(&conversations)?;
         messages
             .iter()
             .map(|m| session.send(m.author, m.conversation, m.text, m.attachments, m.at_ms))
