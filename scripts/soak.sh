@@ -48,7 +48,7 @@ mkdir -p "$dir/logs" "$dir/captured" "$dir/datasets" "$dir/reports"
 st() { "$steward" --db "$db" --json "$@"; }
 jq_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-echo "seeding $members members ($profile build)" >&2
+echo "seeding $members members (binary $steward)" >&2
 st seed --members "$members" --seed 11 --key-file "$keys" --canaries "$dir/canaries.jsonl" >/dev/null
 
 # Ten pairs of members, each with a conversation, and a token per member.

@@ -173,7 +173,7 @@ class Soak:
         rng = random.Random(seed)
         c = self.client(self.advertiser)
         exprs = ["industry in (software, finance)", "not seniority in (cxo, owner)",
-                 "seniority = senior", "industry = software and seniority = senior",
+                 "seniority = mid_senior", "industry = software and seniority = director",
                  "not industry = software"]
         while time.monotonic() < self.deadline and not self.stop:
             expr = rng.choice(exprs)
