@@ -437,7 +437,7 @@ fn import_seals_private_content_through_the_vault() {
         String::from_utf8_lossy(&out.stderr)
     );
     let err: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
-    assert_eq!(err["error"]["code"], "vault.member_shredded");
+    assert_eq!(err["error"]["code"], "import.erased_member");
     let n = env
         .store()
         .read(|tx| tx.query_i64("SELECT COUNT(*) FROM messages WHERE message_id = 3", &[]))

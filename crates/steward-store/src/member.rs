@@ -538,6 +538,18 @@ pub fn update_profile(
         &format!("UPDATE members SET {field} = $1 WHERE member_id = $2"),
         &[new.unwrap_or(Value::Null), member_id.into()],
     )?;
+    if field == "jurisdiction" {
+        // A new jurisdiction can turn AI training off by default: stale datasets, as an opt-out.
+        let old_jurisdiction = member.jurisdiction.as_str();
+        let taxonomy = Taxonomy::builtin();
+        crate::staleness::mark_jurisdiction_change(
+            tx,
+            &taxonomy,
+            member_id,
+            old_jurisdiction,
+            at_ms,
+        )?;
+    }
     tx.execute(
         "INSERT INTO profile_events (member_id, field, old_value, new_value, at, actor) \
          VALUES ($1, $2, $3, $4, $5, $6)",

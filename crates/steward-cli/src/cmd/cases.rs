@@ -301,21 +301,14 @@ pub fn run(args: CasesArgs, global: &Global) -> Result<ExitCode, Failure> {
         } => {
             let env = open_env(global, &args.opts)?;
             let safety = env.safety();
-            let items = env
-                .store
-                .transaction(|tx| {
-                    let one = match (message, attachment) {
-                        (Some(m), _) => Some((ContentKind::Message, m)),
-                        (None, Some(a)) => Some((ContentKind::Attachment, a)),
-                        (None, None) => None,
-                    };
-                    match one {
-                        Some((kind, id)) => safety
-                            .open_under_grant(tx, &as_staff, grant, kind, id, env.at_ms)
-                            .map(|o| vec![o]),
-                        None => safety.open_grant_scope(tx, &as_staff, grant, env.at_ms),
-                    }
-                })
+            let one = match (message, attachment) {
+                (Some(m), _) => Some((ContentKind::Message, m)),
+                (None, Some(a)) => Some((ContentKind::Attachment, a)),
+                (None, None) => None,
+            };
+            // A refused or failed open is ledgered too (in a transaction of its own).
+            let items = safety
+                .open_recorded(&env.store, &as_staff, grant, one, env.at_ms)
                 .map_err(safety_failure)?;
             if global.json {
                 print_json(&opened_json(&items))?;
