@@ -2,14 +2,15 @@
 # Dataset build benchmark on seeded SQLite networks, with a peer on the same database file.
 #
 #   scripts/bench-datasets.sh --quick      2,000 members: every shipped spec (seconds; CI)
-#   scripts/bench-datasets.sh              100,000 and 1,000,000 members: `profiles` (and
-#                                          `public_posts` at 100,000)
-#   scripts/bench-datasets.sh --members N  one size, `profiles` only
+#   scripts/bench-datasets.sh              100,000 and 1,000,000 members: `profiles` and
+#                                          `public_posts`
+#   scripts/bench-datasets.sh --members N  one size, `profiles` and `public_posts`
 #
 # Ours: `steward datasets build` as a library call (gate for ai.training, top skills and
 # education level, optimal k=5/l=2 generalization confirmed by the independent checker,
 # per-build pseudonyms, zstd Parquet, datasheet with bias report and linkage attack, registry
-# row and ledger entry), each build in its own process so its peak RSS is its own.
+# row and ledger entry), each build in its own process so its peak RSS is its own; the
+# build's stages print to stderr as `STAGE` lines (seconds, peak RSS so far).
 # Peer: a plain export of the same profile columns from the same SQLite file with Python's
 # sqlite3 and pyarrow (zstd Parquet) — no gate, no consent, no anonymization, no datasheet:
 # the floor any pipeline pays to get these rows into Parquet. The ratio is ours / peer.
@@ -101,11 +102,9 @@ for n in "${SIZES[@]}"; do
   db="$DIR/net-$n.db"
   echo "== $n members"
   bench seed --members "$n" --db "$db"
-  specs=(profiles)
+  specs=(profiles public_posts)
   if [[ $QUICK == 1 ]]; then
     specs=(profiles public_posts engagement_sequences career_transitions)
-  elif [[ "$n" -le 100000 ]]; then
-    specs=(profiles public_posts)
   fi
   for spec in "${specs[@]}"; do
     res="$(bench build --db "$db" --spec "$spec" --out "$OUT/ours" | grep '^RESULT')"

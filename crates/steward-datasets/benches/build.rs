@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use steward_core::Policy;
 use steward_datasets::build::build_with_progress;
-use steward_datasets::sources::Silent;
+use steward_datasets::sources::Progress;
 use steward_datasets::{Spec, spec::SHIPPED};
 use steward_ledger::Ledger;
 use steward_store::seed::{SEED_EPOCH_MS, SeedConfig, seed};
@@ -68,14 +68,47 @@ fn seed_db(db: &Path, members: u32) {
     std::fs::write(&done, members.to_string()).unwrap();
 }
 
+/// Wall time per build stage, printed as `STAGE` lines when the build finishes.
+#[derive(Default)]
+struct Stages {
+    current: std::cell::RefCell<Option<(String, Instant)>>,
+    /// Name, seconds, and the process's peak RSS (MiB) when the stage ended.
+    done: std::cell::RefCell<Vec<(String, f64, f64)>>,
+}
+
+impl Stages {
+    fn close(&self) {
+        if let Some((name, t)) = self.current.borrow_mut().take() {
+            self.done
+                .borrow_mut()
+                .push((name, t.elapsed().as_secs_f64(), peak_rss_mib()));
+        }
+    }
+}
+
+impl Progress for Stages {
+    fn stage(&self, name: &str, _: Option<u64>) {
+        self.close();
+        *self.current.borrow_mut() = Some((name.to_owned(), Instant::now()));
+    }
+    fn inc(&self, _: u64) {}
+    fn finish(&self) {
+        self.close();
+    }
+}
+
 fn build_one(store: &Store, name: &str, out: &Path, members: &str) {
     let policy = Policy::builtin().unwrap();
     let ledger = Ledger::new("bench");
     let spec = Spec::shipped(name).unwrap();
     let t = Instant::now();
+    let stages = Stages::default();
     let built =
-        build_with_progress(store, &policy, &ledger, &spec, out, SEED_EPOCH_MS, &Silent).unwrap();
+        build_with_progress(store, &policy, &ledger, &spec, out, SEED_EPOCH_MS, &stages).unwrap();
     let secs = t.elapsed().as_secs_f64();
+    for (stage, s, peak) in stages.done.borrow().iter() {
+        eprintln!("STAGE spec={name} seconds={s:.3} peak_rss_mib={peak:.0} {stage}");
+    }
     let s = &built.datasheet;
     let read: u64 = s.gate_reads.first().map_or(0, |r| r.rows_returned);
     println!(

@@ -16,7 +16,7 @@ use crate::sinks::parquet;
 use crate::sinks::publish::Staging;
 use crate::sources::{self, Extract, Progress, Silent};
 use crate::spec::{PseudonymScope, SourceKind, Spec};
-use crate::transforms::anonymize::anonymize;
+use crate::transforms::anonymize::anonymize_owned;
 use crate::transforms::pseudonymize::BuildKey;
 use crate::transforms::scrub::{ScrubStats, scrub_column};
 
@@ -148,7 +148,9 @@ fn build_inner(
         ),
         None,
     );
-    let released = anonymize(spec, &extract.header, &extract.rows)?;
+    let rows_in = std::mem::take(&mut extract.rows);
+    let released = anonymize_owned(spec, &extract.header, rows_in, progress)?;
+    progress.stage("pseudonymizing members", Some(released.rows.len() as u64));
     let row_members: Vec<i64> = released
         .input_rows
         .iter()
@@ -176,6 +178,7 @@ fn build_inner(
         PseudonymScope::None => (released.header.clone(), released.rows),
     };
 
+    progress.stage("bias report", None);
     let bias = bias_report(spec, &extract, &distinct);
     let id = format!(
         "{}-{}-{}",
@@ -186,6 +189,7 @@ fn build_inner(
     let staging = Staging::new(&out_dir.join(&id))?;
     progress.stage("writing Parquet (zstd)", Some(rows.len() as u64));
     parquet::write_with_progress(&staging.path().join(DATA_FILE), &header, &rows, progress)?;
+    progress.stage("digests and datasheet", None);
     let files = staging.digests()?;
     let p = &released.privacy;
     let mut transforms = vec![format!(
@@ -346,12 +350,16 @@ fn bias_report(spec: &Spec, extract: &Extract, members: &BTreeSet<i64>) -> BiasR
         let Some(population) = extract.population.get(dim.as_str()) else {
             continue;
         };
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_group: BTreeMap<&str, u64> = BTreeMap::new();
         for m in members {
-            if let Some(g) = extract.groups.get(m).and_then(|g| g.get(dim.as_str())) {
-                *counts.entry(g.clone()).or_default() += 1;
+            if let Some(g) = extract.groups.get(*m, dim.as_str()) {
+                *by_group.entry(g).or_default() += 1;
             }
         }
+        let counts: BTreeMap<String, u64> = by_group
+            .into_iter()
+            .map(|(g, n)| (g.to_owned(), n))
+            .collect();
         let basis = extract
             .population_basis
             .get(dim.as_str())

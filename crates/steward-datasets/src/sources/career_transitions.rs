@@ -198,15 +198,13 @@ pub fn read(
                 .map(|d| (d, UNKNOWN.to_owned()))
                 .collect()
         });
-        out.groups.insert(member, g);
+        out.groups.insert(member, &g);
     }
     if single > 0 {
         out.source_exclusions
             .insert(SINGLE_POSITION.to_owned(), single);
     }
-    super::profiles::population(store, policy, at_ms, &BTreeMap::new(), &mut out)?;
-    out.population.remove("gender");
-    out.population_basis.remove("gender");
+    super::profiles::population(store, policy, at_ms, &mut out, progress)?;
     Ok(out)
 }
 

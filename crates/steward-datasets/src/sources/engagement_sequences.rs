@@ -197,7 +197,7 @@ pub fn read(
         index += 1;
         out.rows.push(row);
         out.members.push(e.member);
-        out.groups.entry(e.member).or_insert_with(|| {
+        out.groups.insert_if_absent(e.member, || {
             groups.get(&e.member).cloned().unwrap_or_else(|| {
                 ["region", "seniority", "industry"]
                     .into_iter()
@@ -206,8 +206,6 @@ pub fn read(
             })
         });
     }
-    super::profiles::population(store, policy, at_ms, &BTreeMap::new(), &mut out)?;
-    out.population.remove("gender");
-    out.population_basis.remove("gender");
+    super::profiles::population(store, policy, at_ms, &mut out, progress)?;
     Ok(out)
 }

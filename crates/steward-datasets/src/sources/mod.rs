@@ -10,9 +10,11 @@ pub mod engagement_sequences;
 pub mod profiles;
 pub mod public_posts;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use steward_store::GateReport;
+use steward_store::{GateReport, Store};
+
+use crate::error::DatasetError;
 
 /// The purpose every dataset is read for.
 pub const PURPOSE: &str = "ai.training";
@@ -30,7 +32,7 @@ pub struct Extract {
     pub members: Vec<i64>,
     pub reports: Vec<GateReport>,
     /// Each member's groups, for the bias report.
-    pub groups: BTreeMap<i64, Groups>,
+    pub groups: MemberGroups,
     /// Group counts of the member population the dataset is compared against, per dimension.
     pub population: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// What the population is, per dimension (it differs where consent limits the read).
@@ -39,6 +41,139 @@ pub struct Extract {
     /// event on a profile or on a post the gate does not release, a position with no
     /// successor) — reported in the datasheet beside the gate's own counts.
     pub source_exclusions: BTreeMap<String, u64>,
+}
+
+/// Each member's group on each bias dimension, interned: a `u32` per member and dimension
+/// rather than a map of strings per member, so a million members cost megabytes, not a
+/// gigabyte.
+#[derive(Debug, Default)]
+pub struct MemberGroups {
+    dims: Vec<&'static str>,
+    /// Per dimension, its distinct groups and their codes.
+    values: Vec<Vec<String>>,
+    codes_of: Vec<HashMap<String, u32>>,
+    /// Per dimension, each member slot's group code ([`MemberGroups::NONE`] where unknown).
+    cells: Vec<Vec<u32>>,
+    slots: HashMap<i64, usize>,
+}
+
+impl MemberGroups {
+    const NONE: u32 = u32::MAX;
+
+    fn slot(&mut self, member: i64) -> usize {
+        let next = self.slots.len();
+        let slot = *self.slots.entry(member).or_insert(next);
+        if slot == next {
+            for c in &mut self.cells {
+                c.push(Self::NONE);
+            }
+        }
+        slot
+    }
+
+    fn dim(&mut self, dim: &'static str) -> usize {
+        if let Some(d) = self.dims.iter().position(|x| *x == dim) {
+            return d;
+        }
+        self.dims.push(dim);
+        self.values.push(Vec::new());
+        self.codes_of.push(HashMap::new());
+        self.cells.push(vec![Self::NONE; self.slots.len()]);
+        self.dims.len() - 1
+    }
+
+    /// Sets `member`'s group on `dim`.
+    pub fn set(&mut self, member: i64, dim: &'static str, group: &str) {
+        let slot = self.slot(member);
+        let d = self.dim(dim);
+        let code = match self.codes_of[d].get(group) {
+            Some(&c) => c,
+            None => {
+                let c = u32::try_from(self.values[d].len()).unwrap_or(Self::NONE - 1);
+                self.values[d].push(group.to_owned());
+                self.codes_of[d].insert(group.to_owned(), c);
+                c
+            }
+        };
+        self.cells[d][slot] = code;
+    }
+
+    /// Replaces `member`'s groups by `groups`.
+    pub fn insert(&mut self, member: i64, groups: &Groups) {
+        let slot = self.slot(member);
+        for c in &mut self.cells {
+            c[slot] = Self::NONE;
+        }
+        for (dim, g) in groups {
+            self.set(member, dim, g);
+        }
+    }
+
+    /// Records `groups()` for `member` unless the member already has groups.
+    pub fn insert_if_absent(&mut self, member: i64, groups: impl FnOnce() -> Groups) {
+        if !self.slots.contains_key(&member) {
+            self.insert(member, &groups());
+        }
+    }
+
+    /// `member`'s group on `dim`, if known.
+    pub fn get(&self, member: i64, dim: &str) -> Option<&str> {
+        let slot = *self.slots.get(&member)?;
+        let d = self.dims.iter().position(|x| *x == dim)?;
+        let code = *self.cells.get(d)?.get(slot)?;
+        self.values.get(d)?.get(code as usize).map(String::as_str)
+    }
+
+    /// Whether `member` has any groups recorded.
+    pub fn contains(&self, member: i64) -> bool {
+        self.slots.contains_key(&member)
+    }
+
+    /// Members with groups recorded.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+/// Runs `main` on `store` and, at the same time, `side` on a second connection to the same
+/// SQLite file. Each gated read is its own snapshot either way, exactly as when `side` runs
+/// after `main`; on PostgreSQL, an in-memory database or a single core, it does run after
+/// `main`, on `store`.
+pub(crate) fn alongside<A, B>(
+    store: &Store,
+    main: impl FnOnce() -> Result<A, DatasetError>,
+    side: impl FnOnce(&Store) -> Result<B, DatasetError> + Send,
+) -> Result<(A, B), DatasetError>
+where
+    B: Send,
+{
+    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let url = store
+        .sqlite_path()
+        .and_then(|p| p.to_str())
+        .filter(|_| parallel)
+        .map(|p| format!("sqlite://{p}"));
+    let Some(url) = url else {
+        let a = main()?;
+        let b = side(store)?;
+        return Ok((a, b));
+    };
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(move || -> Result<B, DatasetError> {
+            let second = Store::open(&url)?;
+            side(&second)
+        });
+        let a = main();
+        let b = match handle.join() {
+            Ok(b) => b,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        Ok((a?, b?))
+    })
 }
 
 /// The placeholder for a value that is absent or withheld.
@@ -104,5 +239,28 @@ mod tests {
         assert_eq!(week_of(1_767_571_200_000), "2026-01-05");
         assert_eq!(week_of(1_767_571_200_000 - 1), "2025-12-29");
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn member_groups_intern_and_replace() {
+        let mut g = MemberGroups::default();
+        let mut a = Groups::new();
+        a.insert("region", "Texas".to_owned());
+        a.insert("industry", "Retail".to_owned());
+        g.insert(7, &a);
+        g.set(9, "gender", "female");
+        g.insert_if_absent(7, Groups::new);
+        assert_eq!(g.get(7, "region"), Some("Texas"));
+        assert_eq!(g.get(7, "gender"), None);
+        assert_eq!(g.get(9, "gender"), Some("female"));
+        assert_eq!(g.get(9, "region"), None);
+        assert_eq!(g.get(8, "region"), None);
+        let mut b = Groups::new();
+        b.insert("region", "Ohio".to_owned());
+        g.insert(7, &b);
+        assert_eq!(g.get(7, "region"), Some("Ohio"));
+        assert_eq!(g.get(7, "industry"), None);
+        assert_eq!(g.len(), 2);
+        assert!(g.contains(9) && !g.contains(8));
     }
 }

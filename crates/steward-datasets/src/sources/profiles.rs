@@ -2,13 +2,12 @@
 //! location, industry, job function, seniority, experience, highest education level and top
 //! skills. Self-reported gender is read separately in aggregate form, only to measure bias.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use steward_core::{Form, Policy};
-use steward_store::gate::ProfileRecord;
-use steward_store::{Gate, GateRequest, GatedRecord, Store};
+use steward_store::{Gate, GateReport, GateRequest, GatedRecord, Store};
 
-use super::{Extract, Groups, PURPOSE, Progress, UNKNOWN};
+use super::{Extract, PURPOSE, Progress, UNKNOWN};
 use crate::error::DatasetError;
 
 /// How many of a member's most endorsed skills the `top_skills` field carries.
@@ -46,11 +45,95 @@ fn level_rank(level: &str) -> u8 {
     }
 }
 
+/// No value (absent, withheld, or a member with no row of this kind).
+const NONE: u32 = u32::MAX;
+
+/// Distinct strings stored once: a million profiles hold a few hundred regions, industries
+/// and skills, so each member keeps codes, not strings.
 #[derive(Default)]
+struct Interner {
+    codes: HashMap<String, u32>,
+    values: Vec<String>,
+}
+
+impl Interner {
+    fn code(&mut self, value: String) -> u32 {
+        if let Some(&c) = self.codes.get(value.as_str()) {
+            return c;
+        }
+        let c = u32::try_from(self.values.len()).unwrap_or(NONE - 1);
+        self.values.push(value.clone());
+        self.codes.insert(value, c);
+        c
+    }
+
+    fn opt(&mut self, value: Option<String>) -> u32 {
+        value.map_or(NONE, |v| self.code(v))
+    }
+
+    fn get(&self, code: u32) -> &str {
+        self.values
+            .get(code as usize)
+            .map_or(UNKNOWN, String::as_str)
+    }
+}
+
+/// What the gate released about one member, as interned codes.
+#[derive(Clone, Copy)]
 struct Acc {
-    profile: Option<ProfileRecord>,
+    region: u32,
+    country: u32,
+    industry: u32,
+    job_function: u32,
+    seniority: u32,
+    company_size: u32,
+    years_experience: Option<i64>,
     education: Option<&'static str>,
-    skills: Vec<(i64, String)>,
+    /// The most endorsed skills so far, best first: (endorsements, skill code).
+    top: [(i64, u32); TOP_SKILLS],
+    n_top: usize,
+}
+
+impl Default for Acc {
+    fn default() -> Acc {
+        Acc {
+            region: NONE,
+            country: NONE,
+            industry: NONE,
+            job_function: NONE,
+            seniority: NONE,
+            company_size: NONE,
+            years_experience: None,
+            education: None,
+            top: [(0, NONE); TOP_SKILLS],
+            n_top: 0,
+        }
+    }
+}
+
+impl Acc {
+    /// Keeps `skill` if it is among the [`TOP_SKILLS`] most endorsed (ties by name), exactly
+    /// as sorting every skill by endorsements descending, then name, and taking the first.
+    fn offer_skill(&mut self, endorsements: i64, skill: u32, names: &Interner) {
+        let better = |a: (i64, u32), b: (i64, u32)| {
+            a.0 > b.0 || (a.0 == b.0 && names.get(a.1) < names.get(b.1))
+        };
+        let item = (endorsements, skill);
+        // Insert after every kept skill that ranks before or equal to it (a stable sort).
+        let at = self.top[..self.n_top]
+            .iter()
+            .position(|&kept| better(item, kept))
+            .unwrap_or(self.n_top);
+        if at >= TOP_SKILLS {
+            return;
+        }
+        let end = self.n_top.min(TOP_SKILLS - 1);
+        for i in (at..end).rev() {
+            self.top[i + 1] = self.top[i];
+        }
+        self.top[at] = item;
+        self.n_top = (self.n_top + 1).min(TOP_SKILLS);
+    }
 }
 
 /// Reads the profiles of members the policy releases for AI training, as of `at_ms`.
@@ -62,47 +145,130 @@ pub fn read(
     progress: &dyn Progress,
 ) -> Result<Extract, DatasetError> {
     progress.stage("reading through the gate", None);
-    let gate = Gate::new(store, policy);
     let mut acc: BTreeMap<i64, Acc> = BTreeMap::new();
-    let report = gate.read(
-        &GateRequest {
-            purpose: PURPOSE,
-            categories: PROFILE_CATEGORIES,
-            form: Form::Deidentified,
-            at_ms,
-        },
-        |record| {
-            progress.inc(1);
-            match record {
-                GatedRecord::Profile(p) => {
-                    let id = p.member_id;
-                    acc.entry(id).or_default().profile = Some(*p);
-                }
-                GatedRecord::Education(e) => {
-                    let level = education_level(e.degree.as_deref().unwrap_or(""));
-                    let a = acc.entry(e.member_id).or_default();
-                    if a.education
-                        .is_none_or(|l| level_rank(level) > level_rank(l))
-                    {
-                        a.education = Some(level);
+    let mut values = Interner::default();
+    let mut skills = Interner::default();
+    let main = || {
+        Gate::new(store, policy).read(
+            &GateRequest {
+                purpose: PURPOSE,
+                categories: PROFILE_CATEGORIES,
+                form: Form::Deidentified,
+                at_ms,
+            },
+            |record| {
+                progress.inc(1);
+                match record {
+                    GatedRecord::Profile(p) => {
+                        let p = *p;
+                        let a = acc.entry(p.member_id).or_default();
+                        a.region = values.opt(p.region);
+                        a.country = values.opt(p.country);
+                        a.industry = values.opt(p.industry);
+                        a.job_function = values.opt(p.job_function);
+                        a.seniority = values.opt(p.seniority);
+                        a.company_size = values.opt(p.company_size);
+                        a.years_experience = p.years_experience;
                     }
+                    GatedRecord::Education(e) => {
+                        let level = education_level(e.degree.as_deref().unwrap_or(""));
+                        let a = acc.entry(e.member_id).or_default();
+                        if a.education
+                            .is_none_or(|l| level_rank(level) > level_rank(l))
+                        {
+                            a.education = Some(level);
+                        }
+                    }
+                    GatedRecord::Skill(s) => {
+                        let code = skills.code(s.skill);
+                        acc.entry(s.member_id).or_default().offer_skill(
+                            s.endorsements,
+                            code,
+                            &skills,
+                        );
+                    }
+                    _ => {}
                 }
-                GatedRecord::Skill(s) => {
-                    acc.entry(s.member_id)
-                        .or_default()
-                        .skills
-                        .push((s.endorsements, s.skill));
-                }
-                _ => {}
+                Ok::<(), DatasetError>(())
+            },
+        )
+    };
+    // Gender (in aggregate form) and the population are reads of their own, run alongside.
+    let side = |s: &Store| {
+        let gender = read_gender(s, policy, at_ms)?;
+        let population = read_population(s, policy, at_ms)?;
+        Ok((gender, population))
+    };
+    let (report, (gender, population)) = super::alongside(store, main, side)?;
+    let mut out = Extract {
+        header: fields.to_vec(),
+        reports: vec![report, gender.report],
+        ..Extract::default()
+    };
+    for &(member, code) in &gender.members {
+        if acc.contains_key(&member)
+            && let Some((g, _)) = gender.counts.get(code as usize)
+        {
+            out.groups.set(member, "gender", g);
+        }
+    }
+    progress.stage("assembling rows", Some(acc.len() as u64));
+    out.rows.reserve(acc.len());
+    out.members.reserve(acc.len());
+    let mut top = String::new();
+    for (member, a) in acc {
+        // A member with skills or education but no profile fields still gets a row.
+        top.clear();
+        for (i, &(_, s)) in a.top[..a.n_top].iter().enumerate() {
+            if i > 0 {
+                top.push(';');
             }
-            Ok::<(), DatasetError>(())
-        },
-    )?;
+            top.push_str(skills.get(s));
+        }
+        let text = |code: u32| values.get(code).to_owned();
+        let row: Vec<String> = fields
+            .iter()
+            .map(|f| match f.as_str() {
+                "region" => text(a.region),
+                "country" => text(a.country),
+                "industry" => text(a.industry),
+                "job_function" => text(a.job_function),
+                "seniority" => text(a.seniority),
+                "company_size" => text(a.company_size),
+                "years_experience" => a
+                    .years_experience
+                    .map_or_else(|| UNKNOWN.to_owned(), |y| y.to_string()),
+                "education_level" => a.education.unwrap_or("none").to_owned(),
+                "top_skills" => top.clone(),
+                _ => UNKNOWN.to_owned(),
+            })
+            .collect();
+        out.groups.set(member, "region", values.get(a.region));
+        out.groups.set(member, "seniority", values.get(a.seniority));
+        out.groups.set(member, "industry", values.get(a.industry));
+        out.rows.push(row);
+        out.members.push(member);
+    }
+    let gender_counts: BTreeMap<String, u64> = gender.counts.into_iter().collect();
+    set_population(&mut out, population, Some(&gender_counts));
+    Ok(out)
+}
 
-    // Gender only as an aggregate share, never as a row's feature (the policy allows no
-    // other form for demographics).
-    let mut gender: BTreeMap<i64, String> = BTreeMap::new();
-    let gender_report = gate.read(
+/// Self-reported gender as the gate releases it for AI training in aggregate form.
+struct Gender {
+    report: GateReport,
+    /// Each member's gender, as an index into `counts`.
+    members: Vec<(i64, u32)>,
+    /// Each gender and how many members report it.
+    counts: Vec<(String, u64)>,
+}
+
+/// Gender only as an aggregate share, never as a row's feature (the policy allows no other
+/// form for demographics).
+fn read_gender(store: &Store, policy: &Policy, at_ms: i64) -> Result<Gender, DatasetError> {
+    let mut members = Vec::new();
+    let mut counts: Vec<(String, u64)> = Vec::new();
+    let report = Gate::new(store, policy).read(
         &GateRequest {
             purpose: PURPOSE,
             categories: &["member.demographic.gender"],
@@ -113,71 +279,41 @@ pub fn read(
             if let GatedRecord::Profile(p) = record
                 && let Some(g) = p.gender
             {
-                gender.insert(p.member_id, g);
+                let i = match counts.iter().position(|(v, _)| *v == g) {
+                    Some(i) => i,
+                    None => {
+                        counts.push((g, 0));
+                        counts.len() - 1
+                    }
+                };
+                if let Some(c) = counts.get_mut(i) {
+                    c.1 += 1;
+                }
+                members.push((p.member_id, u32::try_from(i).unwrap_or(u32::MAX)));
             }
             Ok::<(), DatasetError>(())
         },
     )?;
+    Ok(Gender {
+        report,
+        members,
+        counts,
+    })
+}
 
-    let mut out = Extract {
-        header: fields.to_vec(),
-        reports: vec![report, gender_report],
-        ..Extract::default()
-    };
-    for (member, mut a) in acc {
-        // A member with skills or education but no profile fields still gets a row.
-        let p = a.profile.take().unwrap_or_default();
-        a.skills
-            .sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
-        let top: Vec<&str> = a
-            .skills
-            .iter()
-            .take(TOP_SKILLS)
-            .map(|(_, s)| s.as_str())
-            .collect();
-        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| UNKNOWN.to_owned());
-        let row: Vec<String> = fields
-            .iter()
-            .map(|f| match f.as_str() {
-                "region" => text(&p.region),
-                "country" => text(&p.country),
-                "industry" => text(&p.industry),
-                "job_function" => text(&p.job_function),
-                "seniority" => text(&p.seniority),
-                "company_size" => text(&p.company_size),
-                "years_experience" => p
-                    .years_experience
-                    .map_or_else(|| UNKNOWN.to_owned(), |y| y.to_string()),
-                "education_level" => a.education.unwrap_or("none").to_owned(),
-                "top_skills" => top.join(";"),
-                _ => UNKNOWN.to_owned(),
-            })
-            .collect();
-        let mut groups = Groups::new();
-        groups.insert("region", text(&p.region));
-        groups.insert("seniority", text(&p.seniority));
-        groups.insert("industry", text(&p.industry));
-        if let Some(g) = gender.get(&member) {
-            groups.insert("gender", g.clone());
-        }
-        out.rows.push(row);
-        out.members.push(member);
-        out.groups.insert(member, groups);
-    }
-    population(store, policy, at_ms, &gender, &mut out)?;
-    Ok(out)
+/// Group counts of the member population, per dimension, and how many members it has.
+pub(crate) struct Population {
+    counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    members: u64,
 }
 
 /// The member population the bias report compares against: every live adult member's public
-/// professional profile in aggregate (the `analytics.insights` rule needs no consent), and,
-/// for gender, the members whose self-reported gender the gate releases in aggregate.
-pub(crate) fn population(
+/// professional profile in aggregate (the `analytics.insights` rule needs no consent).
+pub(crate) fn read_population(
     store: &Store,
     policy: &Policy,
     at_ms: i64,
-    gender: &BTreeMap<i64, String>,
-    out: &mut Extract,
-) -> Result<(), DatasetError> {
+) -> Result<Population, DatasetError> {
     let mut counts: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
     let report = Gate::new(store, policy).read(
         &GateRequest {
@@ -193,8 +329,14 @@ pub(crate) fn population(
         |record| {
             if let GatedRecord::Profile(p) = record {
                 let mut bump = |dim: &'static str, v: &Option<String>| {
-                    let key = v.clone().unwrap_or_else(|| UNKNOWN.to_owned());
-                    *counts.entry(dim).or_default().entry(key).or_default() += 1;
+                    let key = v.as_deref().unwrap_or(UNKNOWN);
+                    let groups = counts.entry(dim).or_default();
+                    match groups.get_mut(key) {
+                        Some(n) => *n += 1,
+                        None => {
+                            groups.insert(key.to_owned(), 1);
+                        }
+                    }
                 };
                 bump("region", &p.region);
                 bump("seniority", &p.seniority);
@@ -203,28 +345,56 @@ pub(crate) fn population(
             Ok::<(), DatasetError>(())
         },
     )?;
+    Ok(Population {
+        counts,
+        members: report.members_returned,
+    })
+}
+
+/// Puts `population` (and, for gender, the members whose self-reported gender the gate
+/// releases in aggregate) into `out` for the bias report.
+pub(crate) fn set_population(
+    out: &mut Extract,
+    population: Population,
+    gender: Option<&BTreeMap<String, u64>>,
+) {
+    let mut counts = population.counts;
     for dim in ["region", "seniority", "industry"] {
         out.population_basis.insert(
             dim,
             format!(
                 "{} live adult members with a visible profile (analytics.insights, aggregate)",
-                report.members_returned
+                population.members
             ),
         );
     }
-    let mut g: BTreeMap<String, u64> = BTreeMap::new();
-    for v in gender.values() {
-        *g.entry(v.clone()).or_default() += 1;
+    if let Some(gender) = gender {
+        out.population_basis.insert(
+            "gender",
+            format!(
+                "{} members whose self-reported gender the gate releases for ai.training (aggregate)",
+                gender.values().sum::<u64>()
+            ),
+        );
+        counts.insert("gender", gender.clone());
     }
-    out.population_basis.insert(
-        "gender",
-        format!(
-            "{} members whose self-reported gender the gate releases for ai.training (aggregate)",
-            gender.len()
-        ),
-    );
-    counts.insert("gender", g);
     out.population = counts;
+}
+
+/// [`read_population`] then [`set_population`], with no gender dimension.
+pub(crate) fn population(
+    store: &Store,
+    policy: &Policy,
+    at_ms: i64,
+    out: &mut Extract,
+    progress: &dyn Progress,
+) -> Result<(), DatasetError> {
+    progress.stage(
+        "reading the member population (analytics.insights, aggregate)",
+        None,
+    );
+    let population = read_population(store, policy, at_ms)?;
+    set_population(out, population, None);
     Ok(())
 }
 

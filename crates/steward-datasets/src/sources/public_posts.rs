@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use steward_core::{Form, Policy};
 use steward_store::{Gate, GateRequest, GatedRecord, Store};
 
-use super::{Extract, Groups, PURPOSE, Progress, UNKNOWN};
+use super::{Extract, PURPOSE, Progress, UNKNOWN};
 use crate::error::DatasetError;
 
 pub use super::month_of;
@@ -30,33 +30,38 @@ pub fn read(
     progress.stage("reading through the gate", None);
     let mut posts: Vec<Post> = Vec::new();
     let mut authors: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
-    let report = Gate::new(store, policy).read(
-        &GateRequest {
-            purpose: PURPOSE,
-            categories: &[
-                "member.content.post",
-                "member.profile.location",
-                "member.profile.industry",
-            ],
-            form: Form::Deidentified,
-            at_ms,
-        },
-        |record| {
-            progress.inc(1);
-            match record {
-                GatedRecord::Post(p) => posts.push(Post {
-                    member: p.member_id,
-                    body: p.body,
-                    created_at: p.created_at,
-                }),
-                GatedRecord::Profile(p) => {
-                    authors.insert(p.member_id, (p.region, p.industry));
+    let main = || {
+        Gate::new(store, policy).read(
+            &GateRequest {
+                purpose: PURPOSE,
+                categories: &[
+                    "member.content.post",
+                    "member.profile.location",
+                    "member.profile.industry",
+                ],
+                form: Form::Deidentified,
+                at_ms,
+            },
+            |record| {
+                progress.inc(1);
+                match record {
+                    GatedRecord::Post(p) => posts.push(Post {
+                        member: p.member_id,
+                        body: p.body,
+                        created_at: p.created_at,
+                    }),
+                    GatedRecord::Profile(p) => {
+                        authors.insert(p.member_id, (p.region, p.industry));
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-            Ok::<(), DatasetError>(())
-        },
-    )?;
+                Ok::<(), DatasetError>(())
+            },
+        )
+    };
+    // The population is a read of its own, run alongside.
+    let side = |s: &Store| super::profiles::read_population(s, policy, at_ms);
+    let (report, population) = super::alongside(store, main, side)?;
     let mut out = Extract {
         header: fields.to_vec(),
         reports: vec![report],
@@ -76,17 +81,20 @@ pub fn read(
                 _ => UNKNOWN.to_owned(),
             })
             .collect();
-        let mut groups = Groups::new();
-        groups.insert("region", text(region));
-        groups.insert("industry", text(industry));
-        out.groups.entry(post.member).or_insert(groups);
+        if !out.groups.contains(post.member) {
+            out.groups
+                .set(post.member, "region", region.as_deref().unwrap_or(UNKNOWN));
+            out.groups.set(
+                post.member,
+                "industry",
+                industry.as_deref().unwrap_or(UNKNOWN),
+            );
+        }
         out.rows.push(row);
         out.members.push(post.member);
     }
-    super::profiles::population(store, policy, at_ms, &BTreeMap::new(), &mut out)?;
-    // Posts carry no gender; drop the empty dimension rather than report a meaningless one.
-    out.population.remove("gender");
-    out.population_basis.remove("gender");
+    // Posts carry no gender: no such dimension rather than a meaningless one.
+    super::profiles::set_population(&mut out, population, None);
     Ok(out)
 }
 

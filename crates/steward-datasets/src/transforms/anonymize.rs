@@ -13,6 +13,7 @@ use steward_privacy::anon::{
 };
 
 use crate::error::DatasetError;
+use crate::sources::{Progress, Silent};
 use crate::spec::{HierarchyRule, Spec};
 
 /// A released table and what protects it.
@@ -68,32 +69,87 @@ pub fn linkage_attack(
     released_qi_columns: &[usize],
     input_rows: &[usize],
 ) -> f64 {
+    linkage_attack_on(
+        table_rows.len(),
+        |r, c| {
+            table_rows
+                .get(r)
+                .and_then(|row| row.get(c))
+                .map(String::as_str)
+        },
+        qi_columns,
+        hierarchies,
+        levels,
+        released,
+        released_qi_columns,
+        input_rows,
+    )
+}
+
+/// [`linkage_attack`] over any input table, read cell by cell (`cell(row, column)`).
+///
+/// Each input row is generalized once and numbered by its class; a released row's guess is
+/// right with probability 1/|class| when its own input row is in the class its released
+/// tuple names — the same test as searching the candidates, in constant time per row.
+#[allow(clippy::too_many_arguments)]
+fn linkage_attack_on<'t>(
+    input_len: usize,
+    cell: impl Fn(usize, usize) -> Option<&'t str>,
+    qi_columns: &[usize],
+    hierarchies: &[&'t Hierarchy],
+    levels: &[usize],
+    released: &[Vec<String>],
+    released_qi_columns: &[usize],
+    input_rows: &[usize],
+) -> f64 {
     use std::collections::HashMap;
+    const NO_CLASS: u32 = u32::MAX;
     if released.is_empty() {
         return 0.0;
     }
-    let mut index: HashMap<Vec<&str>, Vec<usize>> = HashMap::new();
-    for (i, row) in table_rows.iter().enumerate() {
+    let mut classes: HashMap<Vec<&str>, u32> = HashMap::new();
+    let mut sizes: Vec<u64> = Vec::new();
+    let mut class_of_row: Vec<u32> = Vec::with_capacity(input_len);
+    for i in 0..input_len {
         let key: Option<Vec<&str>> = qi_columns
             .iter()
             .zip(hierarchies)
             .zip(levels)
-            .map(|((&c, h), &l)| row.get(c).and_then(|v| h.generalize(v, l)))
+            .map(|((&c, h), &l)| cell(i, c).and_then(|v| h.generalize(v, l)))
             .collect();
-        if let Some(key) = key {
-            index.entry(key).or_default().push(i);
-        }
+        let class = match key {
+            Some(key) => {
+                let next = u32::try_from(sizes.len()).unwrap_or(NO_CLASS);
+                let class = *classes.entry(key).or_insert(next);
+                if class == next {
+                    sizes.push(0);
+                }
+                if let Some(n) = sizes.get_mut(class as usize) {
+                    *n += 1;
+                }
+                class
+            }
+            None => NO_CLASS,
+        };
+        class_of_row.push(class);
     }
     let mut success = 0.0f64;
+    let mut key: Vec<&str> = Vec::with_capacity(released_qi_columns.len());
     for (r, row) in released.iter().enumerate() {
-        let key: Vec<&str> = released_qi_columns
-            .iter()
-            .map(|&c| row.get(c).map_or("", String::as_str))
-            .collect();
-        if let Some(candidates) = index.get(&key)
-            && input_rows.get(r).is_some_and(|i| candidates.contains(i))
+        key.clear();
+        key.extend(
+            released_qi_columns
+                .iter()
+                .map(|&c| row.get(c).map_or("", String::as_str)),
+        );
+        if let Some(&class) = classes.get(&key)
+            && input_rows
+                .get(r)
+                .and_then(|&i| class_of_row.get(i))
+                .is_some_and(|&c| c == class)
+            && let Some(&n) = sizes.get(class as usize)
         {
-            success += 1.0 / candidates.len() as f64;
+            success += 1.0 / n as f64;
         }
     }
     success / released.len() as f64
@@ -181,6 +237,17 @@ pub fn anonymize(
     header: &[String],
     rows: &[Vec<String>],
 ) -> Result<Released, DatasetError> {
+    anonymize_owned(spec, header, rows.to_vec(), &Silent)
+}
+
+/// [`anonymize`] taking the rows, so they are freed as soon as the anonymizer's encoded
+/// table holds them (a build never needs both copies at once).
+pub fn anonymize_owned(
+    spec: &Spec,
+    header: &[String],
+    rows: Vec<Vec<String>>,
+    progress: &dyn Progress,
+) -> Result<Released, DatasetError> {
     if rows.is_empty() {
         return Err(DatasetError::Empty);
     }
@@ -198,9 +265,11 @@ pub fn anonymize(
         ..PrivacyFigures::default()
     };
     let (out_header, out_rows, input_rows) = if qis.is_empty() {
-        (header.to_vec(), rows.to_vec(), (0..rows.len()).collect())
+        let input: Vec<usize> = (0..rows.len()).collect();
+        (header.to_vec(), rows, input)
     } else {
-        let table = Table::from_rows(header.to_vec(), rows)?;
+        let table = Table::from_rows(header.to_vec(), &rows)?;
+        drop(rows);
         let mut quasi = Vec::new();
         for q in &spec.quasi_identifiers {
             quasi.push(QuasiIdentifier {
@@ -221,7 +290,16 @@ pub fn anonymize(
             risk_threshold: 0.2,
             population_fraction: 1.0,
         };
+        progress.stage(
+            &format!(
+                "optimal generalization of {} rows to k = {}",
+                table.rows(),
+                spec.privacy.k
+            ),
+            None,
+        );
         let a = anon::anonymize(&table, &config)?;
+        progress.stage("linkage attack", None);
         let width = a.header().len();
         let out: Vec<Vec<String>> = (0..a.rows())
             .map(|r| (0..width).map(|c| a.value(r, c).to_owned()).collect())
@@ -251,8 +329,9 @@ pub fn anonymize(
                 .iter()
                 .filter_map(|q| a.header().iter().position(|h| h == q))
                 .collect();
-            figures.linkage_attack_rate = linkage_attack(
-                rows,
+            figures.linkage_attack_rate = linkage_attack_on(
+                table.rows(),
+                |r, c| (r < table.rows() && c < table.header().len()).then(|| table.value(r, c)),
                 &qi_cols,
                 &hier,
                 levels,
@@ -266,6 +345,7 @@ pub fn anonymize(
         figures.records_at_risk = a.risk.prosecutor.records_at_risk;
         (a.header().to_vec(), out, a.released_rows().to_vec())
     };
+    progress.stage("independent checker", None);
     let check = checker::check(&out_header, &out_rows, &qis, sensitive, None).ok_or_else(|| {
         DatasetError::NotConfirmed("the released columns do not match the spec".into())
     })?;

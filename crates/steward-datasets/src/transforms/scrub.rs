@@ -16,7 +16,19 @@ pub struct ScrubStats {
     pub per_kind: BTreeMap<String, u64>,
 }
 
-/// Replaces every detected span in column `column` of `rows` with a typed placeholder.
+impl ScrubStats {
+    fn add(&mut self, other: ScrubStats) {
+        self.texts += other.texts;
+        self.texts_changed += other.texts_changed;
+        for (kind, n) in other.per_kind {
+            *self.per_kind.entry(kind).or_default() += n;
+        }
+    }
+}
+
+/// Replaces every detected span in column `column` of `rows` with a typed placeholder. Each
+/// core takes a contiguous share of the rows; every text is scrubbed the same way whichever
+/// core takes it, and the counts add up.
 pub fn scrub_column(
     rows: &mut [Vec<String>],
     column: usize,
@@ -24,6 +36,32 @@ pub fn scrub_column(
 ) -> Result<(), DatasetError> {
     let detector = Detector::new()?;
     let scrubber = Scrubber::placeholders();
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let share = rows.len().div_ceil(cores.clamp(1, 8)).max(1);
+    let (d, s) = (&detector, &scrubber);
+    let parts: Vec<ScrubStats> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rows
+            .chunks_mut(share)
+            .map(|part| scope.spawn(move || scrub_part(part, column, d, s)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    for p in parts {
+        stats.add(p);
+    }
+    Ok(())
+}
+
+fn scrub_part(
+    rows: &mut [Vec<String>],
+    column: usize,
+    detector: &Detector,
+    scrubber: &Scrubber,
+) -> ScrubStats {
+    let mut stats = ScrubStats::default();
     for row in rows.iter_mut() {
         let Some(text) = row.get_mut(column) else {
             continue;
@@ -39,7 +77,7 @@ pub fn scrub_column(
         *text = scrubber.scrub(text, &found);
         stats.texts_changed += 1;
     }
-    Ok(())
+    stats
 }
 
 #[cfg(test)]
