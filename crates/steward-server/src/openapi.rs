@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{ledger, members, policy, rights, safety, system};
+use crate::routes::{ads, ledger, members, policy, rights, safety, system};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -41,6 +41,26 @@ use crate::routes::{ledger, members, policy, rights, safety, system};
         safety::approve,
         safety::open,
         safety::decide,
+        ads::attributes,
+        ads::estimate,
+        ads::audiences,
+        ads::create_audience,
+        ads::audience,
+        ads::edit_audience,
+        ads::campaigns,
+        ads::create_campaign,
+        ads::campaign,
+        ads::attach,
+        ads::launch,
+        ads::pause,
+        ads::resume,
+        ads::campaign_report,
+        ads::skills,
+        ads::eligibility,
+        ads::member_ads,
+        safety::attachment,
+        rights::datasets,
+        system::revoke_token,
     ),
     modifiers(&BearerAuth)
 )]

@@ -82,7 +82,28 @@ async function privacyCenter() {
             el("td", { class: i.allowed ? "allowed" : "denied" }, i.allowed ? i.form : "not used"),
             el("td", { class: "muted" }, i.reason)))));
     }));
-  show(el("h1", {}, "Privacy center"), settingsCard, useCard, conversationsCard(id), historyCard(id), rightsCard(id));
+  show(el("h1", {}, "Privacy center"), settingsCard, useCard, adsCard(id), datasetsCard(id), conversationsCard(id), historyCard(id), rightsCard(id));
+}
+
+// "Datasets that included me": every AI-training dataset built with this member's data, and
+// whether it went stale (someone in it withdrew consent or was erased).
+function datasetsCard(id) {
+  const card = el("section", { class: "card", id: "datasets" }, el("h2", {}, "Datasets that included me"), el("p", { class: "muted" }, "Loading…"));
+  (async () => {
+    let list;
+    try { list = await api("GET", `/api/v1/members/${id}/datasets`); } catch (e) { return card.replaceChildren(el("h2", {}, "Datasets that included me"), failure(e)); }
+    card.replaceChildren(
+      el("h2", {}, "Datasets that included me"),
+      el("p", { class: "hint" }, "Training datasets are built only from members whose settings allow that use, pseudonymized and checked for anonymity. If you turn AI training off or delete your account, every dataset that included you is marked stale and is not used again."),
+      list.length ? el("table", { id: "dataset-list" },
+        el("tr", {}, el("th", {}, "Dataset"), el("th", {}, "Purpose"), el("th", {}, "Built"), el("th", {}, "Members"), el("th", {}, "Status")),
+        list.map((d) => el("tr", { "data-dataset": d.dataset_id },
+          el("td", {}, d.name, el("div", { class: "muted" }, d.dataset_id)),
+          el("td", {}, d.purpose), el("td", {}, when(d.created_at_ms)), el("td", {}, String(d.member_count)),
+          el("td", { class: d.status === "published" ? "allowed" : "denied" }, d.status + (d.stale_since_ms ? ` since ${when(d.stale_since_ms)}` : ""))))) :
+        el("p", { id: "no-datasets" }, "No dataset has included your data."));
+  })();
+  return card;
 }
 
 // "My conversations": read as a participant (never ledgered), report a message to trust &
@@ -484,6 +505,7 @@ async function start() {
     if (state.me.member_id !== null) links.push(el("a", { href: "#/privacy" }, "Privacy center"));
     if (STAFF.includes(state.me.role)) links.push(el("a", { href: "#/reviewer" }, "Reviewer console"));
     if (state.me.role === "auditor" || state.me.role === "admin") links.push(el("a", { href: "#/auditor" }, "Auditor"));
+    if (state.me.role === "advertiser") links.push(el("a", { href: "/ui/advertiser.html", id: "advertiser-console" }, "Advertiser console"));
     links.push(el("a", { href: "#/policy" }, "Policy"));
     document.getElementById("nav").replaceChildren(...links);
   } catch (e) {

@@ -1,6 +1,7 @@
 //! The router: every route, its middleware (limits, timeout, metrics, tracing) and the
 //! fallback that answers unknown paths in the API's error shape.
 
+pub mod ads;
 pub mod ledger;
 pub mod members;
 pub mod policy;
@@ -11,7 +12,7 @@ pub mod ui;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -52,6 +53,36 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/app.js", get(ui::app_js))
         .route("/ui/verify.js", get(ui::verify_js))
         .route("/ui/style.css", get(ui::style))
+        .route("/ui/advertiser.html", get(ads::advertiser_html))
+        .route("/ui/advertiser.js", get(ads::advertiser_js))
+        .route("/ui/advertiser.css", get(ads::advertiser_css))
+        .route("/ui/ads-privacy.js", get(ads::ads_privacy_js))
+        .route("/api/v1/ads/attributes", get(ads::attributes))
+        .route(
+            "/api/v1/ads/audiences",
+            get(ads::audiences).post(ads::create_audience),
+        )
+        .route("/api/v1/ads/audiences/estimate", post(ads::estimate))
+        .route(
+            "/api/v1/ads/audiences/{audience}",
+            get(ads::audience).put(ads::edit_audience),
+        )
+        .route(
+            "/api/v1/ads/campaigns",
+            get(ads::campaigns).post(ads::create_campaign),
+        )
+        .route("/api/v1/ads/campaigns/{campaign}", get(ads::campaign))
+        .route("/api/v1/ads/campaigns/{campaign}/audience", post(ads::attach))
+        .route("/api/v1/ads/campaigns/{campaign}/launch", post(ads::launch))
+        .route("/api/v1/ads/campaigns/{campaign}/pause", post(ads::pause))
+        .route("/api/v1/ads/campaigns/{campaign}/resume", post(ads::resume))
+        .route(
+            "/api/v1/ads/campaigns/{campaign}/report",
+            get(ads::campaign_report),
+        )
+        .route("/api/v1/ads/insights/skills", get(ads::skills))
+        .route("/api/v1/ads/eligibility", get(ads::eligibility))
+        .route("/api/v1/members/{id}/ads", get(ads::member_ads))
         .route("/healthz", get(system::healthz))
         .route("/api/v1/whoami", get(system::whoami))
         .route("/metrics", get(system::metrics))
@@ -107,6 +138,12 @@ pub fn router(state: AppState) -> Router {
             get(members::settings).put(members::change_setting),
         )
         .route("/api/v1/members/{id}/data-use", get(members::data_use))
+        .route("/api/v1/members/{id}/datasets", get(rights::datasets))
+        .route(
+            "/api/v1/members/{id}/attachments/{attachment}",
+            get(safety::attachment),
+        )
+        .route("/api/v1/tokens/{token}", delete(system::revoke_token))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
@@ -120,5 +157,6 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(limits.body_bytes))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::error::json_errors))
         .with_state(state)
 }

@@ -12,11 +12,11 @@
 //! token cannot approve its own request: the library's four-eyes checks see two people only
 //! when two tokens are used.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use base64::Engine as _;
+use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use steward_vault::safety::{
     self, CaseDecision, CaseStatus, Grant, GrantRequest, NewAttachment, SafetyError,
@@ -77,6 +77,31 @@ async fn with_safety<T: Send + 'static>(
             policy.version_id(),
         );
         store.transaction(|tx| f(&s, tx, now_ms()))
+    })
+    .await
+}
+
+/// Like [`with_safety`], but hands over the store itself, for flows that manage their own
+/// transactions (a refused grant open is ledgered after its transaction rolls back).
+async fn with_safety_store<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Safety<'_>, &steward_store::Store, i64) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let keys: std::sync::Arc<Keys> = state.keys()?;
+    let (store, policy) = (state.store.clone(), state.policy.clone());
+    blocking(move || {
+        safety::migrate(&store).map_err(|e| ApiError::internal(e.code()))?;
+        let vault = keys
+            .vault
+            .read()
+            .map_err(|_| ApiError::internal("vault lock poisoned"))?;
+        let s = Safety::new(
+            &vault,
+            &keys.scanner,
+            policy.taxonomy(),
+            policy.version_id(),
+        );
+        f(&s, &store, now_ms())
     })
     .await
 }
@@ -725,10 +750,12 @@ pub async fn open(
 ) -> Result<Json<ScopeOpened>, ApiError> {
     who.require(&[Role::Reviewer, Role::Engineer])?;
     let grant_id = id_param(&raw)?;
-    let opened = with_safety(&state, move |s, tx, at| {
-        let me = who.ensure_staff(tx, at)?;
-        let items = s.open_grant_scope(tx, &me, grant_id, at)?;
-        let g = safety::grant(tx, grant_id)?;
+    let me = with_safety(&state, move |_, tx, at| who.ensure_staff(tx, at)).await?;
+    // Outside one transaction: a refused open rolls its own transaction back, and
+    // `open_recorded` then ledgers the attempt in a transaction of its own.
+    let opened = with_safety_store(&state, move |s, store, at| {
+        let items = s.open_recorded(store, &me, grant_id, None, at)?;
+        let g = store.transaction(|tx| safety::grant(tx, grant_id))?;
         Ok(ScopeOpened {
             grant_id,
             expires_at_ms: g.expires_at_ms,
