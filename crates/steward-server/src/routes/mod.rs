@@ -72,7 +72,10 @@ pub fn router(state: AppState) -> Router {
             get(ads::campaigns).post(ads::create_campaign),
         )
         .route("/api/v1/ads/campaigns/{campaign}", get(ads::campaign))
-        .route("/api/v1/ads/campaigns/{campaign}/audience", post(ads::attach))
+        .route(
+            "/api/v1/ads/campaigns/{campaign}/audience",
+            post(ads::attach),
+        )
         .route("/api/v1/ads/campaigns/{campaign}/launch", post(ads::launch))
         .route("/api/v1/ads/campaigns/{campaign}/pause", post(ads::pause))
         .route("/api/v1/ads/campaigns/{campaign}/resume", post(ads::resume))

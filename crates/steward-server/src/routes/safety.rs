@@ -12,11 +12,11 @@
 //! token cannot approve its own request: the library's four-eyes checks see two people only
 //! when two tokens are used.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use steward_vault::safety::{
     self, CaseDecision, CaseStatus, Grant, GrantRequest, NewAttachment, SafetyError,
