@@ -6,8 +6,9 @@
 #     (default)  60 s per target
 #     --quick    20 s per target: the short run .ci/run makes
 #     --seconds  any other bound
-# Findings are saved under fuzz/artifacts/TARGET/ with the command that replays them; turn
-# each into a regression test named after what broke. The build and the corpus live under
+# Findings are saved under fuzz/artifacts/TARGET/ (replay one with
+# `cargo +nightly fuzz run -s none TARGET fuzz/artifacts/TARGET/crash-...`); turn each into a
+# regression test named after what broke. The build and the corpus live under
 # $HOME/.cache/steward/ so CI on this machine reuses both (the corpus grows run after run);
 # seeds come from the repository (shipped specs, policies, test imports) and fuzz/seeds/.
 set -euo pipefail
@@ -48,6 +49,7 @@ flags=(--sanitizer none --codegen-units 16)
 t0=$(date +%s)
 (cd fuzz && cargo +nightly fuzz build "${flags[@]}")
 echo "fuzz: built every target in $(( $(date +%s) - t0 ))s"
+bin_dir="$CARGO_TARGET_DIR/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cd fuzz && cargo +nightly fuzz list)
@@ -86,8 +88,9 @@ for t in "${targets[@]}"; do
   log="fuzz/artifacts/$t/last-run.log"
   echo "=== fuzz $t for ${seconds}s"
   set +e
-  (cd fuzz && cargo +nightly fuzz run "${flags[@]}" "$t" "$corpus" "$seeds" -- \
-      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1) > "$log" 2>&1
+  # The binary `cargo fuzz build` made, run directly: no second build when sources change.
+  "$bin_dir/$t" "$corpus" "$seeds" -artifact_prefix="$root/fuzz/artifacts/$t/" \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 > "$log" 2>&1
   rc=$?
   set -e
   # libFuzzer's last status line: `#N  DONE   cov: ... exec/s: X rss: ...`.

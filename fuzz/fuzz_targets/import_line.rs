@@ -11,7 +11,8 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use steward_store::import::{ImportError, import_bytes, import_path};
+use steward_core::Taxonomy;
+use steward_store::import::{ImportContext, ImportError, import_bytes_in, import_path};
 use steward_store::schema::TABLES;
 use steward_store::{PlaintextForTestsOnly, Store};
 
@@ -32,6 +33,11 @@ fn fresh() -> Fixture {
 
 thread_local! {
     static FIXTURE: RefCell<Option<Fixture>> = const { RefCell::new(None) };
+}
+
+fn taxonomy() -> &'static Taxonomy {
+    static T: std::sync::OnceLock<Taxonomy> = std::sync::OnceLock::new();
+    T.get_or_init(Taxonomy::builtin)
 }
 
 fn count(store: &Store, table: &str) -> i64 {
@@ -58,7 +64,12 @@ fuzz_target!(|data: &[u8]| {
         }
         let Some(fx) = slot.as_mut() else { return };
         let before = count(&fx.store, table.name);
-        let result = import_bytes(&fx.store, table, "fuzz.jsonl", body, &PlaintextForTestsOnly);
+        let ctx = ImportContext {
+            sealer: &PlaintextForTestsOnly,
+            taxonomy: taxonomy(),
+            at_ms: 1_767_000_000_000,
+        };
+        let result = import_bytes_in(&fx.store, table, "fuzz.jsonl", body, &ctx);
         let after = count(&fx.store, table.name);
         let lines = body.split(|b| *b == b'\n').count();
         match result {
