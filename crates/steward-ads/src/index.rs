@@ -13,9 +13,12 @@
 //! decisions per item, with indexed look-ups of those members instead of a pass over
 //! everyone) and replaces their bits. A change of policy rebuilds the whole index.
 //!
-//! Counting an expression ([`AudienceIndex::count`]) borrows the index's bitmaps: one-value
-//! facets are not copied, the narrowest facet is copied once and narrowed in place, and the
-//! last step only counts (no result bitmap is built).
+//! Counting an expression ([`AudienceIndex::count`], what every size estimate and minimum
+//! check starts from) makes one pass over dense copies of the densest bitmaps (see
+//! `dense.rs`: at 1,000,000 members 61 µs instead of 438 µs on roaring for a three-facet
+//! audience). Expressions whose values are mostly sparse are counted on roaring, borrowing
+//! the bitmaps: one-value facets are not copied, the narrowest facet is copied once and
+//! narrowed in place, and the last step only counts.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};

@@ -71,6 +71,36 @@ pub enum InsightsCommand {
         #[arg(long, default_value_t = 5)]
         top: usize,
     },
+    /// Career transitions: DP counts of moves between job functions (closed domain,
+    /// charged to the insights budget; the same question the same day returns the same answer).
+    Transitions {
+        #[arg(long, default_value_t = 1.0)]
+        epsilon: f64,
+        /// Show at most this many transitions (largest first).
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        /// Set the total ε of insights releases first (spent ε stays spent).
+        #[arg(long)]
+        budget: Option<f64>,
+    },
+}
+
+/// `steward insights`: the same commands as `steward ads insights`.
+#[derive(Args, Debug)]
+pub struct InsightsArgs {
+    #[command(subcommand)]
+    pub command: InsightsCommand,
+}
+
+/// Runs `steward insights ...`.
+pub fn run_insights(args: InsightsArgs, global: &Global) -> Result<ExitCode, Failure> {
+    run(
+        AdsArgs {
+            min_audience: audience::DEFAULT_MIN_AUDIENCE,
+            command: AdsCommand::Insights(args.command),
+        },
+        global,
+    )
 }
 
 #[derive(Subcommand, Debug)]
@@ -313,6 +343,73 @@ pub fn run(args: AdsArgs, global: &Global) -> Result<ExitCode, Failure> {
                 .map(|i| serde_json::json!({ "industry": i.industry, "skills": i.skills }))
                 .collect();
             say(global, serde_json::json!(json), text)?;
+        }
+        AdsCommand::Insights(InsightsCommand::Transitions {
+            epsilon,
+            top,
+            budget,
+        }) => {
+            let epsilon = Epsilon::from_f64(epsilon).map_err(|e| failure(e.into()))?;
+            let budget = budget
+                .map(Epsilon::from_f64)
+                .transpose()
+                .map_err(|e| failure(e.into()))?;
+            let r = ctx
+                .store
+                .transaction(|tx| {
+                    if let Some(b) = budget {
+                        steward_ads::insights::set_insights_budget(tx, b)?;
+                    }
+                    let key = schema::noise_key(tx)?;
+                    steward_ads::insights::career_transitions(
+                        tx,
+                        &ctx.ledger,
+                        &ctx.policy,
+                        &key,
+                        epsilon,
+                        ctx.now,
+                    )
+                })
+                .map_err(failure)?;
+            let mut text = format!("{:<34} {:<34} {:>8}\n", "from", "to", "members");
+            for t in r.transitions.iter().take(top) {
+                text.push_str(&format!("{:<34} {:<34} {:>8}\n", t.from, t.to, t.count));
+            }
+            if r.transitions.is_empty() {
+                text.push_str("no transition cleared the release threshold\n");
+            }
+            text.push_str(&format!(
+                "{} of {} cells shown ({} below {}); ε {} {}; insights ε spent {} of {} ({} remaining); \
+                 noise: discrete Laplace, expected |error| {:.1}; ledger entry {}\n",
+                r.transitions.len(),
+                r.cells,
+                r.suppressed,
+                steward_ads::insights::TRANSITIONS_SUPPRESS_BELOW,
+                r.epsilon,
+                if r.charged { "spent" } else { "(repeated question: same answer, nothing spent)" },
+                r.budget.spent,
+                r.budget.budget,
+                r.budget.remaining,
+                r.expected_abs_error,
+                r.ledger_seq
+            ));
+            let rows: Vec<serde_json::Value> = r
+                .transitions
+                .iter()
+                .take(top)
+                .map(|t| serde_json::json!({ "from": t.from, "to": t.to, "count": t.count }))
+                .collect();
+            say(
+                global,
+                serde_json::json!({
+                    "transitions": rows, "shown": r.transitions.len(), "cells": r.cells,
+                    "suppressed": r.suppressed, "epsilon": r.epsilon.as_f64(), "charged": r.charged,
+                    "budget": { "epsilon": r.budget.budget.as_f64(), "spent": r.budget.spent.as_f64(),
+                        "remaining": r.budget.remaining.as_f64() },
+                    "expected_abs_error": r.expected_abs_error, "ledger_seq": r.ledger_seq,
+                }),
+                text,
+            )?;
         }
         AdsCommand::Report {
             campaign,
