@@ -320,22 +320,14 @@ fn build_inner(
     let members = MemberSet::new(distinct.iter().filter_map(|m| u64::try_from(*m).ok()));
     let dest = staging.dest().to_owned();
     let path_text = dest.display().to_string();
-    let outcome = store.transaction(|tx| {
-        let seq = registry::record(tx, ledger, &sheet, &members, &path_text)?;
-        // Published last inside the transaction: a failed rename rolls the registry back.
-        staging.publish()?;
-        Ok::<u64, DatasetError>(seq)
-    });
-    let ledger_seq = match outcome {
-        Ok(seq) => seq,
-        Err(e) => {
-            // The commit itself failed after the rename: take the unregistered folder down.
-            if dest.exists() {
-                let _ = std::fs::remove_dir_all(&dest);
-            }
-            return Err(e);
-        }
-    };
+    // Durable staging, then the registry row, then the rename: a crash can leave a
+    // registered dataset still in staging (finished on the next registry read), never a
+    // visible folder without its registry row and ledger entry. A failed commit drops the
+    // staging folder with `staging`.
+    staging.seal()?;
+    let ledger_seq =
+        store.transaction(|tx| registry::record(tx, ledger, &sheet, &members, &path_text))?;
+    staging.publish_registered()?;
     Ok(Built {
         id,
         path: dest,

@@ -177,8 +177,17 @@ pub fn record(
     Ok(seq)
 }
 
-/// Every registered dataset, newest first.
+/// Every registered dataset, newest first. A dataset whose build stopped between its
+/// registry commit and its rename is moved into place first.
 pub fn list(store: &Store) -> Result<Vec<Registered>, DatasetError> {
+    let listed = list_rows(store)?;
+    for d in &listed {
+        crate::sinks::publish::finish_interrupted(std::path::Path::new(&d.path))?;
+    }
+    Ok(listed)
+}
+
+fn list_rows(store: &Store) -> Result<Vec<Registered>, DatasetError> {
     store.read(|tx| {
         let rows = tx.query(
             "SELECT id, name, source, built_at_ms, row_count, member_count, k_confirmed,

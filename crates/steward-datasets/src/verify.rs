@@ -41,6 +41,7 @@ pub fn verify(store: &Store, id: &str) -> Result<Verification, DatasetError> {
     })?;
     let path = path.ok_or_else(|| DatasetError::NotFound(id.to_owned()))?;
     let dir = Path::new(&path);
+    crate::sinks::publish::finish_interrupted(dir)?;
     let mut mismatched = Vec::new();
     for (name, digest) in &sheet.lineage.files {
         let file = dir.join(name);

@@ -1,8 +1,11 @@
 //! Atomic publishing: a dataset is assembled in a hidden staging folder beside its
 //! destination, every file and the folder are fsynced, and one `rename` makes it visible.
-//! A crash at any point before the rename leaves only the hidden staging folder (which
-//! listings ignore and the next build's dropped guard or an operator removes); never a
-//! half-written dataset under its real name.
+//!
+//! The order is: stage and fsync → commit the registry row → rename. A crash before the
+//! commit leaves only a hidden staging folder and no row (nothing published); a crash
+//! between the commit and the rename leaves a registered dataset whose complete staging
+//! folder [`finish_interrupted`] renames into place the next time the registry is read.
+//! Never a visible folder the registry and the ledger do not know.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -36,14 +39,13 @@ impl Staging {
         }
         let parent = dest.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(|e| DatasetError::io(parent, e))?;
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let dir = parent.join(format!(
-            "{STAGING_PREFIX}{name}-{}",
-            hex::encode(rand::random::<[u8; 6]>())
-        ));
+        // Named after the destination alone, so a registered dataset's staging folder can be
+        // found after a crash; destination names are unique per build.
+        let dir = staging_dir(dest);
+        if dir.exists() {
+            // An unregistered leftover of a crashed build with the same name.
+            std::fs::remove_dir_all(&dir).map_err(|e| DatasetError::io(&dir, e))?;
+        }
         std::fs::create_dir(&dir).map_err(|e| DatasetError::io(&dir, e))?;
         Ok(Staging {
             dir,
@@ -87,9 +89,15 @@ impl Staging {
         Ok(out)
     }
 
+    /// Fsyncs the staging folder, so that everything in it is durable before the registry
+    /// row that points at it commits.
+    pub fn seal(&self) -> Result<(), DatasetError> {
+        sync_dir(&self.dir)
+    }
+
     /// Fsyncs the folder, renames it to its destination and fsyncs the parent.
     pub fn publish(mut self) -> Result<PathBuf, DatasetError> {
-        sync_dir(&self.dir)?;
+        self.seal()?;
         if self.dest.exists() {
             return Err(DatasetError::DestinationExists(self.dest.clone()));
         }
@@ -98,6 +106,37 @@ impl Staging {
         sync_dir(self.dest.parent().unwrap_or(Path::new(".")))?;
         Ok(self.dest.clone())
     }
+
+    /// After the registry row committed: the staging folder now belongs to a registered
+    /// dataset and must survive even if the rename fails ([`finish_interrupted`] retries it).
+    pub fn publish_registered(mut self) -> Result<PathBuf, DatasetError> {
+        self.published = true;
+        std::fs::rename(&self.dir, &self.dest).map_err(|e| DatasetError::io(&self.dest, e))?;
+        sync_dir(self.dest.parent().unwrap_or(Path::new(".")))?;
+        Ok(self.dest.clone())
+    }
+}
+
+/// The hidden folder a dataset published at `dest` is staged in.
+pub fn staging_dir(dest: &Path) -> PathBuf {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    parent.join(format!("{STAGING_PREFIX}{name}"))
+}
+
+/// Completes the publication of a registered dataset whose build stopped between the
+/// registry commit and the rename. Returns whether it renamed anything.
+pub fn finish_interrupted(dest: &Path) -> Result<bool, DatasetError> {
+    let staged = staging_dir(dest);
+    if dest.exists() || !staged.is_dir() {
+        return Ok(false);
+    }
+    std::fs::rename(&staged, dest).map_err(|e| DatasetError::io(dest, e))?;
+    sync_dir(dest.parent().unwrap_or(Path::new(".")))?;
+    Ok(true)
 }
 
 impl Drop for Staging {
@@ -133,5 +172,21 @@ mod tests {
             Staging::new(&dest).unwrap_err().code(),
             "datasets.destination_exists"
         );
+    }
+
+    #[test]
+    fn a_build_killed_after_its_registry_commit_is_finished_by_the_next_read() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("ds");
+        let s = Staging::new(&dest).unwrap();
+        s.write_file("a.txt", b"hello").unwrap();
+        s.seal().unwrap();
+        // The process dies here: no destructor runs, the registry row is committed.
+        std::mem::forget(s);
+        assert!(!dest.exists());
+        assert!(finish_interrupted(&dest).unwrap());
+        assert_eq!(std::fs::read(dest.join("a.txt")).unwrap(), b"hello");
+        assert!(!staging_dir(&dest).exists());
+        assert!(!finish_interrupted(&dest).unwrap());
     }
 }
