@@ -845,6 +845,20 @@ impl<'t> LineParser<'t> {
                 obj.contains_key(*field),
             )?;
         }
+        if table.name == "connections" {
+            // The schema's CHECK would refuse it too, but as a storage error naming no line.
+            let col = |name: &str| table.columns.iter().position(|c| c.name == name);
+            if let (Some(a), Some(b)) = (col("member_id"), col("other_member_id"))
+                && values[a] == values[b]
+            {
+                return Err(err(
+                    line,
+                    Some("other_member_id"),
+                    LineProblem::InvalidValue,
+                    "a member cannot be connected to themselves",
+                ));
+            }
+        }
         if table.name == "posts" {
             let body = obj.get("body").unwrap_or(&Json::Null);
             let Json::String(body) = body else {

@@ -12,7 +12,6 @@ use steward_store::schema::TABLES;
 use steward_store::{PlaintextForTestsOnly, Store};
 
 #[test]
-#[ignore = "fails until import.rs checks member_id <> other_member_id per line (fuzz finding)"]
 fn a_connection_to_oneself_is_a_line_error_naming_the_field() {
     let store = Store::open("sqlite::memory:").unwrap();
     let ok = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ok");
