@@ -73,6 +73,8 @@ enum Command {
     Datasets(cmd::datasets::DatasetsCommand),
     /// Ads: audiences with a server-side minimum, campaigns, events, DP reports.
     Ads(cmd::ads::AdsArgs),
+    /// Differentially private insights: skills in demand, career transitions.
+    Insights(cmd::ads::InsightsArgs),
     /// A whole network on this machine: seed, tokens per role, sign-in links, the server.
     Demo(cmd::demo::DemoArgs),
     /// Create and revoke API tokens.
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a, &cli.global),
         Command::Datasets(c) => cmd::datasets::run(c, &cli.global),
         Command::Ads(a) => cmd::ads::run(a, &cli.global),
+        Command::Insights(a) => cmd::ads::run_insights(a, &cli.global),
         Command::Demo(a) => cmd::demo::run(a, &cli.global),
         Command::Tokens(c) => cmd::tokens::run(c, &cli.global),
         Command::Messages(a) => cmd::messages::run(a, &cli.global),

@@ -531,6 +531,7 @@ fn load_members(
     tx: &mut Tx<'_>,
     policy: &Policy,
     at_ms: i64,
+    scope: Option<&str>,
 ) -> Result<HashMap<i64, MemberMeta>, StoreError> {
     let t = policy.taxonomy();
     let mut meta: HashMap<i64, MemberMeta> = HashMap::new();
@@ -543,7 +544,10 @@ fn load_members(
         v
     };
     tx.query_each(
-        "SELECT member_id, jurisdiction, birth_year, deleted_at FROM members",
+        &scoped(
+            "SELECT member_id, jurisdiction, birth_year, deleted_at FROM members",
+            scope,
+        ),
         &[],
         |r: &Row| {
             let jurisdiction = r.text(1)?;
@@ -564,7 +568,10 @@ fn load_members(
     )?;
     // Events apply in time order on top of the defaults (ties in insertion order).
     tx.query_each(
-        "SELECT member_id, key, value FROM consent_events WHERE at <= $1 ORDER BY member_id, at, event_id",
+        &scoped(
+            "SELECT member_id, key, value FROM consent_events WHERE at <= $1 ORDER BY member_id, at, event_id",
+            scope,
+        ),
         &[at_ms.into()],
         |r: &Row| {
             let key = r.get(1).as_str().unwrap_or("");
@@ -577,7 +584,10 @@ fn load_members(
         },
     )?;
     tx.query_each(
-        "SELECT member_id, section, visibility FROM profile_visibility",
+        &scoped(
+            "SELECT member_id, section, visibility FROM profile_visibility",
+            scope,
+        ),
         &[],
         |r: &Row| {
             if let (Some(i), Some(v), Some(m)) = (
@@ -631,13 +641,70 @@ pub fn read_in<E>(
     tx: &mut Tx<'_>,
     policy: &Policy,
     request: &GateRequest<'_>,
+    each: impl FnMut(GatedRecord) -> Result<(), E>,
+) -> Result<GateReport, E>
+where
+    E: From<GateError> + From<StoreError>,
+{
+    read_scoped(tx, policy, request, None, each)
+}
+
+/// [`read_in`] for the items of some members only — the same plan and the same decision per
+/// item, with every member-keyed query restricted to `members` (indexed look-ups instead of
+/// whole-table scans), for callers that keep a derived structure current after a member's
+/// change. Organisation sources (company pages, job postings) are not member data and are
+/// read whole. The report counts only these members' items.
+pub fn read_members_in<E>(
+    tx: &mut Tx<'_>,
+    policy: &Policy,
+    request: &GateRequest<'_>,
+    members: &[i64],
+    each: impl FnMut(GatedRecord) -> Result<(), E>,
+) -> Result<GateReport, E>
+where
+    E: From<GateError> + From<StoreError>,
+{
+    let mut ids: Vec<i64> = members.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    // Integers only: nothing a caller passes can change the statement.
+    let filter = if ids.is_empty() {
+        "1 = 0".to_owned()
+    } else {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        format!("member_id IN ({})", list.join(", "))
+    };
+    read_scoped(tx, policy, request, Some(&filter), each)
+}
+
+/// `sql` restricted by `scope` (a condition on `member_id`), placed before any `ORDER BY`.
+fn scoped(sql: &str, scope: Option<&str>) -> String {
+    let Some(scope) = scope else {
+        return sql.to_owned();
+    };
+    let (head, tail) = sql
+        .find(" ORDER BY ")
+        .map_or((sql, ""), |i| sql.split_at(i));
+    let joiner = if head.contains(" WHERE ") {
+        " AND "
+    } else {
+        " WHERE "
+    };
+    format!("{head}{joiner}{scope}{tail}")
+}
+
+fn read_scoped<E>(
+    tx: &mut Tx<'_>,
+    policy: &Policy,
+    request: &GateRequest<'_>,
+    scope: Option<&str>,
     mut each: impl FnMut(GatedRecord) -> Result<(), E>,
 ) -> Result<GateReport, E>
 where
     E: From<GateError> + From<StoreError>,
 {
     let plan = plan(policy, request)?;
-    let meta = load_members(tx, policy, request.at_ms).map_err(GateError::from)?;
+    let meta = load_members(tx, policy, request.at_ms, scope).map_err(GateError::from)?;
     let purpose_name = request.purpose;
     let protects_minors = ["ai", "ads", "analytics"]
         .iter()
@@ -684,7 +751,9 @@ where
 
     for prefix in &plan.private_prefixes {
         if let Some(sql) = private_count_sql(prefix) {
-            let n = tx.query_i64(sql, &[]).map_err(GateError::from)?;
+            let n = tx
+                .query_i64(&scoped(sql, scope), &[])
+                .map_err(GateError::from)?;
             c.exclude_rows(Exclusion::PrivateContent, u64::try_from(n).unwrap_or(0));
         }
     }
@@ -704,7 +773,7 @@ where
         let sql = "SELECT member_id, first_name, last_name, email, phone, headline, summary, city, \
                    region, country, industry, job_function, seniority, company_size, \
                    years_experience, gender, birth_year FROM members ORDER BY member_id";
-        tx.query_each(sql, &[], |r: &Row| {
+        tx.query_each(&scoped(sql, scope), &[], |r: &Row| {
             let id = r.i64(0).map_err(GateError::from)?;
             let Some(m) = meta.get(&id) else {
                 return Ok(());
@@ -852,7 +921,12 @@ where
             Source::Skills | Source::Connections => 0,
             _ => 1,
         };
-        tx.query_each(sql, &[], |r: &Row| {
+        let sql = if org {
+            sql.to_owned()
+        } else {
+            scoped(sql, scope)
+        };
+        tx.query_each(&sql, &[], |r: &Row| {
             let (consent, vis) = if org {
                 (ConsentSet::NONE, Visibility::Public)
             } else {
