@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use steward_store::import::{import_bytes, import_path, ImportError, LineProblem};
+use steward_store::import::{ImportError, LineProblem, import_bytes, import_path};
 use steward_store::schema::TABLES;
 use steward_store::{PlaintextForTestsOnly, Store};
 
