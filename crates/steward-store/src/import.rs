@@ -517,6 +517,10 @@ fn write_batch(
     if let Some(e) = check_references(tx, table, batch).map_err(BatchFailure::Store)? {
         return Err(BatchFailure::Line(e));
     }
+    if let Some(e) = first_name_clash(tx, table, batch).map_err(BatchFailure::Store)? {
+        return Err(BatchFailure::Line(e));
+    }
+    let first_line = batch.first().map_or(0, |(line, _)| *line);
     let conversations = attachment_conversations(tx, table, batch).map_err(BatchFailure::Store)?;
     // Members in published datasets whose consent this batch may change, and their consent
     // before it.
@@ -529,7 +533,19 @@ fn write_batch(
         );
     }
     tx.insert_rows(table.name, columns, &rows, conflict)
-        .map_err(BatchFailure::Store)?;
+        .map_err(|e| match e {
+            // A rule the line checks above do not know yet: still a refusal of this file that
+            // names where it happened, not a storage failure naming nothing.
+            StoreError::UniqueViolation(_)
+            | StoreError::Constraint(_)
+            | StoreError::ForeignKey(_) => BatchFailure::Line(err(
+                first_line,
+                None,
+                LineProblem::InvalidValue,
+                "a line from here on breaks a uniqueness or check rule of the database",
+            )),
+            other => BatchFailure::Store(other),
+        })?;
     for (member, before) in watched {
         let after = TrainingConsent::read(tx, ctx.taxonomy, member, ctx.at_ms)
             .map_err(BatchFailure::Store)?;
@@ -542,6 +558,49 @@ fn write_batch(
     }
     written.rows += rows.len() as u64;
     Ok(())
+}
+
+/// For `staff`, whose `name` is unique: the first line giving a name that another staff id
+/// holds, in this file or in the database (the schema would refuse it, naming no line).
+fn first_name_clash(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    rows: &[(usize, Vec<Value>)],
+) -> Result<Option<LineErr>, StoreError> {
+    if table.name != "staff" {
+        return Ok(None);
+    }
+    let col = |name: &str| table.columns.iter().position(|c| c.name == name);
+    let (Some(id_i), Some(name_i)) = (col("staff_id"), col("name")) else {
+        return Ok(None);
+    };
+    let clash = |line: usize| {
+        err(
+            line,
+            Some("name"),
+            LineProblem::InvalidValue,
+            "another staff id already has this name",
+        )
+    };
+    let mut in_file: HashMap<String, i64> = HashMap::new();
+    for (line, values) in rows {
+        let (Some(id), Some(name)) = (values[id_i].as_i64(), values[name_i].as_str()) else {
+            continue;
+        };
+        if *in_file.entry(name.to_owned()).or_insert(id) != id {
+            return Ok(Some(clash(*line)));
+        }
+        let holder = tx.query_opt(
+            "SELECT staff_id FROM staff WHERE name = $1",
+            &[Value::from(name)],
+        )?;
+        if let Some(r) = holder
+            && r.i64(0)? != id
+        {
+            return Ok(Some(clash(*line)));
+        }
+    }
+    Ok(None)
 }
 
 /// Integer values of column `ci` over `rows`, distinct.
