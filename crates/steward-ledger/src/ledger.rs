@@ -278,6 +278,25 @@ impl Ledger {
         rows.iter().map(|r| Ok((uint(r, 0)?, r.text(1)?))).collect()
     }
 
+    /// The newest `limit` stored checkpoints (smallest tree first among them) and how many
+    /// are stored in all: a listing whose cost does not grow with the ledger's age.
+    pub fn latest_checkpoint_notes(
+        tx: &mut Tx<'_>,
+        limit: u32,
+    ) -> Result<(Vec<(u64, String)>, u64), LedgerError> {
+        let total = tx.query_i64("SELECT COUNT(*) FROM ledger_checkpoints", &[])?;
+        let rows = tx.query(
+            "SELECT tree_size, note FROM ledger_checkpoints ORDER BY tree_size DESC LIMIT $1",
+            &[i64::from(limit).into()],
+        )?;
+        let mut notes = rows
+            .iter()
+            .map(|r| Ok((uint(r, 0)?, r.text(1)?)))
+            .collect::<Result<Vec<_>, LedgerError>>()?;
+        notes.reverse();
+        Ok((notes, u64::try_from(total).unwrap_or(0)))
+    }
+
     /// Signs a checkpoint of everything appended so far and stores it in `tx`. It extends
     /// the previous checkpoint's frontier (whose root must match that checkpoint's signed
     /// root) with the leaves appended since, so it costs O(new entries), and a new

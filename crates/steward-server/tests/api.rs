@@ -752,6 +752,31 @@ async fn proofs_for_auditors_check_out_and_bad_sizes_are_clear_errors() {
     assert_eq!(s, StatusCode::OK);
     let size = latest["size"].as_u64().unwrap();
     let root = hash(latest["root"].as_str().unwrap());
+    // The listing is bounded: the newest `limit`, the total beside it.
+    let (s, one) = call(
+        &f.state,
+        "GET",
+        "/api/v1/ledger/checkpoints?limit=1",
+        auditor,
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{one}");
+    assert_eq!(one["checkpoints"].as_array().unwrap().len(), 1, "{one}");
+    assert_eq!(one["checkpoints"][0]["size"], size, "the newest one");
+    assert!(one["total"].as_u64().unwrap() >= 1);
+    for bad in ["0", "1001", "-1", "lots"] {
+        let (s, e) = call(
+            &f.state,
+            "GET",
+            &format!("/api/v1/ledger/checkpoints?limit={bad}"),
+            auditor,
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "limit={bad}: {e}");
+        assert_eq!(e["error"]["code"], "ledger.bad_limit");
+    }
     let (s, p) = call(
         &f.state,
         "GET",

@@ -6,6 +6,7 @@
 //! what it was shown; the decoded fields are a convenience and the bytes are the truth.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -254,20 +255,41 @@ pub struct StoredCheckpoint {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CheckpointList {
     pub verifier_key: String,
-    /// Smallest tree first.
+    /// How many checkpoints are stored in all.
+    pub total: u64,
+    /// The newest `limit` of them, smallest tree first.
     pub checkpoints: Vec<StoredCheckpoint>,
 }
 
-/// Every stored checkpoint, with whether its signature verifies (auditor, admin).
-#[utoipa::path(get, path = "/api/v1/ledger/checkpoints", security(("bearer" = [])), responses((status = 200, body = CheckpointList), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CheckpointQuery {
+    /// How many of the newest checkpoints to list: 1 to 1,000, 100 by default.
+    pub limit: Option<u32>,
+}
+
+/// The newest stored checkpoints, with whether each signature verifies (auditor, admin).
+/// Bounded, so a listing costs the same however old the ledger is.
+#[utoipa::path(get, path = "/api/v1/ledger/checkpoints", params(CheckpointQuery), security(("bearer" = [])), responses((status = 200, body = CheckpointList), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn checkpoints(
     State(state): State<AppState>,
     who: Principal,
+    query: Result<Query<CheckpointQuery>, QueryRejection>,
 ) -> Result<Json<CheckpointList>, ApiError> {
     who.require(&LEDGER_READERS)?;
+    let limit = match query {
+        Ok(Query(q)) => q.limit.unwrap_or(100),
+        Err(_) => 0,
+    };
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "ledger.bad_limit",
+            "`limit` must be a whole number from 1 to 1000",
+        ));
+    }
     let keys = state.keys()?;
     let store = state.store.clone();
-    let notes = blocking(move || Ok(store.read(Ledger::checkpoint_notes)?)).await?;
+    let (notes, total) =
+        blocking(move || Ok(store.read(|tx| Ledger::latest_checkpoint_notes(tx, limit))?)).await?;
     let checkpoints = notes
         .into_iter()
         .map(|(size, note)| {
@@ -289,6 +311,7 @@ pub async fn checkpoints(
         .collect();
     Ok(Json(CheckpointList {
         verifier_key: keys.verifier.to_string(),
+        total,
         checkpoints,
     }))
 }
