@@ -600,17 +600,17 @@ mod tests {
             ),
             (
                 Attribute::Region,
-                if m % 97 == 0 {
+                if m.is_multiple_of(97) {
                     "texas".to_owned()
                 } else {
                     "ontario".to_owned()
                 },
             ),
         ];
-        if m % 2 == 0 {
+        if m.is_multiple_of(2) {
             v.push((Attribute::Skill, "rust".to_owned()));
         }
-        if m % 1001 == 0 {
+        if m.is_multiple_of(1001) {
             v.push((Attribute::Skill, "cobol".to_owned()));
         }
         v

@@ -1108,6 +1108,27 @@ async fn staff_tokens_act_as_the_named_staff_account() {
     ));
     let sam = create_staff_token(store, "sam", Some(Role::Engineer), "t", 1).unwrap();
     assert_eq!(sam.role, Role::Engineer);
+    // The queue listing is bounded.
+    let (s, q) = call(
+        &f.state,
+        "GET",
+        "/api/v1/cases?limit=1",
+        Some(&rita.secret),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    assert_eq!(q.as_array().unwrap().len(), 1, "{q}");
+    let (s, e) = call(
+        &f.state,
+        "GET",
+        "/api/v1/cases?limit=0",
+        Some(&rita.secret),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
+    assert_eq!(e["error"]["code"], "safety.bad_limit");
     // Rita's grant request is hers by name, in the case view and the ledger.
     let case = f.ids["{case}"];
     let body = serde_json::json!({"justification": "reported as spam"}).to_string();

@@ -593,6 +593,8 @@ fn grant_view(g: &Grant) -> GrantView {
 pub struct CasesQuery {
     /// `open`, `in_review` or `decided`.
     pub status: Option<String>,
+    /// How many of the newest cases to list: 1 to 1,000, 200 by default.
+    pub limit: Option<u32>,
 }
 
 /// The case queue, newest first (reviewers, approvers, auditors, admins; no content).
@@ -605,8 +607,15 @@ pub async fn cases(
     who.require(&CASE_READERS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let status = q.status.as_deref().map(CaseStatus::parse).transpose()?;
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "safety.bad_limit",
+            "`limit` must be a whole number from 1 to 1000",
+        ));
+    }
     let list = with_safety(&state, move |_, tx, _| {
-        Ok(safety::list_cases(tx, status)?
+        Ok(safety::list_recent_cases(tx, status, i64::from(limit))?
             .iter()
             .map(case_view)
             .collect())

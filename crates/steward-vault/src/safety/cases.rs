@@ -339,16 +339,26 @@ pub fn list_cases(
     tx: &mut Tx<'_>,
     status: Option<CaseStatus>,
 ) -> Result<Vec<CaseSummary>, SafetyError> {
+    list_recent_cases(tx, status, i64::MAX)
+}
+
+/// The newest `limit` cases (optionally of one status), newest first: a queue listing whose
+/// cost does not grow with the number of cases ever opened.
+pub fn list_recent_cases(
+    tx: &mut Tx<'_>,
+    status: Option<CaseStatus>,
+    limit: i64,
+) -> Result<Vec<CaseSummary>, SafetyError> {
     let rows = match status {
         Some(s) => tx.query(
             &format!(
-                "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.status = $1 ORDER BY c.case_id DESC"
+                "SELECT {CASE_COLUMNS} {CASE_FROM} WHERE c.status = $1 ORDER BY c.case_id DESC LIMIT $2"
             ),
-            &[s.as_str().into()],
+            &[s.as_str().into(), limit.into()],
         )?,
         None => tx.query(
-            &format!("SELECT {CASE_COLUMNS} {CASE_FROM} ORDER BY c.case_id DESC"),
-            &[],
+            &format!("SELECT {CASE_COLUMNS} {CASE_FROM} ORDER BY c.case_id DESC LIMIT $1"),
+            &[limit.into()],
         )?,
     };
     rows.iter().map(case_from_row).collect()

@@ -53,7 +53,7 @@ use crate::Vault;
 
 pub use cases::{
     CaseDecision, CaseDetail, CaseStatus, CaseSummary, DecisionRecord, Grant, GrantRequest,
-    GrantStatus, OpenedItem, ScopeItem, case_detail, grant, list_cases,
+    GrantStatus, OpenedItem, ScopeItem, case_detail, grant, list_cases, list_recent_cases,
 };
 pub use demo::DemoReview;
 pub use error::SafetyError;
