@@ -503,7 +503,7 @@ fn demo_prepares_a_network_and_prints_a_working_link_per_role() {
     ] {
         assert!(
             text.lines()
-                .any(|l| l.trim_start().starts_with(role) && l.contains("/#token=stw_")),
+                .any(|l| l.trim_start().starts_with(role) && l.contains("#token=stw_")),
             "{role}: {text}"
         );
     }
