@@ -1199,12 +1199,39 @@ async fn a_security_investigation_needs_two_distinct_approvers() {
     let grant = g["grant_id"].as_i64().unwrap();
     let open = format!("/api/v1/grants/{grant}/open");
     let approve = format!("/api/v1/grants/{grant}/approve");
+    let entries = || {
+        f.state
+            .store
+            .read(|tx| tx.query_i64("SELECT COUNT(*) FROM ledger_entries", &[]))
+            .unwrap()
+    };
+    let before = entries();
     let (s, j) = call(&f.state, "POST", &open, engineer, None).await;
     assert_eq!(
         (s, j["error"]["code"].as_str()),
         (StatusCode::FORBIDDEN, Some("safety.not_approved")),
         "{j}"
     );
+    // The refused open is itself ledgered, as an attempt that carries no content.
+    assert_eq!(
+        entries(),
+        before + 1,
+        "a refused open over HTTP is ledgered"
+    );
+    let last = f
+        .state
+        .store
+        .read(|tx| {
+            tx.query_opt(
+                "SELECT entry FROM ledger_entries ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+        })
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(last.get(0).as_bytes().unwrap()).into_owned();
+    assert!(text.contains("content.open_attempt"), "{text}");
+    assert!(!text.contains("buy cheap followers"), "{text}");
     let (s, g) = call(&f.state, "POST", &approve, approver, None).await;
     assert_eq!(
         (s, g["status"].as_str()),

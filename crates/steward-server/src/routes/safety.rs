@@ -62,27 +62,15 @@ async fn with_safety<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Safety<'_>, &mut steward_store::Tx<'_>, i64) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let keys: std::sync::Arc<Keys> = state.keys()?;
-    let (store, policy) = (state.store.clone(), state.policy.clone());
-    blocking(move || {
-        safety::migrate(&store).map_err(|e| ApiError::internal(e.code()))?;
-        let vault = keys
-            .vault
-            .read()
-            .map_err(|_| ApiError::internal("vault lock poisoned"))?;
-        let s = Safety::new(
-            &vault,
-            &keys.scanner,
-            policy.taxonomy(),
-            policy.version_id(),
-        );
-        store.transaction(|tx| f(&s, tx, now_ms()))
+    with_safety_store(state, move |s, store, at| {
+        store.transaction(|tx| f(s, tx, at))
     })
     .await
 }
 
-/// Like [`with_safety`], but hands over the store itself, for flows that manage their own
-/// transactions (a refused grant open is ledgered after its transaction rolls back).
+/// Runs `f` with the safety flows and the store itself, off the async workers, for flows
+/// that manage their own transactions (a refused grant open is ledgered after its
+/// transaction rolls back).
 async fn with_safety_store<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Safety<'_>, &steward_store::Store, i64) -> Result<T, ApiError> + Send + 'static,
