@@ -1,6 +1,12 @@
 //! Host names: normalisation, punycode decoding (RFC 3492), confusable skeletons (after Unicode
 //! TR39), registrable domains, IP literals and edit distance.
 
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+use std::sync::OnceLock;
+
+use crate::phishing::RuleHasher;
+
 /// Multi-label suffixes under which anyone can register a name. A short, hand-kept subset of the
 /// Public Suffix List: the country second levels and hosting platforms phishing uses most. A
 /// host under a suffix not listed is treated as `label.tld`, which errs towards grouping more
@@ -64,6 +70,15 @@ const MULTI_LABEL_SUFFIXES: &[&str] = &[
     "firebaseio.com",
 ];
 
+/// Most labels in an entry of [`MULTI_LABEL_SUFFIXES`] (checked by a test).
+const MAX_SUFFIX_LABELS: usize = 3;
+
+fn is_multi_label_suffix(tail: &str) -> bool {
+    static SET: OnceLock<HashSet<&'static str, BuildHasherDefault<RuleHasher>>> = OnceLock::new();
+    SET.get_or_init(|| MULTI_LABEL_SUFFIXES.iter().copied().collect())
+        .contains(tail)
+}
+
 /// A host as it appeared in a link, normalised.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Host {
@@ -116,27 +131,31 @@ impl Host {
 
     /// The registrable domain (e.g. `evil.co.uk` for `a.b.evil.co.uk`), of the given spelling.
     pub fn registrable(name: &str) -> &str {
-        let labels: Vec<&str> = name.split('.').collect();
-        if labels.len() <= 2 {
+        let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
+        if labels <= 2 {
             return name;
         }
+        // A listed suffix counts when the name ends with `.suffix`: look up the name's own
+        // tails after each of its last few dots instead of testing every listed suffix.
         let mut keep = 2;
-        for suffix in MULTI_LABEL_SUFFIXES {
-            if name.ends_with(suffix) && name.len() > suffix.len() {
-                let before = name.len() - suffix.len();
-                if name.as_bytes().get(before - 1) == Some(&b'.') {
-                    keep = keep.max(suffix.split('.').count() + 1);
-                }
+        for (tail_labels, (dot, _)) in name
+            .match_indices('.')
+            .rev()
+            .take(MAX_SUFFIX_LABELS)
+            .enumerate()
+        {
+            if is_multi_label_suffix(&name[dot + 1..]) {
+                keep = keep.max(tail_labels + 2);
             }
         }
-        if keep >= labels.len() {
+        if keep >= labels {
             return name;
         }
-        let skip: usize = labels[..labels.len() - keep]
-            .iter()
-            .map(|l| l.len() + 1)
-            .sum();
-        &name[skip..]
+        // Everything after the `keep`-th dot from the right.
+        match name.match_indices('.').rev().nth(keep - 1) {
+            Some((dot, _)) => &name[dot + 1..],
+            None => name,
+        }
     }
 
     /// The host and each parent domain, longest first (`a.b.c`, `b.c`, `c`).
@@ -389,7 +408,49 @@ fn distance_one<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// What the tail lookup in `registrable` replaced: every listed suffix tested in turn.
+    fn registrable_reference(name: &str) -> &str {
+        let labels: Vec<&str> = name.split('.').collect();
+        if labels.len() <= 2 {
+            return name;
+        }
+        let mut keep = 2;
+        for suffix in MULTI_LABEL_SUFFIXES {
+            if name.ends_with(suffix) && name.len() > suffix.len() {
+                let before = name.len() - suffix.len();
+                if name.as_bytes().get(before - 1) == Some(&b'.') {
+                    keep = keep.max(suffix.split('.').count() + 1);
+                }
+            }
+        }
+        if keep >= labels.len() {
+            return name;
+        }
+        let skip: usize = labels[..labels.len() - keep]
+            .iter()
+            .map(|l| l.len() + 1)
+            .sum();
+        &name[skip..]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn registrable_matches_the_suffix_scan(
+            head in "[a-zа-я0-9.\\-]{0,20}",
+            suffix in proptest::sample::select(MULTI_LABEL_SUFFIXES),
+            glue in prop_oneof![Just("."), Just(""), Just(".."), Just("x.")],
+            tail in prop_oneof![Just(""), Just(".uk"), Just(".com"), Just("x")],
+        ) {
+            let name = format!("{head}{glue}{suffix}{tail}");
+            prop_assert_eq!(Host::registrable(&name), registrable_reference(&name));
+            prop_assert_eq!(Host::registrable(&head), registrable_reference(&head));
+        }
+    }
 
     #[test]
     fn punycode_decodes_known_labels() {
@@ -408,6 +469,15 @@ mod tests {
         assert_eq!(skeleton("rnicrosoft"), "microsoft");
         assert_eq!(skeleton("g00gle"), "google");
         assert_eq!(skeleton("linkedin"), "linkedin");
+    }
+
+    #[test]
+    fn suffix_list_fits_the_tail_lookup() {
+        for suffix in MULTI_LABEL_SUFFIXES {
+            let labels = suffix.split('.').count();
+            assert!((2..=MAX_SUFFIX_LABELS).contains(&labels), "{suffix}");
+            assert_eq!(*suffix, suffix.to_ascii_lowercase());
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub mod links;
 pub mod malware;
 pub mod phishing;
 pub mod spam;
+#[cfg(test)]
+mod test_text;
 
 use links::LinkExtractor;
 use malware::MalwareRules;
@@ -253,11 +255,7 @@ impl Scanner {
     /// A scanner over the given rule files' contents.
     pub fn from_rule_data(data: &RuleData<'_>) -> Result<Scanner, ScanError> {
         Ok(Scanner {
-            links: LinkExtractor::new().map_err(|e| ScanError::RuleData {
-                file: "link patterns",
-                line: 0,
-                message: e.to_string(),
-            })?,
+            links: LinkExtractor::new(),
             phishing: PhishingRules::parse(
                 data.phishing_blocklist,
                 data.phishing_allowlist,
