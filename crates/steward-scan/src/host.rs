@@ -131,31 +131,34 @@ impl Host {
 
     /// The registrable domain (e.g. `evil.co.uk` for `a.b.evil.co.uk`), of the given spelling.
     pub fn registrable(name: &str) -> &str {
-        let labels = name.bytes().filter(|&b| b == b'.').count() + 1;
-        if labels <= 2 {
+        // The last dots, right to left: a listed suffix counts when the name ends with
+        // `.suffix`, so only the tails after the last `MAX_SUFFIX_LABELS` dots are looked up,
+        // and the answer starts after one of the last `MAX_SUFFIX_LABELS + 1` dots.
+        let mut dots = [0usize; MAX_SUFFIX_LABELS + 1];
+        let mut found = 0;
+        for (i, &b) in name.as_bytes().iter().enumerate().rev() {
+            if b == b'.' {
+                dots[found] = i;
+                found += 1;
+                if found == dots.len() {
+                    break;
+                }
+            }
+        }
+        if found <= 1 {
             return name;
         }
-        // A listed suffix counts when the name ends with `.suffix`: look up the name's own
-        // tails after each of its last few dots instead of testing every listed suffix.
         let mut keep = 2;
-        for (tail_labels, (dot, _)) in name
-            .match_indices('.')
-            .rev()
-            .take(MAX_SUFFIX_LABELS)
-            .enumerate()
-        {
+        for (tail_labels, &dot) in dots[..found.min(MAX_SUFFIX_LABELS)].iter().enumerate() {
             if is_multi_label_suffix(&name[dot + 1..]) {
                 keep = keep.max(tail_labels + 2);
             }
         }
-        if keep >= labels {
+        // Fewer than `keep` dots: the whole name is registrable.
+        if found < keep {
             return name;
         }
-        // Everything after the `keep`-th dot from the right.
-        match name.match_indices('.').rev().nth(keep - 1) {
-            Some((dot, _)) => &name[dot + 1..],
-            None => name,
-        }
+        &name[dots[keep - 1] + 1..]
     }
 
     /// The host and each parent domain, longest first (`a.b.c`, `b.c`, `c`).
@@ -330,41 +333,64 @@ pub fn mixes_scripts(label: &str) -> bool {
 pub fn skeleton(label: &str) -> String {
     let mut out = String::with_capacity(label.len());
     for c in label.chars() {
-        let mapped = match c {
-            'а' | 'α' | 'ɑ' | 'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => {
-                'a'
-            }
-            'Ь' | 'ь' | 'Ƅ' => 'b',
-            'с' | 'ϲ' | 'ç' | 'ć' | 'č' => 'c',
-            'ԁ' | 'ď' | 'đ' => 'd',
-            'е' | 'ё' | 'ε' | 'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
-            'ɡ' | 'ġ' | 'ğ' => 'g',
-            'һ' | 'ћ' => 'h',
-            'і' | 'ї' | 'ι' | 'ı' | 'ì' | 'í' | 'î' | 'ï' | 'ɩ' => 'i',
-            'ј' | 'ϳ' => 'j',
-            'κ' | 'к' => 'k',
-            '1' | 'ӏ' | 'ǀ' | '|' | 'ł' | 'ĺ' | 'ļ' | 'ľ' | 'ʟ' => 'l',
-            'ո' => 'n',
-            'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
-            '0' | 'о' | 'ο' | 'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'ө' => 'o',
-            'р' | 'ρ' => 'p',
-            'ԛ' => 'q',
-            'ѕ' | 'ś' | 'š' | 'ş' => 's',
-            'τ' | 'т' => 't',
-            'υ' | 'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
-            'ν' | 'ѵ' => 'v',
-            'ԝ' | 'ѡ' => 'w',
-            'х' | 'χ' => 'x',
-            'у' | 'γ' | 'ý' | 'ÿ' => 'y',
-            'ź' | 'ż' | 'ž' => 'z',
-            other => other,
-        };
-        out.push(mapped);
+        out.push(match u8::try_from(c) {
+            Ok(b) if b.is_ascii() => char::from(ASCII_CONFUSABLE[usize::from(b)]),
+            _ => confusable(c),
+        });
     }
-    if out.contains("rn") || out.contains("vv") || out.contains("cl") {
+    // One pass for the three pairs (all ASCII, so a byte pair is a character pair).
+    if out
+        .as_bytes()
+        .windows(2)
+        .any(|w| matches!(w, b"rn" | b"vv" | b"cl"))
+    {
         out = out.replace("rn", "m").replace("vv", "w").replace("cl", "d");
     }
     out
+}
+
+/// [`confusable`] of every ASCII character, computed at compile time: most labels are ASCII,
+/// and a table lookup spares them the walk through the Unicode arms.
+const ASCII_CONFUSABLE: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        // Every look-alike of an ASCII character is ASCII (checked by a test).
+        table[b as usize] = confusable(b as char) as u8;
+        b += 1;
+    }
+    table
+};
+
+/// The single-character fold of [`skeleton`].
+const fn confusable(c: char) -> char {
+    match c {
+        'а' | 'α' | 'ɑ' | 'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+        'Ь' | 'ь' | 'Ƅ' => 'b',
+        'с' | 'ϲ' | 'ç' | 'ć' | 'č' => 'c',
+        'ԁ' | 'ď' | 'đ' => 'd',
+        'е' | 'ё' | 'ε' | 'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
+        'ɡ' | 'ġ' | 'ğ' => 'g',
+        'һ' | 'ћ' => 'h',
+        'і' | 'ї' | 'ι' | 'ı' | 'ì' | 'í' | 'î' | 'ï' | 'ɩ' => 'i',
+        'ј' | 'ϳ' => 'j',
+        'κ' | 'к' => 'k',
+        '1' | 'ӏ' | 'ǀ' | '|' | 'ł' | 'ĺ' | 'ļ' | 'ľ' | 'ʟ' => 'l',
+        'ո' => 'n',
+        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
+        '0' | 'о' | 'ο' | 'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' | 'ө' => 'o',
+        'р' | 'ρ' => 'p',
+        'ԛ' => 'q',
+        'ѕ' | 'ś' | 'š' | 'ş' => 's',
+        'τ' | 'т' => 't',
+        'υ' | 'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' => 'u',
+        'ν' | 'ѵ' => 'v',
+        'ԝ' | 'ѡ' => 'w',
+        'х' | 'χ' => 'x',
+        'у' | 'γ' | 'ý' | 'ÿ' => 'y',
+        'ź' | 'ż' | 'ž' => 'z',
+        other => other,
+    }
 }
 
 /// Whether the Damerau–Levenshtein distance between `a` and `b` is exactly one (one insertion,
@@ -386,14 +412,16 @@ fn distance_one<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     match long.len() - short.len() {
         0 => {
-            let mut diffs = (0..short.len()).filter(|&i| short[i] != long[i]);
-            match (diffs.next(), diffs.next(), diffs.next()) {
-                (Some(_), None, _) => true,
-                (Some(i), Some(j), None) => {
-                    j == i + 1 && short[i] == long[j] && short[j] == long[i]
-                }
-                _ => false,
-            }
+            // From the first difference: the rest equal (one substitution), or the next two
+            // swapped and the rest equal (one transposition).
+            let Some(i) = (0..short.len()).find(|&i| short[i] != long[i]) else {
+                return false;
+            };
+            short[i + 1..] == long[i + 1..]
+                || (i + 1 < short.len()
+                    && short[i] == long[i + 1]
+                    && short[i + 1] == long[i]
+                    && short[i + 2..] == long[i + 2..])
         }
         1 => {
             let mut i = 0;
@@ -472,6 +500,17 @@ mod tests {
     }
 
     #[test]
+    fn ascii_confusables_stay_ascii() {
+        for b in 0u8..128 {
+            assert!(confusable(char::from(b)).is_ascii(), "{b}");
+            assert_eq!(
+                char::from(ASCII_CONFUSABLE[usize::from(b)]),
+                confusable(char::from(b))
+            );
+        }
+    }
+
+    #[test]
     fn suffix_list_fits_the_tail_lookup() {
         for suffix in MULTI_LABEL_SUFFIXES {
             let labels = suffix.split('.').count();
@@ -515,6 +554,40 @@ mod tests {
         assert!(!edit_distance_is_one("paypal", "paypal"));
         assert!(!edit_distance_is_one("pay", "paypal"));
         assert!(!edit_distance_is_one("lapyap", "paypal"));
+    }
+
+    /// What `distance_one` replaced for equal lengths: all differing positions.
+    fn same_length_distance_one_reference(a: &[u8], b: &[u8]) -> bool {
+        let mut diffs = (0..a.len()).filter(|&i| a[i] != b[i]);
+        match (diffs.next(), diffs.next(), diffs.next()) {
+            (Some(_), None, _) => true,
+            (Some(i), Some(j), None) => j == i + 1 && a[i] == b[j] && a[j] == b[i],
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn same_length_edit_distance_matches_the_diff_count(
+            a in "[abc]{0,8}",
+            edits in proptest::collection::vec((0usize..8, "[abc]"), 0..3),
+            swap in proptest::option::of(0usize..8),
+        ) {
+            let mut b: Vec<u8> = a.clone().into_bytes();
+            for (at, c) in edits {
+                if at < b.len() {
+                    b[at] = c.as_bytes()[0];
+                }
+            }
+            if let Some(at) = swap.filter(|at| at + 1 < b.len()) {
+                b.swap(at, at + 1);
+            }
+            prop_assert_eq!(
+                distance_one(a.as_bytes(), &b),
+                same_length_distance_one_reference(a.as_bytes(), &b)
+            );
+        }
     }
 
     #[test]

@@ -34,6 +34,7 @@
 //! spam 0.6) decides the verdict, malware before phishing before spam. Below every threshold the
 //! verdict is `Clean`, still with the strongest rule and score for observability.
 
+mod bytescan;
 pub mod host;
 pub mod links;
 pub mod malware;

@@ -13,6 +13,19 @@ use crate::{Finding, ScanError};
 struct Brand {
     name: String,
     skeleton: String,
+    /// Whether `skeleton` is ASCII, for the cheap length test before an edit distance.
+    ascii: bool,
+}
+
+impl Brand {
+    /// Whether `skeleton` (ASCII iff `ascii`) is one edit from this brand's skeleton. Two ASCII
+    /// strings whose lengths differ by more than one are not, and most pairs end there.
+    fn one_edit_from(&self, skeleton: &str, ascii: bool) -> bool {
+        if ascii && self.ascii && skeleton.len().abs_diff(self.skeleton.len()) > 1 {
+            return false;
+        }
+        host::edit_distance_is_one(skeleton, &self.skeleton)
+    }
 }
 
 /// A multiply–rotate hasher (FxHash's scheme, with a final mix) for the rule sets. Every link
@@ -131,8 +144,10 @@ impl PhishingRules {
             for d in domains {
                 brand_domains.insert(d.to_ascii_lowercase().into_boxed_str(), parsed_brands.len());
             }
+            let skeleton = host::skeleton(&name);
             parsed_brands.push(Brand {
-                skeleton: host::skeleton(&name),
+                ascii: skeleton.is_ascii(),
+                skeleton,
                 name,
             });
         }
@@ -154,10 +169,16 @@ impl PhishingRules {
     pub(crate) fn check(&self, link: &Link, out: &mut Vec<Finding>) {
         let host = &link.host;
         let name = host.name.as_str();
-        if Host::suffixes(name).any(|s| self.allowlist.contains(s)) {
-            return;
+        // One pass over the parents: any allowlisted one clears the link (the feed's own
+        // detector checks the allowlist first), else any blocklisted one flags it.
+        let mut blocked = false;
+        for suffix in Host::suffixes(name) {
+            if self.allowlist.contains(suffix) {
+                return;
+            }
+            blocked = blocked || self.blocklist.contains(suffix);
         }
-        if Host::suffixes(name).any(|s| self.blocklist.contains(s)) {
+        if blocked {
             out.push(Finding::phishing(rule::BLOCKLIST));
         }
         if link.userinfo_looks_like_host {
@@ -231,6 +252,7 @@ impl PhishingRules {
                 strongest = Some(rule);
             }
         };
+        let label_ascii = label_skeleton.is_ascii();
         for brand in &self.brands {
             let typo_eligible = brand.skeleton.len() >= 6;
             if label_skeleton == brand.skeleton {
@@ -239,14 +261,13 @@ impl PhishingRules {
                 if label != brand.name {
                     consider(rule::CONFUSABLE_BRAND);
                 }
-            } else if typo_eligible && host::edit_distance_is_one(&label_skeleton, &brand.skeleton)
-            {
+            } else if typo_eligible && brand.one_edit_from(&label_skeleton, label_ascii) {
                 consider(rule::BRAND_TYPO);
             }
             for part in &parts {
                 if *part == brand.skeleton {
                     consider(rule::BRAND_IMPERSONATION);
-                } else if typo_eligible && host::edit_distance_is_one(part, &brand.skeleton) {
+                } else if typo_eligible && brand.one_edit_from(part, part.is_ascii()) {
                     consider(rule::BRAND_TYPO);
                 }
             }
