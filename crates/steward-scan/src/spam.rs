@@ -3,6 +3,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
+use crate::bytescan::{count, each_position};
 use crate::{Finding, ScanError};
 
 const URGENCY: &[&str] = &[
@@ -149,12 +150,12 @@ impl SpamRules {
 /// byte test gives the same counts without decoding characters.
 fn letter_counts(text: &str) -> (usize, usize) {
     if text.is_ascii() {
-        return text.bytes().fold((0, 0), |(l, u), b| {
-            (
-                l + usize::from(b.is_ascii_alphabetic()),
-                u + usize::from(b.is_ascii_uppercase()),
-            )
-        });
+        // Branch-free counts the compiler vectorizes: `b | 0x20` folds case, and the range
+        // tests are wrapping subtractions.
+        let bytes = text.as_bytes();
+        let letters = count(bytes, |b| (b | 0x20).wrapping_sub(b'a') < 26);
+        let upper = count(bytes, |b| b.wrapping_sub(b'A') < 26);
+        return (letters, upper);
     }
     text.chars()
         .filter(|c| c.is_alphabetic())
@@ -166,6 +167,10 @@ fn letter_counts(text: &str) -> (usize, usize) {
 /// Non-overlapping `!!` pairs, as `text.matches("!!").count()` counts them: half of each run
 /// of `!`, rounded down.
 fn exclamation_pairs(bytes: &[u8]) -> usize {
+    // `contains` on bytes is a memchr: most messages have no `!` at all... or one.
+    if !bytes.contains(&b'!') {
+        return 0;
+    }
     let mut pairs = 0;
     let mut run = 0usize;
     for &b in bytes {
@@ -184,48 +189,72 @@ fn exclamation_pairs(bytes: &[u8]) -> usize {
 /// messages) is answered by one count; otherwise one pass visits each sign and code.
 fn has_money_amount(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.iter().filter(|b| b.is_ascii_digit()).count() < 3 {
+    if count(bytes, |b| b.wrapping_sub(b'0') < 10) < 3 {
         return false;
     }
-    let is_amount_char = |c: &char| c.is_ascii_digit() || *c == ',' || *c == '.';
-    for (i, &b) in bytes.iter().enumerate() {
-        // `$`, `€` (E2 82 AC) and `£` (C2 A3): a lead byte followed by the rest of the sign
-        // is that character, at a character boundary.
-        let sign_len = match b {
-            b'$' => 1,
-            0xE2 if bytes[i + 1..].starts_with(&[0x82, 0xAC]) => 3,
-            0xC2 if bytes.get(i + 1) == Some(&0xA3) => 2,
-            _ => 0,
-        };
-        if sign_len > 0 {
-            let digits = text[i + sign_len..]
-                .trim_start()
-                .chars()
-                .take_while(is_amount_char)
-                .filter(char::is_ascii_digit)
-                .count();
-            if digits >= 3 {
-                return true;
-            }
+    // Only a sign's first byte or a code's first letter can start an amount (branch-free test,
+    // vectorized; `b | 0x20` folds the letters' case).
+    let candidate = |b: u8| {
+        let folded = b | 0x20;
+        (b == b'$')
+            | (b == 0xE2)
+            | (b == 0xC2)
+            | (folded == b'u')
+            | (folded == b'e')
+            | (folded == b'g')
+    };
+    let mut found = false;
+    each_position(bytes, candidate, |i| {
+        found = found || amount_at(text, i);
+    });
+    found
+}
+
+/// Part of a written amount: digits and the separators `,` and `.`.
+fn is_amount_char(c: &char) -> bool {
+    c.is_ascii_digit() || *c == ',' || *c == '.'
+}
+
+/// Whether a sign starting at byte `i` is followed by, or a code starting there preceded by,
+/// an amount of three digits or more.
+fn amount_at(text: &str, i: usize) -> bool {
+    let bytes = text.as_bytes();
+    let b = bytes[i];
+    // `$`, `€` (E2 82 AC) and `£` (C2 A3): a lead byte followed by the rest of the sign is
+    // that character, at a character boundary.
+    let sign_len = match b {
+        b'$' => 1,
+        0xE2 if bytes[i + 1..].starts_with(&[0x82, 0xAC]) => 3,
+        0xC2 if bytes.get(i + 1) == Some(&0xA3) => 2,
+        _ => 0,
+    };
+    if sign_len > 0 {
+        let digits = text[i + sign_len..]
+            .trim_start()
+            .chars()
+            .take_while(is_amount_char)
+            .filter(char::is_ascii_digit)
+            .count();
+        if digits >= 3 {
+            return true;
         }
-        let is_code = matches!(b | 0x20, b'u' | b'e' | b'g')
-            && bytes.get(i..i + 3).is_some_and(|c| {
-                [b"USD", b"EUR", b"GBP"]
-                    .iter()
-                    .any(|code| c.eq_ignore_ascii_case(*code))
-            });
-        if is_code {
-            let digits = text[..i]
-                .trim_end()
-                .chars()
-                .rev()
-                .take_while(is_amount_char)
-                .filter(char::is_ascii_digit)
-                .count();
-            let word_start = i == 0 || !bytes[i - 1].is_ascii_alphabetic();
-            if digits >= 3 && word_start {
-                return true;
-            }
+    }
+    let is_code = bytes.get(i..i + 3).is_some_and(|c| {
+        [b"USD", b"EUR", b"GBP"]
+            .iter()
+            .any(|code| c.eq_ignore_ascii_case(*code))
+    });
+    if is_code {
+        let digits = text[..i]
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(is_amount_char)
+            .filter(char::is_ascii_digit)
+            .count();
+        let word_start = i == 0 || !bytes[i - 1].is_ascii_alphabetic();
+        if digits >= 3 && word_start {
+            return true;
         }
     }
     false
