@@ -21,7 +21,7 @@
 //! narrowed in place, and the last step only counts.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use roaring::RoaringBitmap;
 use steward_core::{Form, Policy};
@@ -66,6 +66,27 @@ pub fn member_bit(member_id: i64) -> Result<u32, AdsError> {
 
 /// What one gated read yields per member.
 type Extracted = HashMap<u32, (Vec<(Attribute, String)>, bool)>;
+
+/// Members re-read through the gate ([`AudienceIndex::read_changes_in`]), waiting to replace
+/// their bits ([`AudienceIndex::apply_read`]). A member the gate no longer releases (erased,
+/// opted out, a minor) is in `bits` without values: applying removes them.
+#[derive(Debug)]
+pub struct MemberChanges {
+    policy_version: String,
+    bits: Vec<u32>,
+    read: Extracted,
+}
+
+impl MemberChanges {
+    /// How many members the changes touch.
+    pub fn len(&self) -> usize {
+        self.bits.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bits.is_empty()
+    }
+}
 
 impl AudienceIndex {
     fn empty(policy: &Policy, at_ms: i64) -> AudienceIndex {
@@ -170,22 +191,61 @@ impl AudienceIndex {
         members: &[i64],
         at_ms: i64,
     ) -> Result<(), AdsError> {
-        let bits: HashSet<u32> = members
+        match self.read_changes_in(tx, policy, members, at_ms)? {
+            Some(changes) => self.apply_read(changes),
+            None => {
+                // Another policy may allow other attributes: rebuild everything.
+                *self = AudienceIndex::build_in(tx, policy, at_ms)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// The first half of [`AudienceIndex::apply_changes_in`]: re-reads `members` through the
+    /// gate without changing the index, so a shared index is locked for writing only while
+    /// [`AudienceIndex::apply_read`] swaps their bits, not during the database read. `None`
+    /// when `policy` is not the one the index was built under (rebuild it instead).
+    pub fn read_changes_in(
+        &self,
+        tx: &mut Tx<'_>,
+        policy: &Policy,
+        members: &[i64],
+        at_ms: i64,
+    ) -> Result<Option<MemberChanges>, AdsError> {
+        let mut bits: Vec<u32> = members
             .iter()
             .map(|&m| member_bit(m))
             .collect::<Result<_, _>>()?;
+        bits.sort_unstable();
+        bits.dedup();
         if policy.version_id() != self.policy_version {
-            // Another policy may allow other attributes: rebuild everything.
-            *self = AudienceIndex::build_in(tx, policy, at_ms)?;
-            return Ok(());
+            return Ok(None);
         }
-        if bits.is_empty() {
-            return Ok(());
+        let read = if bits.is_empty() {
+            Extracted::new()
+        } else {
+            extract(tx, policy, &self.allowed, at_ms, Some(members))?.0
+        };
+        Ok(Some(MemberChanges {
+            policy_version: self.policy_version.clone(),
+            bits,
+            read,
+        }))
+    }
+
+    /// Replaces the bits of the members `changes` re-read (refused for changes read under
+    /// another policy than this index's).
+    pub fn apply_read(&mut self, changes: MemberChanges) -> Result<(), AdsError> {
+        if changes.policy_version != self.policy_version {
+            return Err(AdsError::Invalid(format!(
+                "changes read under policy {} cannot update an index of policy {}",
+                changes.policy_version, self.policy_version
+            )));
         }
-        let (mut extracted, _) = extract(tx, policy, &self.allowed, at_ms, Some(members))?;
-        for &bit in &bits {
+        let MemberChanges { bits, mut read, .. } = changes;
+        for bit in bits {
             self.remove(bit);
-            if let Some((values, email)) = extracted.remove(&bit) {
+            if let Some((values, email)) = read.remove(&bit) {
                 self.insert(bit, values, email);
             }
         }

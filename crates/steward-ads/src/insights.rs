@@ -7,7 +7,10 @@
 //! every observed partition gets discrete Laplace noise from its own canonical question and
 //! is kept only if the noisy count clears the threshold for δ, so a skill only a handful of
 //! members hold never appears. The top k per industry are then picked from the noisy counts
-//! (post-processing). The release is ledgered like any other, without member ids.
+//! (post-processing). The release is ledgered like any other, without member ids. Its ε is
+//! charged to the insights budget and its δ to the insights δ budget before anything is
+//! computed, and the released cells are stored under the question's digest, as for career
+//! transitions below.
 //!
 //! **Career transitions** ([`career_transitions`]) — how many members moved from one job
 //! function to another, from consecutive positions of the experience section. A position's
@@ -28,8 +31,8 @@ use steward_core::{Form, Policy};
 use steward_ledger::{Entry, Ledger};
 use steward_privacy::dp::aggregate::{Threshold, release_known_domain, release_open_domain};
 use steward_privacy::dp::{
-    Accountant, Budget, CanonicalQuery, Charge, ContributionBound, Cost, DiscreteLaplace, Epsilon,
-    NoiseKey, Rho, bounded_counts,
+    Accountant, Budget, CanonicalQuery, Charge, ContributionBound, Cost, DiscreteLaplace, DpError,
+    Epsilon, NoiseKey, Rho, bounded_counts,
 };
 use steward_store::gate::{GateRequest, GatedRecord, PositionRecord, read_in};
 use steward_store::vocab::{JOB_FUNCTIONS, job_function_of_soc};
@@ -51,7 +54,40 @@ pub struct IndustrySkills {
     pub skills: Vec<(String, i64)>,
 }
 
-/// Computes, ledgers and returns the top `k` skills per industry.
+/// A skills-in-demand release.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SkillsInDemand {
+    /// The top `k` skills per industry, by noisy count.
+    pub industries: Vec<IndustrySkills>,
+    pub epsilon: Epsilon,
+    pub delta: f64,
+    /// The UTC day the release is for (one question a day at a given ε and δ).
+    pub day: i64,
+    /// False when the same question was answered (and paid for) before: the stored answer.
+    pub charged: bool,
+    /// The insights ε budget after this release.
+    pub budget: BudgetStatus,
+    /// The insights δ budget after this release.
+    pub delta_budget: DeltaStatus,
+    pub ledger_seq: u64,
+}
+
+/// Spending of the insights δ budget (partition selection over open domains costs δ).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DeltaStatus {
+    pub budget: f64,
+    pub spent: f64,
+    pub remaining: f64,
+}
+
+/// Computes (or, for a question already answered, returns), charges, ledgers and returns the
+/// skills-in-demand release of the day of `now_ms`, with the top `k` skills per industry.
+///
+/// The question — the day, ε and δ — is charged to the insights budget ([`insights_accountant`]
+/// for ε, and the δ budget beside it) before anything is computed, and refused with
+/// `dp.budget_exhausted` past either. Every released (industry, skill) cell is stored under
+/// the question's digest: asking again that day returns the same cells (any `k`, since the top
+/// `k` is post-processing) and spends nothing, even if members' skills changed meanwhile.
 #[allow(clippy::too_many_arguments)]
 pub fn skills_in_demand(
     tx: &mut Tx<'_>,
@@ -62,10 +98,119 @@ pub fn skills_in_demand(
     delta: f64,
     k: usize,
     now_ms: i64,
-) -> Result<Vec<IndustrySkills>, AdsError> {
+) -> Result<SkillsInDemand, AdsError> {
     if !(delta > 0.0 && delta < 1e-3) {
         return Err(AdsError::Invalid("δ must be in (0, 0.001)".to_owned()));
     }
+    if epsilon.0 == 0 {
+        return Err(AdsError::Invalid("ε must be positive".to_owned()));
+    }
+    let bound = ContributionBound {
+        max_partitions: MAX_SKILLS,
+        max_per_partition: 1,
+    };
+    let mechanism = DiscreteLaplace::new(epsilon, bound.l1())?;
+    let day = now_ms.div_euclid(DAY_MS);
+    let q = CanonicalQuery::new()
+        .with("kind", "skills_in_demand")
+        .with("day", day)
+        .with("epsilon_micro", epsilon.0)
+        .with("delta", delta);
+    let digest = q.digest();
+    let cost = Cost::pure(epsilon);
+    let paid = pay(tx, &digest, cost, delta_pico(delta))?;
+
+    let mut cells: Vec<(String, String, i64)> = match &paid.stored {
+        Some(body) => body
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.split('\t');
+                let (i, s, n) = (it.next()?, it.next()?, it.next()?.parse().ok()?);
+                Some((i.to_owned(), s.to_owned(), n))
+            })
+            .collect(),
+        None => {
+            let counts = skill_counts(tx, policy, bound, now_ms)?;
+            release_open_domain(&counts, &mechanism, key, &q, delta / f64::from(MAX_SKILLS))
+                .into_iter()
+                .filter_map(|(cell, n)| {
+                    let (i, s) = cell.split_once('\u{1f}')?;
+                    Some((i.to_owned(), s.to_owned(), n))
+                })
+                .collect()
+        }
+    };
+    cells.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(b.2.cmp(&a.2))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    if paid.charged {
+        let body: Vec<String> = cells
+            .iter()
+            .map(|(i, s, n)| format!("{i}\t{s}\t{n}"))
+            .collect();
+        record_release(
+            tx,
+            &digest,
+            "skills_in_demand",
+            cost,
+            delta_pico(delta),
+            &body.join("\n"),
+            now_ms,
+        )?;
+    }
+    let mut by_industry: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for (i, s, n) in cells {
+        let v = by_industry.entry(i).or_default();
+        if v.len() < k {
+            v.push((s, n));
+        }
+    }
+    let industries: Vec<IndustrySkills> = by_industry
+        .into_iter()
+        .map(|(industry, skills)| IndustrySkills { industry, skills })
+        .collect();
+    let categories = ["member.profile.industry", "member.profile.skills"];
+    let mut e = Entry::new(
+        u64::try_from(now_ms).unwrap_or(0),
+        "steward-ads",
+        "system",
+        INSIGHTS,
+        "release",
+    );
+    e.categories = categories.iter().map(|c| (*c).to_owned()).collect();
+    e.policy_version = policy.version_id();
+    e.reference = format!("insights:skills_in_demand:{day}");
+    e.outcome = "ok".to_owned();
+    e.details = format!(
+        "epsilon={epsilon} delta={delta} charged={} mechanism=discrete_laplace partition_selection max_skills_per_member={MAX_SKILLS} industries={} k={k}",
+        paid.charged,
+        industries.len()
+    );
+    e.normalize();
+    let ledger_seq = ledger.append(tx, e)?;
+    let (acct, delta_budget) = (insights_accountant(tx)?, delta_status(tx)?);
+    Ok(SkillsInDemand {
+        industries,
+        epsilon,
+        delta,
+        day,
+        charged: paid.charged,
+        budget: budget_status(&acct),
+        delta_budget,
+        ledger_seq,
+    })
+}
+
+/// The exact, bounded (industry, skill) counts as of `now_ms`, keyed `industry␟skill`: what
+/// [`skills_in_demand`] noises. Never released as is.
+fn skill_counts(
+    tx: &mut Tx<'_>,
+    policy: &Policy,
+    bound: ContributionBound,
+    now_ms: i64,
+) -> Result<BTreeMap<String, i64>, AdsError> {
     let categories = ["member.profile.industry", "member.profile.skills"];
     let request = GateRequest {
         purpose: INSIGHTS,
@@ -91,59 +236,7 @@ pub fn skills_in_demand(
         let i = industry.get(&m)?;
         Some((u64::try_from(m).ok()?, format!("{i}\u{1f}{s}")))
     });
-    let bound = ContributionBound {
-        max_partitions: MAX_SKILLS,
-        max_per_partition: 1,
-    };
-    let counts = bounded_counts(rows, bound);
-    let mechanism = DiscreteLaplace::new(epsilon, bound.l1())?;
-    let q = CanonicalQuery::new()
-        .with("kind", "skills_in_demand")
-        .with("day", now_ms.div_euclid(86_400_000))
-        .with("epsilon_micro", epsilon.0)
-        .with("delta", delta);
-    let released = release_open_domain(&counts, &mechanism, key, &q, delta / f64::from(MAX_SKILLS));
-    let mut by_industry: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
-    for (cell, n) in released {
-        if let Some((i, s)) = cell.split_once('\u{1f}') {
-            by_industry
-                .entry(i.to_owned())
-                .or_default()
-                .push((s.to_owned(), n));
-        }
-    }
-    let out: Vec<IndustrySkills> = by_industry
-        .into_iter()
-        .map(|(industry, mut v)| {
-            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            v.truncate(k);
-            IndustrySkills {
-                industry,
-                skills: v,
-            }
-        })
-        .collect();
-    let mut e = Entry::new(
-        u64::try_from(now_ms).unwrap_or(0),
-        "steward-ads",
-        "system",
-        INSIGHTS,
-        "release",
-    );
-    e.categories = categories.iter().map(|c| (*c).to_owned()).collect();
-    e.policy_version = policy.version_id();
-    e.reference = format!(
-        "insights:skills_in_demand:{}",
-        now_ms.div_euclid(86_400_000)
-    );
-    e.outcome = "ok".to_owned();
-    e.details = format!(
-        "epsilon={epsilon} delta={delta} max_skills_per_member={MAX_SKILLS} industries={} k={k}",
-        out.len()
-    );
-    e.normalize();
-    ledger.append(tx, e)?;
-    Ok(out)
+    Ok(bounded_counts(rows, bound))
 }
 
 /// At most this many moves of one member count in career transitions (their earliest).
@@ -154,8 +247,14 @@ pub const TRANSITIONS_SUPPRESS_BELOW: i64 = 10;
 pub const DEFAULT_INSIGHTS_BUDGET: Epsilon = Epsilon(10_000_000);
 /// The category career transitions read.
 pub const EXPERIENCE_CATEGORY: &str = "member.profile.experience";
+/// The insights δ budget when the operator has set none: total δ over all releases that
+/// select partitions of an open domain (ten days of skills in demand at δ = 10⁻⁶).
+pub const DEFAULT_INSIGHTS_DELTA_BUDGET: f64 = 1e-5;
 const DAY_MS: i64 = 86_400_000;
 const SETTING_BUDGET: &str = "insights_budget_micro";
+const SETTING_DELTA_BUDGET: &str = "insights_delta_budget_pico";
+/// δ is kept in integer units of 10⁻¹², so sums are exact.
+const PICO: f64 = 1e12;
 
 /// O*NET-SOC occupation titles: the table the seed draws titles from and the datasets'
 /// `career_transitions` source maps them with.
@@ -225,15 +324,137 @@ pub fn insights_budget(tx: &mut Tx<'_>) -> Result<Epsilon, AdsError> {
 
 /// Sets the total ε of insights releases (spent ε stays spent).
 pub fn set_insights_budget(tx: &mut Tx<'_>, budget: Epsilon) -> Result<(), AdsError> {
+    set_setting(tx, SETTING_BUDGET, budget.0)
+}
+
+/// Sets the total δ of insights releases (spent δ stays spent); δ is in [0, 1).
+pub fn set_insights_delta_budget(tx: &mut Tx<'_>, delta: f64) -> Result<(), AdsError> {
+    if !(0.0..1.0).contains(&delta) {
+        return Err(AdsError::Invalid("a δ budget is in [0, 1)".to_owned()));
+    }
+    set_setting(tx, SETTING_DELTA_BUDGET, delta_pico(delta))
+}
+
+fn set_setting(tx: &mut Tx<'_>, name: &str, value: u64) -> Result<(), AdsError> {
     tx.execute(
         "DELETE FROM ads_settings WHERE name = $1",
-        &[Value::from(SETTING_BUDGET)],
+        &[Value::from(name)],
     )?;
     tx.execute(
         "INSERT INTO ads_settings (name, value) VALUES ($1, $2)",
+        &[Value::from(name), Value::from(value.to_string().as_str())],
+    )?;
+    Ok(())
+}
+
+fn delta_pico(delta: f64) -> u64 {
+    // δ is checked to lie in [0, 1) before it gets here; the cast saturates anyway.
+    (delta * PICO).round() as u64
+}
+
+/// The insights δ budget set by the operator (in 10⁻¹²), or the default.
+fn delta_budget_pico(tx: &mut Tx<'_>) -> Result<u64, AdsError> {
+    let row = tx.query_opt(
+        "SELECT value FROM ads_settings WHERE name = $1",
+        &[Value::from(SETTING_DELTA_BUDGET)],
+    )?;
+    match row {
+        None => Ok(delta_pico(DEFAULT_INSIGHTS_DELTA_BUDGET)),
+        Some(r) => {
+            let text = r.text(0)?;
+            text.parse::<u64>().map_err(|_| {
+                AdsError::Config(format!("the insights δ budget `{text}` is not an integer"))
+            })
+        }
+    }
+}
+
+fn delta_spent_pico(tx: &mut Tx<'_>) -> Result<u64, AdsError> {
+    let row = tx.query_opt(
+        "SELECT CAST(COALESCE(SUM(delta_pico), 0) AS BIGINT) FROM ads_insights_releases",
+        &[],
+    )?;
+    Ok(match row {
+        Some(r) => u64::try_from(r.opt_i64(0)?.unwrap_or(0)).unwrap_or(0),
+        None => 0,
+    })
+}
+
+/// The insights δ budget and what the stored releases have spent of it.
+pub fn delta_status(tx: &mut Tx<'_>) -> Result<DeltaStatus, AdsError> {
+    let (budget, spent) = (delta_budget_pico(tx)?, delta_spent_pico(tx)?);
+    Ok(DeltaStatus {
+        budget: budget as f64 / PICO,
+        spent: spent as f64 / PICO,
+        remaining: budget.saturating_sub(spent) as f64 / PICO,
+    })
+}
+
+/// What paying for an insights question found.
+struct Paid {
+    /// Newly paid: the caller computes the release and stores it with [`record_release`].
+    charged: bool,
+    /// The body stored when the question was paid before.
+    stored: Option<String>,
+}
+
+/// Charges the question `digest` to the insights budgets — ε (and its zCDP ρ) through the
+/// accountant, `delta_pico` against the δ budget — or finds it paid before. Refuses with
+/// `dp.budget_exhausted` before anything is computed; nothing is written here.
+fn pay(tx: &mut Tx<'_>, digest: &str, cost: Cost, delta_pico: u64) -> Result<Paid, AdsError> {
+    let mut acct = insights_accountant(tx)?;
+    let stored = tx
+        .query_opt(
+            "SELECT body FROM ads_insights_releases WHERE digest = $1",
+            &[Value::from(digest)],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?;
+    if stored.is_some() {
+        acct.remember(digest);
+    }
+    let charged = matches!(acct.charge(&["insights"], digest, cost)?, Charge::Paid(_));
+    if charged && delta_pico > 0 {
+        let (budget, spent) = (delta_budget_pico(tx)?, delta_spent_pico(tx)?);
+        if spent.saturating_add(delta_pico) > budget {
+            let left = acct
+                .get("insights")
+                .map(|s| s.remaining())
+                .unwrap_or_default();
+            return Err(DpError::BudgetExhausted {
+                scope: "insights (δ)".to_owned(),
+                requested: delta_pico as f64 / PICO,
+                remaining_epsilon: left.epsilon.as_f64(),
+                remaining_rho: left.rho.as_f64(),
+            }
+            .into());
+        }
+    }
+    Ok(Paid { charged, stored })
+}
+
+/// Stores a newly paid release: its cost (what the budgets sum) and its body (what asking the
+/// same question again returns).
+fn record_release(
+    tx: &mut Tx<'_>,
+    digest: &str,
+    kind: &str,
+    cost: Cost,
+    delta_pico: u64,
+    body: &str,
+    now_ms: i64,
+) -> Result<(), AdsError> {
+    tx.execute(
+        "INSERT INTO ads_insights_releases (digest, kind, epsilon_micro, rho_micro, delta_pico, body, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[
-            Value::from(SETTING_BUDGET),
-            Value::from(budget.0.to_string().as_str()),
+            Value::from(digest),
+            Value::from(kind),
+            Value::Int(i64::try_from(cost.epsilon.0).unwrap_or(i64::MAX)),
+            Value::Int(i64::try_from(cost.rho.0).unwrap_or(i64::MAX)),
+            Value::Int(i64::try_from(delta_pico).unwrap_or(i64::MAX)),
+            Value::from(body),
+            Value::Int(now_ms),
         ],
     )?;
     Ok(())
@@ -358,20 +579,8 @@ pub fn career_transitions(
     let digest = q.digest();
 
     // Charge first: nothing is computed for a refused question.
-    let mut acct = insights_accountant(tx)?;
-    let stored = tx
-        .query_opt(
-            "SELECT body FROM ads_insights_releases WHERE digest = $1",
-            &[Value::from(digest.as_str())],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?;
-    if stored.is_some() {
-        acct.remember(&digest);
-    }
     let cost = Cost::pure(epsilon);
-    let charge = acct.charge(&["insights"], &digest, cost)?;
-    let charged = matches!(charge, Charge::Paid(_));
+    let Paid { charged, stored } = pay(tx, &digest, cost, 0)?;
 
     let domain: Vec<String> = JOB_FUNCTIONS
         .iter()
@@ -427,19 +636,17 @@ pub fn career_transitions(
             .iter()
             .map(|t| format!("{}\t{}\t{}", t.from, t.to, t.count))
             .collect();
-        tx.execute(
-            "INSERT INTO ads_insights_releases (digest, kind, epsilon_micro, rho_micro, body, at) \
-             VALUES ($1, 'career_transitions', $2, $3, $4, $5)",
-            &[
-                Value::from(digest.as_str()),
-                Value::Int(i64::try_from(cost.epsilon.0).unwrap_or(i64::MAX)),
-                Value::Int(i64::try_from(cost.rho.0).unwrap_or(i64::MAX)),
-                Value::from(body.join("\n").as_str()),
-                Value::Int(now_ms),
-            ],
+        record_release(
+            tx,
+            &digest,
+            "career_transitions",
+            cost,
+            0,
+            &body.join("\n"),
+            now_ms,
         )?;
-        acct = insights_accountant(tx)?;
     }
+    let acct = insights_accountant(tx)?;
     let suppressed = domain.len().saturating_sub(transitions.len());
     let mut e = Entry::new(
         u64::try_from(now_ms).unwrap_or(0),

@@ -92,6 +92,15 @@ CREATE INDEX ix_ads_dp_charges_campaign ON ads_dp_charges (campaign_id);",
 );",
             ),
         },
+        Migration {
+            version: 3,
+            name: "insights_delta",
+            // Skills in demand selects partitions of an open domain, which costs δ: the δ of
+            // every release is kept beside its ε so the δ budget can be summed like ε.
+            sql: MigrationSql::Portable(
+                "ALTER TABLE ads_insights_releases ADD COLUMN delta_pico {INT} NOT NULL DEFAULT 0;",
+            ),
+        },
     ],
 };
 

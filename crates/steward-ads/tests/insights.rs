@@ -204,3 +204,110 @@ fn transitions_releases_are_ledgered_without_members() {
         }
     });
 }
+
+fn skills(
+    net: &Net,
+    key: &NoiseKey,
+    eps: f64,
+    delta: f64,
+    k: usize,
+    at: i64,
+) -> Result<insights::SkillsInDemand, AdsError> {
+    net.store().transaction(|tx| {
+        insights::skills_in_demand(
+            tx,
+            &net.ledger,
+            &net.policy,
+            key,
+            Epsilon::from_f64(eps).unwrap(),
+            delta,
+            k,
+            at,
+        )
+    })
+}
+
+#[test]
+fn skills_in_demand_is_charged_to_the_insights_budget_and_paid_once() {
+    each_backend(|net| {
+        let key = NoiseKey::from_bytes([6; 32]);
+        let first = skills(net, &key, 1.0, 1e-6, 2, NOW).unwrap();
+        assert!(first.charged);
+        assert_eq!(first.budget.spent, Epsilon(1_000_000));
+        assert!((first.delta_budget.spent - 1e-6).abs() < 1e-15, "{first:?}");
+        assert!(first.industries.iter().all(|i| i.skills.len() <= 2));
+
+        // The same question the same day, with another k and after 200 more members learned
+        // Kotlin: the stored release (top k is post-processing), nothing spent.
+        net.store()
+            .transaction(|tx| {
+                tx.execute(
+                    "INSERT INTO skills (member_id, skill, endorsements) \
+                     SELECT member_id, 'Go', 0 FROM members WHERE member_id BETWEEN 601 AND 800",
+                    &[],
+                )
+            })
+            .unwrap();
+        let again = skills(net, &key, 1.0, 1e-6, 3, NOW + 1000).unwrap();
+        assert!(!again.charged);
+        assert_eq!(again.budget.spent, Epsilon(1_000_000));
+        for (a, b) in first.industries.iter().zip(&again.industries) {
+            assert_eq!(a.industry, b.industry);
+            assert_eq!(a.skills[..], b.skills[..a.skills.len()], "{a:?} {b:?}");
+        }
+        assert!(
+            again
+                .industries
+                .iter()
+                .all(|i| i.skills.iter().all(|(s, _)| s != "go")),
+            "the stored release, not fresh counts: {again:?}"
+        );
+
+        // Skills and transitions share the ε budget: 1.5 in all leaves 0.5 for either.
+        net.store()
+            .transaction(|tx| insights::set_insights_budget(tx, Epsilon::from_f64(1.5).unwrap()))
+            .unwrap();
+        let e = skills(net, &key, 1.0, 1e-6, 3, NOW + DAY).unwrap_err();
+        assert_eq!(e.code(), "dp.budget_exhausted", "{e}");
+        let e = release(net, &key, 1.0, NOW + DAY).unwrap_err();
+        assert_eq!(e.code(), "dp.budget_exhausted", "{e}");
+        let spent: i64 = net
+            .store()
+            .read(|tx| tx.query_i64("SELECT COUNT(*) FROM ads_insights_releases", &[]))
+            .unwrap();
+        assert_eq!(spent, 1, "refused questions store nothing");
+
+        // The δ budget refuses on its own: ε fits, δ does not.
+        net.store()
+            .transaction(|tx| {
+                insights::set_insights_budget(tx, Epsilon::from_f64(10.0).unwrap())?;
+                insights::set_insights_delta_budget(tx, 1.5e-6)
+            })
+            .unwrap();
+        let e = skills(net, &key, 1.0, 1e-6, 3, NOW + DAY).unwrap_err();
+        assert_eq!(e.code(), "dp.budget_exhausted", "{e}");
+        assert!(e.to_string().contains("δ"), "{e}");
+        let ok = skills(net, &key, 1.0, 5e-7, 3, NOW + DAY).unwrap();
+        assert!(ok.charged);
+        assert!(ok.delta_budget.remaining.abs() < 1e-15, "{ok:?}");
+        assert_eq!(ok.budget.spent, Epsilon(2_000_000));
+        // Paid questions are still answered, free, with both budgets used up.
+        assert!(!skills(net, &key, 1.0, 1e-6, 3, NOW).unwrap().charged);
+    });
+}
+
+#[test]
+fn skills_releases_are_ledgered_without_members() {
+    each_backend(|net| {
+        let key = NoiseKey::from_bytes([7; 32]);
+        let r = skills(net, &key, 1.0, 1e-6, 3, NOW).unwrap();
+        let e = net
+            .store()
+            .read(|tx| Ledger::entry(tx, r.ledger_seq))
+            .unwrap();
+        assert_eq!(e.purpose, insights::INSIGHTS);
+        assert_eq!(e.subjects, Subjects::none());
+        assert!(e.reference.starts_with("insights:skills_in_demand:"));
+        assert!(e.details.contains("charged=true"), "{}", e.details);
+    });
+}
