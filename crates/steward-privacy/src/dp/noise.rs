@@ -82,6 +82,86 @@ impl NoiseKey {
     pub fn rng(&self, query: &CanonicalQuery) -> ChaCha20Rng {
         ChaCha20Rng::from_seed(self.seed(query))
     }
+
+    /// The noise streams of `query` with one field, `field`, varying (a release's cells): the
+    /// keyed hash of everything but that field is computed once, so each cell costs one hash
+    /// of its own bytes and the hash's finalization. Each stream is the one
+    /// `self.rng(&query.clone().with(field, value))` gives, bit for bit.
+    pub fn cells(&self, query: &CanonicalQuery, field: &str) -> CellStreams {
+        let mut before = <Hmac<Sha256> as KeyInit>::new_from_slice(self.0.as_slice()).ok();
+        if let Some(mac) = before.as_mut() {
+            mac.update(DOMAIN);
+        }
+        let mut after = Vec::new();
+        for (name, value) in &query.fields {
+            if name.as_str() < field {
+                if let Some(mac) = before.as_mut() {
+                    encode_field(name, value, |part| mac.update(part));
+                }
+            } else if name.as_str() > field {
+                encode_field(name, value, |part| after.extend_from_slice(part));
+            }
+        }
+        let mut name = Vec::new();
+        encode_part(field.as_bytes(), |part| name.extend_from_slice(part));
+        CellStreams {
+            before,
+            name,
+            after,
+        }
+    }
+}
+
+/// The noise streams of one query's cells ([`NoiseKey::cells`]).
+#[derive(Clone)]
+pub struct CellStreams {
+    /// The keyed hash after the domain and the fields that sort before the cell's field;
+    /// `None` only if HMAC refused the key, where [`NoiseKey::seed`] falls back to zeros too.
+    before: Option<Hmac<Sha256>>,
+    /// The cell field's encoded name.
+    name: Vec<u8>,
+    /// The encoded fields that sort after the cell's field.
+    after: Vec<u8>,
+}
+
+impl std::fmt::Debug for CellStreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The keyed-hash state is derived from the secret key: nothing of it is shown.
+        f.write_str("CellStreams(..)")
+    }
+}
+
+impl CellStreams {
+    /// The 32-byte seed of the cell whose field has `value`.
+    pub fn seed(&self, value: &str) -> [u8; 32] {
+        let Some(mut mac) = self.before.clone() else {
+            return [0u8; 32];
+        };
+        mac.update(&self.name);
+        encode_part(value.as_bytes(), |part| mac.update(part));
+        mac.update(&self.after);
+        let out = mac.finalize().into_bytes();
+        let mut seed = [0u8; 32];
+        seed.copy_from_slice(&out[..32]);
+        seed
+    }
+
+    /// The noise stream of the cell whose field has `value`.
+    pub fn rng(&self, value: &str) -> ChaCha20Rng {
+        ChaCha20Rng::from_seed(self.seed(value))
+    }
+}
+
+/// One part of the canonical encoding: u32-BE length, then the bytes.
+fn encode_part(part: &[u8], mut sink: impl FnMut(&[u8])) {
+    sink(&(part.len() as u32).to_be_bytes());
+    sink(part);
+}
+
+/// One field of the canonical encoding: its name, then its value.
+fn encode_field(name: &str, value: &str, mut sink: impl FnMut(&[u8])) {
+    encode_part(name.as_bytes(), &mut sink);
+    encode_part(value.as_bytes(), &mut sink);
 }
 
 /// A question in canonical form: named fields, each with one value, compared by content.
@@ -109,11 +189,8 @@ impl CanonicalQuery {
     /// length + value.
     pub fn bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        for (k, v) in &self.fields {
-            for part in [k.as_bytes(), v.as_bytes()] {
-                out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-                out.extend_from_slice(part);
-            }
+        for (name, value) in &self.fields {
+            encode_field(name, value, |part| out.extend_from_slice(part));
         }
         out
     }
@@ -166,6 +243,32 @@ mod tests {
             key.seed(&q),
             key.seed(&q.clone().with("metric", "impressions"))
         );
+    }
+
+    #[test]
+    fn cell_streams_are_the_streams_of_the_query_with_the_cell() {
+        let key = NoiseKey::from_bytes([5; 32]);
+        for q in [
+            CanonicalQuery::new(),
+            CanonicalQuery::new().with("bench", "x"),
+            CanonicalQuery::new().with("zeta", 1).with("alpha", "a"),
+            CanonicalQuery::new()
+                .with("cell", "old")
+                .with("metric", "clicks"),
+        ] {
+            let cells = key.cells(&q, "cell");
+            for value in ["", "a", "g17", "industry\u{1f}rust"] {
+                assert_eq!(
+                    cells.seed(value),
+                    key.seed(&q.clone().with("cell", value)),
+                    "{q:?} / {value}"
+                );
+                assert_eq!(
+                    cells.rng(value).next_u64(),
+                    key.rng(&q.clone().with("cell", value)).next_u64()
+                );
+            }
+        }
     }
 
     #[test]
