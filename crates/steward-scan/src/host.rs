@@ -94,7 +94,11 @@ impl Host {
     /// Normalises a raw host; `None` if it is not host-shaped.
     pub fn parse(raw: &str) -> Option<Host> {
         let name = raw.trim_end_matches('.').to_lowercase();
-        if name.is_empty() || name.len() > 253 || name.starts_with('.') || name.contains("..") {
+        if name.is_empty()
+            || name.len() > 253
+            || name.starts_with('.')
+            || name.as_bytes().windows(2).any(|w| w == b"..")
+        {
             return None;
         }
         if !name.chars().all(|c| {

@@ -168,6 +168,7 @@ impl LinkExtractor {
     }
 }
 
+#[inline]
 fn is_url_char(c: char) -> bool {
     !(c.is_whitespace()
         || matches!(
@@ -180,9 +181,7 @@ fn is_url_char(c: char) -> bool {
 /// where the URL ends.
 fn parse_after_scheme(text: &str, from: usize, source: LinkSource) -> (Option<Link>, usize) {
     let rest = &text[from..];
-    let mut len = rest
-        .find(|c: char| !is_url_char(c) && c != '[' && c != ']')
-        .unwrap_or(rest.len());
+    let mut len = first_char_where(rest, |c| !is_url_char(c) && c != '[' && c != ']');
     // A bracketed IPv6 host keeps its brackets; elsewhere brackets end the URL.
     if !rest.starts_with('[') {
         // Only a bracket before `len` can shorten the URL: search there, not to the text's end.
@@ -303,6 +302,7 @@ fn looks_like_host(token: &str) -> bool {
 }
 
 /// Characters that end a bare-host token.
+#[inline]
 fn is_token_separator(c: char) -> bool {
     c.is_whitespace()
         || matches!(
@@ -331,6 +331,30 @@ fn bare_hosts(text: &str, spans: &[(usize, usize)], links: &mut Vec<Link>) {
             bare_host_token(&text[start..end], start, spans, links);
         },
     );
+}
+
+/// The byte offset of the first character of `s` for which `stop` holds (or `s.len()`): as
+/// `s.find(stop)`, but testing ASCII bytes directly and decoding only non-ASCII characters.
+fn first_char_where(s: &str, stop: impl Fn(char) -> bool) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii() {
+            if stop(char::from(b)) {
+                return i;
+            }
+            i += 1;
+            continue;
+        }
+        let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) else {
+            return s.len();
+        };
+        if stop(c) {
+            return i;
+        }
+        i += c.len_utf8();
+    }
+    s.len()
 }
 
 /// The token of `text` holding byte `at` (not a separator): from just after the separator
@@ -435,6 +459,12 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn first_char_where_matches_find(text in adversarial()) {
+            let stop = |c: char| !is_url_char(c) && c != '[' && c != ']';
+            prop_assert_eq!(first_char_where(&text, stop), text.find(stop).unwrap_or(text.len()));
+        }
+
         #[test]
         fn link_starts_match_the_automaton(text in adversarial()) {
             prop_assert_eq!(link_starts(&text), link_starts_reference(&text));

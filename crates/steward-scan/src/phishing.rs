@@ -21,8 +21,16 @@ impl Brand {
     /// Whether `skeleton` (ASCII iff `ascii`) is one edit from this brand's skeleton. Two ASCII
     /// strings whose lengths differ by more than one are not, and most pairs end there.
     fn one_edit_from(&self, skeleton: &str, ascii: bool) -> bool {
-        if ascii && self.ascii && skeleton.len().abs_diff(self.skeleton.len()) > 1 {
-            return false;
+        if ascii && self.ascii {
+            let (a, b) = (skeleton.as_bytes(), self.skeleton.as_bytes());
+            if a.len().abs_diff(b.len()) > 1 {
+                return false;
+            }
+            // One substitution, transposition, insertion or deletion leaves the first or the
+            // last byte of strings this long in place.
+            if a.len().min(b.len()) >= 3 && a.first() != b.first() && a.last() != b.last() {
+                return false;
+            }
         }
         host::edit_distance_is_one(skeleton, &self.skeleton)
     }
@@ -279,6 +287,34 @@ impl PhishingRules {
             && !(flagged && rule.1 <= rule::MIXED_SCRIPT.1)
         {
             out.push(Finding::phishing(rule));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn brand_typo_shortcuts_keep_the_edit_distance_answer(
+            brand in "[abc]{0,8}",
+            other in "[abc]{0,9}",
+            unicode in any::<bool>(),
+        ) {
+            let other = if unicode { format!("{other}а") } else { other };
+            let b = Brand {
+                name: brand.clone(),
+                ascii: brand.is_ascii(),
+                skeleton: brand,
+            };
+            prop_assert_eq!(
+                b.one_edit_from(&other, other.is_ascii()),
+                host::edit_distance_is_one(&other, &b.skeleton)
+            );
         }
     }
 }
