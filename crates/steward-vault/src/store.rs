@@ -9,13 +9,14 @@
 //! wrapped key — in free pages or in a backup — useless.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use steward_store::{
     Migration, MigrationSet, MigrationSql, SealContext, SealError, SealedBytes, Sealer, Store,
     StoreError, Tx, Value,
 };
 
-use crate::envelope::{ContentCipher, ContentKind, RowBinding, WrappedKey};
+use crate::envelope::{ContentCipher, ContentKind, NoncePool, RowBinding, WrappedKey};
 use crate::keystore::{MemberKeyState, MemberKeyStore};
 use crate::reason::{GrantHandle, OpenReason};
 use crate::vault::Opened;
@@ -109,6 +110,59 @@ fn wrapped_from(value: &Value) -> Result<WrappedKey, KeyStoreError> {
         .map_err(|e| KeyStoreError::new(format!("stored wrapped key: {e}")))
 }
 
+/// A member's key state from a `vault_member_keys` row's `wrapped_key` and `shredded`.
+pub(crate) fn key_state(
+    wrapped_key: &Value,
+    shredded: &Value,
+) -> Result<MemberKeyState, KeyStoreError> {
+    if shredded.as_i64() == Some(1) {
+        return Ok(MemberKeyState::Shredded);
+    }
+    Ok(MemberKeyState::Present(wrapped_from(wrapped_key)?))
+}
+
+/// A [`MemberKeyStore`] over the caller's transaction that answers `get` from states read
+/// beforehand in one query (a send session reads all its batch's authors at once), and the
+/// table for any member it was not given. Each prefetched state is used once: a write drops
+/// it, so what it answers is what the table holds in this transaction.
+#[derive(Debug)]
+pub(crate) struct PrefetchedKeyStore<'a, 'tx> {
+    /// The table, for everything but prefetched reads.
+    pub(crate) inner: TxKeyStore<'a, 'tx>,
+    /// Member → their key state, read in this transaction.
+    pub(crate) states: &'a mut HashMap<i64, MemberKeyState>,
+}
+
+impl MemberKeyStore for PrefetchedKeyStore<'_, '_> {
+    fn get(&mut self, member: i64) -> Result<MemberKeyState, KeyStoreError> {
+        match self.states.remove(&member) {
+            Some(state) => Ok(state),
+            None => self.inner.get(member),
+        }
+    }
+
+    fn put(&mut self, member: i64, key: &WrappedKey) -> Result<(), KeyStoreError> {
+        self.states.remove(&member);
+        self.inner.put(member, key)
+    }
+
+    fn shred(&mut self, member: i64) -> Result<bool, KeyStoreError> {
+        self.states.remove(&member);
+        self.inner.shred(member)
+    }
+
+    fn wrapped_under_other_than(
+        &mut self,
+        current: u32,
+    ) -> Result<Vec<(i64, WrappedKey)>, KeyStoreError> {
+        self.inner.wrapped_under_other_than(current)
+    }
+
+    fn kek_versions_in_use(&mut self) -> Result<Vec<u32>, KeyStoreError> {
+        self.inner.kek_versions_in_use()
+    }
+}
+
 impl MemberKeyStore for TxKeyStore<'_, '_> {
     fn get(&mut self, member: i64) -> Result<MemberKeyState, KeyStoreError> {
         let row = self
@@ -120,8 +174,7 @@ impl MemberKeyStore for TxKeyStore<'_, '_> {
             .map_err(store_err)?;
         match row {
             None => Ok(MemberKeyState::Absent),
-            Some(row) if row.get(1).as_i64() == Some(1) => Ok(MemberKeyState::Shredded),
-            Some(row) => Ok(MemberKeyState::Present(wrapped_from(row.get(0))?)),
+            Some(row) => key_state(row.get(0), row.get(1)),
         }
     }
 
@@ -224,6 +277,9 @@ pub fn binding_for(context: &SealContext<'_>) -> Result<RowBinding, VaultError> 
 /// can never be sealed under a key that is not durably stored.
 pub struct VaultSealer {
     keys: HashMap<i64, ContentCipher>,
+    /// `Sealer::seal` takes `&self`; sealers are `Sync`, so a mutex (never contended: one
+    /// transaction seals at a time).
+    nonces: Mutex<NoncePool>,
 }
 
 impl std::fmt::Debug for VaultSealer {
@@ -259,13 +315,22 @@ impl VaultSealer {
             let (dek, generation) = vault.member_key_for_sealing(&mut key_store, member)?;
             keys.insert(member, ContentCipher::new(&dek, generation)?);
         }
-        Ok(VaultSealer { keys })
+        Ok(VaultSealer {
+            keys,
+            nonces: Mutex::new(NoncePool::new()),
+        })
+    }
+
+    /// Whether `member`'s content key is held already.
+    pub(crate) fn holds(&self, member: i64) -> bool {
+        self.keys.contains_key(&member)
     }
 
     /// A sealer with no keys yet; [`VaultSealer::ensure_member`] adds them.
     pub(crate) fn empty() -> VaultSealer {
         VaultSealer {
             keys: HashMap::new(),
+            nonces: Mutex::new(NoncePool::new()),
         }
     }
 
@@ -274,12 +339,11 @@ impl VaultSealer {
     pub(crate) fn ensure_member(
         &mut self,
         vault: &Vault,
-        tx: &mut Tx<'_>,
+        keys: &mut (impl MemberKeyStore + ?Sized),
         member: i64,
     ) -> Result<(), VaultError> {
         if let std::collections::hash_map::Entry::Vacant(e) = self.keys.entry(member) {
-            let (dek, generation) =
-                vault.member_key_for_sealing(&mut TxKeyStore::new(tx), member)?;
+            let (dek, generation) = vault.member_key_for_sealing(keys, member)?;
             e.insert(ContentCipher::new(&dek, generation)?);
         }
         Ok(())
@@ -299,8 +363,14 @@ impl Sealer for VaultSealer {
                 binding.author
             ))
         })?;
+        let nonce = self
+            .nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .map_err(|e| SealError(e.to_string()))?;
         let sealed = cipher
-            .seal(&binding, plaintext)
+            .seal(&binding, nonce, plaintext)
             .map_err(|e| SealError(e.to_string()))?;
         Ok(SealedBytes::from_sealer_output(sealed))
     }

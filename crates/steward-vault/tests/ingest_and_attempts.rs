@@ -16,7 +16,9 @@ use steward_vault::safety::cases::GrantRequest;
 use steward_vault::safety::{
     Content, NewAttachment, OutgoingMessage, SentMessage, StaffRole, add_staff, migrate,
 };
-use steward_vault::{ContentKind, GrantPurpose, Keyring, Safety, SafetyError, Vault, VaultSealer};
+use steward_vault::{
+    ContentKind, GrantPurpose, Keyring, Safety, SafetyError, TxKeyStore, Vault, VaultSealer,
+};
 
 const T0: i64 = 1_800_000_000_000;
 const HOUR: i64 = 3_600_000;
@@ -374,6 +376,61 @@ fn a_batch_refuses_a_non_participant_and_stores_nothing() {
             .unwrap_err();
         assert_eq!(e.code(), "safety.not_participant", "{b}");
         assert_eq!(i64q(&db, "SELECT COUNT(*) FROM messages", &[]), 0, "{b}");
+    }
+}
+
+#[test]
+fn a_batch_seals_under_the_stored_keys_and_refuses_a_shredded_author() {
+    let w = world();
+    for db in databases() {
+        let b = db.backend;
+        let convs = setup(&db, &w);
+        let s = w.safety();
+        let message = |author: i64, text: &'static str, at_ms: i64| OutgoingMessage {
+            author,
+            conversation: convs[0],
+            text,
+            attachments: &[],
+            at_ms,
+        };
+        // The first batch makes both authors' keys; the second reads them (prefetched in one
+        // query) and must seal under the very same keys.
+        for batch in [
+            [message(1, "one", T0 + 10), message(2, "two", T0 + 11)],
+            [message(2, "three", T0 + 12), message(1, "four", T0 + 13)],
+        ] {
+            db.store.transaction(|tx| s.send_batch(tx, &batch)).unwrap();
+        }
+        let read = db
+            .store
+            .transaction(|tx| s.read_conversation(tx, 1, convs[0], T0 + 20))
+            .unwrap();
+        let texts: Vec<&str> = read
+            .iter()
+            .map(|m| m.content.plaintext().and_then(|p| p.as_str()).unwrap())
+            .collect();
+        assert_eq!(texts, ["one", "two", "three", "four"], "{b}");
+        // A shredded author's prefetched tombstone refuses the batch as `send_message` would,
+        // and the batch stores nothing.
+        db.store
+            .transaction(|tx| w.vault.shred_member(&mut TxKeyStore::new(tx), 2))
+            .unwrap();
+        let e = db
+            .store
+            .transaction(|tx| {
+                s.send_batch(
+                    tx,
+                    &[message(1, "five", T0 + 30), message(2, "six", T0 + 31)],
+                )
+            })
+            .unwrap_err();
+        assert_eq!(e.code(), "vault.member_shredded", "{b}");
+        let e = db
+            .store
+            .transaction(|tx| s.send_message(tx, 2, convs[0], "six", &[], T0 + 31))
+            .unwrap_err();
+        assert_eq!(e.code(), "vault.member_shredded", "{b}");
+        assert_eq!(i64q(&db, "SELECT COUNT(*) FROM messages", &[]), 4, "{b}");
     }
 }
 

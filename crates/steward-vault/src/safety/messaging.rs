@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::OnceLock;
 
 use steward_core::consent;
 use steward_core::{ConsentKey, Taxonomy};
@@ -14,8 +15,9 @@ use steward_store::{SealContext, Sealer, Tx, Value};
 
 use super::{HARMFUL_DETECTION, Safety, SafetyError, subjects};
 use crate::envelope::Plaintext;
-use crate::store::{Access, open_stored};
-use crate::{VaultError, VaultSealer};
+use crate::keystore::MemberKeyState;
+use crate::store::{Access, PrefetchedKeyStore, key_state, open_stored};
+use crate::{TxKeyStore, VaultError, VaultSealer};
 
 /// Largest report reason, in bytes.
 const MAX_REASON: usize = 2_000;
@@ -279,6 +281,8 @@ pub struct SendSession<'s, 'tx> {
     detection: HashMap<i64, Detection>,
     /// The authors' content keys, unwrapped once (wiped on drop).
     sealer: VaultSealer,
+    /// Authors' key states read by [`SendSession::prefetch_author_keys`], not yet unwrapped.
+    key_states: HashMap<i64, MemberKeyState>,
 }
 
 impl std::fmt::Debug for SendSession<'_, '_> {
@@ -309,8 +313,14 @@ impl SendSession<'_, '_> {
                 harmful_detection: spam_scanned,
             },
         );
-        self.sealer
-            .ensure_member(self.safety.vault, self.tx, author)?;
+        self.sealer.ensure_member(
+            self.safety.vault,
+            &mut PrefetchedKeyStore {
+                inner: TxKeyStore::new(self.tx),
+                states: &mut self.key_states,
+            },
+            author,
+        )?;
         let tx = &mut *self.tx;
         let sealer = &self.sealer;
         let message_id = insert_message(
@@ -385,24 +395,20 @@ impl SendSession<'_, '_> {
         if wanted.is_empty() {
             return Ok(());
         }
+        // One query for both: each existing conversation with its participants (a
+        // conversation without any still comes back once, with a NULL member).
         let mut found: HashMap<i64, Vec<i64>> = HashMap::new();
         for row in query_in(
             self.tx,
-            "SELECT conversation_id, conversation_id FROM conversations WHERE conversation_id",
+            "SELECT c.conversation_id, p.member_id FROM conversations c \
+             LEFT JOIN conversation_participants p ON p.conversation_id = c.conversation_id \
+             WHERE c.conversation_id",
             &wanted,
             "",
         )? {
-            found.insert(row.i64(0)?, Vec::new());
-        }
-        for row in query_in(
-            self.tx,
-            "SELECT conversation_id, member_id FROM conversation_participants \
-             WHERE conversation_id",
-            &wanted,
-            "",
-        )? {
-            if let Some(members) = found.get_mut(&row.i64(0)?) {
-                members.push(row.i64(1)?);
+            let members = found.entry(row.i64(0)?).or_default();
+            if let Some(member) = row.get(1).as_i64() {
+                members.push(member);
             }
         }
         let mut members: Vec<i64> = Vec::new();
@@ -423,46 +429,80 @@ impl SendSession<'_, '_> {
         // As `detection_of`, for many members: missing or deleted members are off; otherwise
         // their jurisdiction's default, then their changes of the key in (time, id) order.
         let taxonomy = self.safety.taxonomy;
-        let mut live: HashMap<i64, Detection> = HashMap::new();
-        for row in query_in(
-            self.tx,
-            "SELECT member_id, jurisdiction, deleted_at FROM members WHERE member_id",
-            &members,
-            "",
-        )? {
-            if row.get(2).is_null() {
-                live.insert(
-                    row.i64(0)?,
-                    Detection::History {
-                        default: consent::defaults_for(taxonomy, &row.text(1)?).granted(key),
-                        changes: Vec::new(),
-                    },
-                );
-            }
-        }
         let key_name = taxonomy
             .consent_key(key)
             .map(|k| k.name.clone())
             .unwrap_or_default();
+        // One query for both: each member with their changes of the key (a member without any
+        // comes back once, with NULLs; only then is `e.at` NULL, so its sort place is moot).
+        let select = format!(
+            "SELECT m.member_id, m.jurisdiction, m.deleted_at, e.value, e.at FROM members m \
+             LEFT JOIN consent_events e ON e.member_id = m.member_id AND e.key = '{}' \
+             WHERE m.member_id",
+            key_name.replace('\'', "''")
+        );
+        let mut live: HashMap<i64, Detection> = HashMap::new();
         for row in query_in(
             self.tx,
-            "SELECT member_id, value, at FROM consent_events WHERE member_id",
+            &select,
             &members,
-            &format!(
-                " AND key = '{}' ORDER BY member_id, at, event_id",
-                key_name.replace('\'', "''")
-            ),
+            " ORDER BY m.member_id, e.at, e.event_id",
         )? {
-            let Ok(granted) = consent::parse_consent_value(&row.text(1)?) else {
+            if !row.get(2).is_null() {
+                continue;
+            }
+            let member = row.i64(0)?;
+            let detection = match live.entry(member) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(Detection::History {
+                    default: consent::defaults_for(taxonomy, &row.text(1)?).granted(key),
+                    changes: Vec::new(),
+                }),
+            };
+            if row.get(3).is_null() {
+                continue;
+            }
+            let Ok(granted) = consent::parse_consent_value(&row.text(3)?) else {
                 continue;
             };
-            if let Some(Detection::History { changes, .. }) = live.get_mut(&row.i64(0)?) {
-                changes.push((row.i64(2)?, granted));
+            if let Detection::History { changes, .. } = detection {
+                changes.push((row.i64(4)?, granted));
             }
         }
         for m in members {
             let d = live.remove(&m).unwrap_or(Detection::Off);
             self.detection.insert(m, d);
+        }
+        Ok(())
+    }
+
+    /// Reads the stored content keys of `authors` in a few queries (`IN` lists) instead of one
+    /// per author; each is unwrapped when the author first sends, as before. Authors without a
+    /// key get one made then, as [`SendSession::send`] does.
+    pub fn prefetch_author_keys(&mut self, authors: &[i64]) -> Result<(), SafetyError> {
+        let mut wanted: Vec<i64> = authors
+            .iter()
+            .copied()
+            .filter(|a| !self.sealer.holds(*a) && !self.key_states.contains_key(a))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut states: HashMap<i64, MemberKeyState> = HashMap::new();
+        for row in query_in(
+            self.tx,
+            "SELECT member_id, wrapped_key, shredded FROM vault_member_keys WHERE member_id",
+            &wanted,
+            "",
+        )? {
+            let state = key_state(row.get(1), row.get(2)).map_err(VaultError::from)?;
+            states.insert(row.i64(0)?, state);
+        }
+        for author in wanted {
+            let state = states.remove(&author).unwrap_or(MemberKeyState::Absent);
+            self.key_states.insert(author, state);
         }
         Ok(())
     }
@@ -507,6 +547,11 @@ impl SendSession<'_, '_> {
 }
 
 /// `{select} IN ($1, ...){tail}` over `ids` in chunks of 500; every row.
+///
+/// Each chunk's list is padded to a power of two by repeating its last id (an `IN` list is a
+/// set, so the rows are the same): the statement text then takes one of a few forms, and the
+/// store's prepared-statement cache serves it instead of SQLite parsing a new statement for
+/// every batch size.
 fn query_in(
     tx: &mut Tx<'_>,
     select: &str,
@@ -514,15 +559,45 @@ fn query_in(
     tail: &str,
 ) -> Result<Vec<steward_store::Row>, SafetyError> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let params: Vec<Value> = chunk.iter().map(|id| Value::Int(*id)).collect();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let Some(&last) = chunk.last() else {
+            continue;
+        };
+        let padded = chunk.len().next_power_of_two();
+        let params: Vec<Value> = chunk
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(last))
+            .take(padded)
+            .map(Value::Int)
+            .collect();
         out.extend(tx.query(
-            &format!("{select} IN ({}){tail}", placeholders.join(", ")),
+            &format!("{select} IN ({}){tail}", placeholder_list(padded)),
             &params,
         )?);
     }
     Ok(out)
+}
+
+/// Most ids [`query_in`] puts in one list.
+const IN_CHUNK: usize = 500;
+
+/// `$1, $2, ..., $n` for `n` a power of two up to `IN_CHUNK`'s, built once per process.
+fn placeholder_list(n: usize) -> &'static str {
+    static LISTS: OnceLock<Vec<String>> = OnceLock::new();
+    let lists = LISTS.get_or_init(|| {
+        (0..=IN_CHUNK.next_power_of_two().trailing_zeros())
+            .map(|log| {
+                (1..=1usize << log)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect()
+    });
+    lists
+        .get(n.trailing_zeros() as usize)
+        .map_or("", String::as_str)
 }
 
 /// Reads `member`'s `key` setting: their jurisdiction's default and their changes of it.
@@ -632,6 +707,7 @@ impl Safety<'_> {
             participants: HashMap::new(),
             detection: HashMap::new(),
             sealer: VaultSealer::empty(),
+            key_states: HashMap::new(),
         }
     }
 
@@ -646,6 +722,8 @@ impl Safety<'_> {
         let mut session = self.send_session(tx);
         let conversations: Vec<i64> = messages.iter().map(|m| m.conversation).collect();
         session.prefetch(&conversations)?;
+        let authors: Vec<i64> = messages.iter().map(|m| m.author).collect();
+        session.prefetch_author_keys(&authors)?;
         messages
             .iter()
             .map(|m| session.send(m.author, m.conversation, m.text, m.attachments, m.at_ms))
