@@ -12,9 +12,7 @@ pub mod public_posts;
 
 use std::collections::{BTreeMap, HashMap};
 
-use steward_store::{GateReport, Store};
-
-use crate::error::DatasetError;
+use steward_store::GateReport;
 
 /// The purpose every dataset is read for.
 pub const PURPOSE: &str = "ai.training";
@@ -137,43 +135,6 @@ impl MemberGroups {
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
-}
-
-/// Runs `main` on `store` and, at the same time, `side` on a second connection to the same
-/// SQLite file. Each gated read is its own snapshot either way, exactly as when `side` runs
-/// after `main`; on PostgreSQL, an in-memory database or a single core, it does run after
-/// `main`, on `store`.
-pub(crate) fn alongside<A, B>(
-    store: &Store,
-    main: impl FnOnce() -> Result<A, DatasetError>,
-    side: impl FnOnce(&Store) -> Result<B, DatasetError> + Send,
-) -> Result<(A, B), DatasetError>
-where
-    B: Send,
-{
-    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    let url = store
-        .sqlite_path()
-        .and_then(|p| p.to_str())
-        .filter(|_| parallel)
-        .map(|p| format!("sqlite://{p}"));
-    let Some(url) = url else {
-        let a = main()?;
-        let b = side(store)?;
-        return Ok((a, b));
-    };
-    std::thread::scope(|scope| {
-        let handle = scope.spawn(move || -> Result<B, DatasetError> {
-            let second = Store::open(&url)?;
-            side(&second)
-        });
-        let a = main();
-        let b = match handle.join() {
-            Ok(b) => b,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        Ok((a?, b?))
-    })
 }
 
 /// The placeholder for a value that is absent or withheld.

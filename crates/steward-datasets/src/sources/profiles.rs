@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use steward_core::{Form, Policy};
-use steward_store::{Gate, GateReport, GateRequest, GatedRecord, Store};
+use steward_store::gate::ProfileRecord;
+use steward_store::{Gate, GateReport, GateRequest, GatedRecord, Store, StoreError};
 
 use super::{Extract, PURPOSE, Progress, UNKNOWN};
 use crate::error::DatasetError;
@@ -136,7 +137,9 @@ impl Acc {
     }
 }
 
-/// Reads the profiles of members the policy releases for AI training, as of `at_ms`.
+/// Reads the profiles of members the policy releases for AI training, as of `at_ms`, with
+/// the gender shares and the member population for the bias report — three gated reads in
+/// one pass over the members (see [`steward_store::gate::read_many_in`]).
 pub fn read(
     store: &Store,
     policy: &Policy,
@@ -148,61 +151,62 @@ pub fn read(
     let mut acc: BTreeMap<i64, Acc> = BTreeMap::new();
     let mut values = Interner::default();
     let mut skills = Interner::default();
-    let main = || {
-        Gate::new(store, policy).read(
-            &GateRequest {
-                purpose: PURPOSE,
-                categories: PROFILE_CATEGORIES,
-                form: Form::Deidentified,
-                at_ms,
-            },
-            |record| {
+    let mut gender = GenderShares::default();
+    let mut population = PopulationCounts::default();
+    let requests = [
+        GateRequest {
+            purpose: PURPOSE,
+            categories: PROFILE_CATEGORIES,
+            form: Form::Deidentified,
+            at_ms,
+        },
+        gender_request(at_ms),
+        population_request(at_ms),
+    ];
+    let reports = Gate::new(store, policy).read_many(&requests, |i, record| {
+        match (i, record) {
+            (0, GatedRecord::Profile(p)) => {
                 progress.inc(1);
-                match record {
-                    GatedRecord::Profile(p) => {
-                        let p = *p;
-                        let a = acc.entry(p.member_id).or_default();
-                        a.region = values.opt(p.region);
-                        a.country = values.opt(p.country);
-                        a.industry = values.opt(p.industry);
-                        a.job_function = values.opt(p.job_function);
-                        a.seniority = values.opt(p.seniority);
-                        a.company_size = values.opt(p.company_size);
-                        a.years_experience = p.years_experience;
-                    }
-                    GatedRecord::Education(e) => {
-                        let level = education_level(e.degree.as_deref().unwrap_or(""));
-                        let a = acc.entry(e.member_id).or_default();
-                        if a.education
-                            .is_none_or(|l| level_rank(level) > level_rank(l))
-                        {
-                            a.education = Some(level);
-                        }
-                    }
-                    GatedRecord::Skill(s) => {
-                        let code = skills.code(s.skill);
-                        acc.entry(s.member_id).or_default().offer_skill(
-                            s.endorsements,
-                            code,
-                            &skills,
-                        );
-                    }
-                    _ => {}
+                let p = *p;
+                let a = acc.entry(p.member_id).or_default();
+                a.region = values.opt(p.region);
+                a.country = values.opt(p.country);
+                a.industry = values.opt(p.industry);
+                a.job_function = values.opt(p.job_function);
+                a.seniority = values.opt(p.seniority);
+                a.company_size = values.opt(p.company_size);
+                a.years_experience = p.years_experience;
+            }
+            (0, GatedRecord::Education(e)) => {
+                progress.inc(1);
+                let level = education_level(e.degree.as_deref().unwrap_or(""));
+                let a = acc.entry(e.member_id).or_default();
+                if a.education
+                    .is_none_or(|l| level_rank(level) > level_rank(l))
+                {
+                    a.education = Some(level);
                 }
-                Ok::<(), DatasetError>(())
-            },
-        )
-    };
-    // Gender (in aggregate form) and the population are reads of their own, run alongside.
-    let side = |s: &Store| {
-        let gender = read_gender(s, policy, at_ms)?;
-        let population = read_population(s, policy, at_ms)?;
-        Ok((gender, population))
-    };
-    let (report, (gender, population)) = super::alongside(store, main, side)?;
+            }
+            (0, GatedRecord::Skill(s)) => {
+                progress.inc(1);
+                let code = skills.code(s.skill);
+                acc.entry(s.member_id)
+                    .or_default()
+                    .offer_skill(s.endorsements, code, &skills);
+            }
+            (1, GatedRecord::Profile(p)) => gender.add(&p),
+            (2, GatedRecord::Profile(p)) => population.add(&p),
+            _ => {}
+        }
+        Ok::<(), DatasetError>(())
+    })?;
+    let [report, gender_report, population_report]: [GateReport; 3] =
+        reports.try_into().map_err(|_| {
+            StoreError::Invalid("the gate returned a report count unlike the requests'".to_owned())
+        })?;
     let mut out = Extract {
         header: fields.to_vec(),
-        reports: vec![report, gender.report],
+        reports: vec![report, gender_report],
         ..Extract::default()
     };
     for &(member, code) in &gender.members {
@@ -250,55 +254,52 @@ pub fn read(
         out.members.push(member);
     }
     let gender_counts: BTreeMap<String, u64> = gender.counts.into_iter().collect();
-    set_population(&mut out, population, Some(&gender_counts));
+    set_population(
+        &mut out,
+        population.finish(&population_report),
+        Some(&gender_counts),
+    );
     Ok(out)
 }
 
+/// Self-reported gender, only as an aggregate share, never as a row's feature (the policy
+/// allows no other form for demographics).
+fn gender_request(at_ms: i64) -> GateRequest<'static> {
+    GateRequest {
+        purpose: PURPOSE,
+        categories: &["member.demographic.gender"],
+        form: Form::Aggregate,
+        at_ms,
+    }
+}
+
 /// Self-reported gender as the gate releases it for AI training in aggregate form.
-struct Gender {
-    report: GateReport,
+#[derive(Default)]
+struct GenderShares {
     /// Each member's gender, as an index into `counts`.
     members: Vec<(i64, u32)>,
     /// Each gender and how many members report it.
     counts: Vec<(String, u64)>,
 }
 
-/// Gender only as an aggregate share, never as a row's feature (the policy allows no other
-/// form for demographics).
-fn read_gender(store: &Store, policy: &Policy, at_ms: i64) -> Result<Gender, DatasetError> {
-    let mut members = Vec::new();
-    let mut counts: Vec<(String, u64)> = Vec::new();
-    let report = Gate::new(store, policy).read(
-        &GateRequest {
-            purpose: PURPOSE,
-            categories: &["member.demographic.gender"],
-            form: Form::Aggregate,
-            at_ms,
-        },
-        |record| {
-            if let GatedRecord::Profile(p) = record
-                && let Some(g) = p.gender
-            {
-                let i = match counts.iter().position(|(v, _)| *v == g) {
-                    Some(i) => i,
-                    None => {
-                        counts.push((g, 0));
-                        counts.len() - 1
-                    }
-                };
-                if let Some(c) = counts.get_mut(i) {
-                    c.1 += 1;
-                }
-                members.push((p.member_id, u32::try_from(i).unwrap_or(u32::MAX)));
+impl GenderShares {
+    fn add(&mut self, p: &ProfileRecord) {
+        let Some(g) = &p.gender else {
+            return;
+        };
+        let i = match self.counts.iter().position(|(v, _)| v == g) {
+            Some(i) => i,
+            None => {
+                self.counts.push((g.clone(), 0));
+                self.counts.len() - 1
             }
-            Ok::<(), DatasetError>(())
-        },
-    )?;
-    Ok(Gender {
-        report,
-        members,
-        counts,
-    })
+        };
+        if let Some(c) = self.counts.get_mut(i) {
+            c.1 += 1;
+        }
+        self.members
+            .push((p.member_id, u32::try_from(i).unwrap_or(u32::MAX)));
+    }
 }
 
 /// Group counts of the member population, per dimension, and how many members it has.
@@ -309,46 +310,65 @@ pub(crate) struct Population {
 
 /// The member population the bias report compares against: every live adult member's public
 /// professional profile in aggregate (the `analytics.insights` rule needs no consent).
+pub(crate) fn population_request(at_ms: i64) -> GateRequest<'static> {
+    GateRequest {
+        purpose: "analytics.insights",
+        categories: &[
+            "member.profile.location",
+            "member.profile.industry",
+            "member.profile.seniority",
+        ],
+        form: Form::Aggregate,
+        at_ms,
+    }
+}
+
+/// The population's group counts as its profiles arrive.
+#[derive(Default)]
+pub(crate) struct PopulationCounts {
+    counts: BTreeMap<&'static str, BTreeMap<String, u64>>,
+}
+
+impl PopulationCounts {
+    pub(crate) fn add(&mut self, p: &ProfileRecord) {
+        for (dim, v) in [
+            ("region", &p.region),
+            ("seniority", &p.seniority),
+            ("industry", &p.industry),
+        ] {
+            let key = v.as_deref().unwrap_or(UNKNOWN);
+            let groups = self.counts.entry(dim).or_default();
+            match groups.get_mut(key) {
+                Some(n) => *n += 1,
+                None => {
+                    groups.insert(key.to_owned(), 1);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn finish(self, report: &GateReport) -> Population {
+        Population {
+            counts: self.counts,
+            members: report.members_returned,
+        }
+    }
+}
+
+/// The population (see [`population_request`]) in a read of its own.
 pub(crate) fn read_population(
     store: &Store,
     policy: &Policy,
     at_ms: i64,
 ) -> Result<Population, DatasetError> {
-    let mut counts: BTreeMap<&'static str, BTreeMap<String, u64>> = BTreeMap::new();
-    let report = Gate::new(store, policy).read(
-        &GateRequest {
-            purpose: "analytics.insights",
-            categories: &[
-                "member.profile.location",
-                "member.profile.industry",
-                "member.profile.seniority",
-            ],
-            form: Form::Aggregate,
-            at_ms,
-        },
-        |record| {
-            if let GatedRecord::Profile(p) = record {
-                let mut bump = |dim: &'static str, v: &Option<String>| {
-                    let key = v.as_deref().unwrap_or(UNKNOWN);
-                    let groups = counts.entry(dim).or_default();
-                    match groups.get_mut(key) {
-                        Some(n) => *n += 1,
-                        None => {
-                            groups.insert(key.to_owned(), 1);
-                        }
-                    }
-                };
-                bump("region", &p.region);
-                bump("seniority", &p.seniority);
-                bump("industry", &p.industry);
-            }
-            Ok::<(), DatasetError>(())
-        },
-    )?;
-    Ok(Population {
-        counts,
-        members: report.members_returned,
-    })
+    let mut counts = PopulationCounts::default();
+    let report = Gate::new(store, policy).read(&population_request(at_ms), |record| {
+        if let GatedRecord::Profile(p) = record {
+            counts.add(&p);
+        }
+        Ok::<(), DatasetError>(())
+    })?;
+    Ok(counts.finish(&report))
 }
 
 /// Puts `population` (and, for gender, the members whose self-reported gender the gate

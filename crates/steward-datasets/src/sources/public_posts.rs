@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use steward_core::{Form, Policy};
-use steward_store::{Gate, GateRequest, GatedRecord, Store};
+use steward_store::{Gate, GateReport, GateRequest, GatedRecord, Store, StoreError};
 
+use super::profiles::{PopulationCounts, population_request};
 use super::{Extract, PURPOSE, Progress, UNKNOWN};
 use crate::error::DatasetError;
 
@@ -30,38 +31,44 @@ pub fn read(
     progress.stage("reading through the gate", None);
     let mut posts: Vec<Post> = Vec::new();
     let mut authors: BTreeMap<i64, (Option<String>, Option<String>)> = BTreeMap::new();
-    let main = || {
-        Gate::new(store, policy).read(
-            &GateRequest {
-                purpose: PURPOSE,
-                categories: &[
-                    "member.content.post",
-                    "member.profile.location",
-                    "member.profile.industry",
-                ],
-                form: Form::Deidentified,
-                at_ms,
-            },
-            |record| {
+    let mut population = PopulationCounts::default();
+    let requests = [
+        GateRequest {
+            purpose: PURPOSE,
+            categories: &[
+                "member.content.post",
+                "member.profile.location",
+                "member.profile.industry",
+            ],
+            form: Form::Deidentified,
+            at_ms,
+        },
+        population_request(at_ms),
+    ];
+    // The posts and the population for the bias report, in one pass over the members.
+    let reports = Gate::new(store, policy).read_many(&requests, |i, record| {
+        match (i, record) {
+            (0, GatedRecord::Post(p)) => {
                 progress.inc(1);
-                match record {
-                    GatedRecord::Post(p) => posts.push(Post {
-                        member: p.member_id,
-                        body: p.body,
-                        created_at: p.created_at,
-                    }),
-                    GatedRecord::Profile(p) => {
-                        authors.insert(p.member_id, (p.region, p.industry));
-                    }
-                    _ => {}
-                }
-                Ok::<(), DatasetError>(())
-            },
-        )
-    };
-    // The population is a read of its own, run alongside.
-    let side = |s: &Store| super::profiles::read_population(s, policy, at_ms);
-    let (report, population) = super::alongside(store, main, side)?;
+                posts.push(Post {
+                    member: p.member_id,
+                    body: p.body,
+                    created_at: p.created_at,
+                });
+            }
+            (0, GatedRecord::Profile(p)) => {
+                progress.inc(1);
+                authors.insert(p.member_id, (p.region, p.industry));
+            }
+            (1, GatedRecord::Profile(p)) => population.add(&p),
+            _ => {}
+        }
+        Ok::<(), DatasetError>(())
+    })?;
+    let [report, population_report]: [GateReport; 2] = reports.try_into().map_err(|_| {
+        StoreError::Invalid("the gate returned a report count unlike the requests'".to_owned())
+    })?;
+    let population = population.finish(&population_report);
     let mut out = Extract {
         header: fields.to_vec(),
         reports: vec![report],
