@@ -89,11 +89,12 @@ pub fn change_setting(
 /// Rectifies one profile field (`headline=...`) and ledgers which field changed.
 pub fn update_profile(
     tx: &mut Tx<'_>,
+    taxonomy: &Taxonomy,
     member_id: i64,
     assignment: &str,
     ctx: &Context<'_>,
 ) -> Result<(ProfileChange, u64), AuditedError> {
-    let change = member::update_profile(tx, member_id, assignment, ctx.actor, ctx.at_ms)?;
+    let change = member::update_profile(tx, taxonomy, member_id, assignment, ctx.actor, ctx.at_ms)?;
     let mut entry = base_entry(ctx, member_id, "member.self_access", "profile.update");
     entry.categories = vec!["member.profile".to_owned()];
     entry.details = format!("field {}", change.field);

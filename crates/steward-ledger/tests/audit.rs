@@ -37,7 +37,13 @@ fn a_profile_change_is_ledgered_without_its_value() {
     let (_d, store) = store();
     let seq = store
         .transaction(|tx| {
-            audit::update_profile(tx, 2, "headline=Confidential Headline Xyzzy", &CTX)
+            audit::update_profile(
+                tx,
+                &Taxonomy::builtin(),
+                2,
+                "headline=Confidential Headline Xyzzy",
+                &CTX,
+            )
         })
         .unwrap()
         .1;

@@ -24,7 +24,8 @@
 //! **Staleness.** A `members` or `consent_events` file that turns a member's effective
 //! AI-training consent off (a new jurisdiction whose default is off, or an imported
 //! `ai.training=off`) marks the datasets that include them stale, as an opt-out does
-//! ([`crate::staleness`]).
+//! ([`crate::staleness`]). A stale mark survives re-importing `datasets.jsonl`: a line saying
+//! `published` (or `building`) does not clear it, nor its `stale_since`; only `withdrawn` does.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -777,7 +778,21 @@ fn upsert_clause(table: &Table) -> String {
         .columns
         .iter()
         .filter(|c| !table.key.contains(&c.name))
-        .map(|c| format!("{0} = excluded.{0}", c.name))
+        .map(|c| match (table.name, c.name) {
+            // A stale mark survives re-import: the file may predate the opt-out or erasure
+            // that made the dataset stale, and `published` would hide that from its users.
+            // Only a withdrawal (a stronger state) replaces it.
+            ("datasets", "status") => "status = CASE WHEN datasets.status = 'stale' \
+                 AND excluded.status <> 'withdrawn' THEN datasets.status \
+                 ELSE excluded.status END"
+                .to_owned(),
+            ("datasets", "stale_since") => "stale_since = CASE WHEN datasets.status = 'stale' \
+                 AND excluded.status <> 'withdrawn' \
+                 THEN COALESCE(datasets.stale_since, excluded.stale_since) \
+                 ELSE excluded.stale_since END"
+                .to_owned(),
+            _ => format!("{0} = excluded.{0}", c.name),
+        })
         .collect();
     if updates.is_empty() {
         format!("ON CONFLICT ({keys}) DO NOTHING")

@@ -504,9 +504,12 @@ pub struct ProfileChange {
     pub at_ms: i64,
 }
 
-/// Rectifies one profile field (`headline=Data engineer`), recorded as a profile event.
+/// Rectifies one profile field (`headline=Data engineer`), recorded as a profile event. A new
+/// jurisdiction is judged under `taxonomy` (the loaded one, extensions included): if its
+/// default turns AI training off, the datasets that include the member go stale.
 pub fn update_profile(
     tx: &mut Tx<'_>,
+    taxonomy: &Taxonomy,
     member_id: i64,
     assignment: &str,
     actor: &Actor,
@@ -541,10 +544,9 @@ pub fn update_profile(
     if field == "jurisdiction" {
         // A new jurisdiction can turn AI training off by default: stale datasets, as an opt-out.
         let old_jurisdiction = member.jurisdiction.as_str();
-        let taxonomy = Taxonomy::builtin();
         crate::staleness::mark_jurisdiction_change(
             tx,
-            &taxonomy,
+            taxonomy,
             member_id,
             old_jurisdiction,
             at_ms,

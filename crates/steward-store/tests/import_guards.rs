@@ -228,9 +228,40 @@ fn status(db: &Db, id: &str) -> staleness::DatasetStatus {
 }
 
 fn update(db: &Db, member_id: i64, assignment: &str, at: i64) {
+    update_under(db, &Taxonomy::builtin(), member_id, assignment, at);
+}
+
+fn update_under(db: &Db, taxonomy: &Taxonomy, member_id: i64, assignment: &str, at: i64) {
     db.store
-        .transaction(|tx| member::update_profile(tx, member_id, assignment, &Actor::Member, at))
+        .transaction(|tx| {
+            member::update_profile(tx, taxonomy, member_id, assignment, &Actor::Member, at)
+        })
         .unwrap();
+}
+
+#[test]
+fn a_jurisdiction_change_is_judged_under_the_loaded_taxonomy() {
+    // An extension that turns AI training off by default in Brazil.
+    let extended = Taxonomy::builtin()
+        .extend(
+            "ext.toml",
+            "[[jurisdiction]]\nname = \"br\"\ncountries = [\"BR\"]\ndefaults = { \"ai.training\" = false }\n",
+        )
+        .unwrap();
+    each_backend(|db| {
+        import_ok(db);
+        dataset(db, "ds-2", &[2]);
+        update(db, 2, "jurisdiction=US", AT);
+        // Under the built-in taxonomy BR has no group: the default stays on.
+        update(db, 2, "jurisdiction=BR", AT + 1);
+        assert!(!status(db, "ds-2").is_stale(), "{}", db.backend);
+        update(db, 2, "jurisdiction=US", AT + 2);
+        // Under the loaded one it is off: an opt-out by moving.
+        update_under(db, &extended, 2, "jurisdiction=BR", AT + 3);
+        let s = status(db, "ds-2");
+        assert!(s.is_stale(), "{}", db.backend);
+        assert_eq!(s.stale_since, Some(AT + 3), "{}", db.backend);
+    });
 }
 
 #[test]
@@ -317,5 +348,43 @@ fn an_imported_jurisdiction_or_opt_out_marks_datasets_stale() {
             "{}",
             db.backend
         );
+    });
+}
+
+#[test]
+fn a_stale_mark_survives_reimporting_datasets() {
+    each_backend(|db| {
+        import_ok(db);
+        let taxonomy = Taxonomy::builtin();
+        let ctx = ImportContext {
+            sealer: &PlaintextForTestsOnly,
+            taxonomy: &taxonomy,
+            at_ms: AT,
+        };
+        // Member 1 opts out: ds-1 (published in datasets.jsonl) goes stale.
+        let events = TABLES.iter().find(|t| t.name == "consent_events").unwrap();
+        let line = br#"{"event_id": 2, "member_id": 1, "key": "ai.training", "value": "off", "at": 1767000000020, "actor": "member"}"#;
+        import_bytes_in(&db.store, events, "consent_events.jsonl", line, &ctx).unwrap();
+        let before = status(db, "ds-1");
+        assert!(before.is_stale(), "{}", db.backend);
+        assert_eq!(before.stale_since, Some(AT), "{}", db.backend);
+        // The same export again, saying `published`: still stale, since the same time.
+        let datasets = TABLES.iter().find(|t| t.name == "datasets").unwrap();
+        let published = std::fs::read(data_dir().join("ok/datasets.jsonl")).unwrap();
+        assert!(String::from_utf8_lossy(&published).contains(r#""status": "published""#));
+        import_bytes_in(&db.store, datasets, "datasets.jsonl", &published, &ctx).unwrap();
+        import_path_in(&db.store, &data_dir().join("ok"), &ctx).unwrap();
+        let after = status(db, "ds-1");
+        assert_eq!(after.status, "stale", "{}", db.backend);
+        assert_eq!(after.stale_since, before.stale_since, "{}", db.backend);
+        assert_eq!(after.consent_withdrawn, 1, "{}", db.backend);
+        // A withdrawal, a stronger state than stale, still applies.
+        let text = String::from_utf8_lossy(&published).replace(
+            r#""status": "published", "stale_since": null"#,
+            r#""status": "withdrawn", "stale_since": null"#,
+        );
+        assert_ne!(text.as_bytes(), published.as_slice());
+        import_bytes_in(&db.store, datasets, "datasets.jsonl", text.as_bytes(), &ctx).unwrap();
+        assert_eq!(status(db, "ds-1").status, "withdrawn", "{}", db.backend);
     });
 }

@@ -493,7 +493,14 @@ fn members_rectify_their_profile_and_settings_with_recorded_events() {
         let change = db
             .store
             .transaction(|tx| {
-                member::update_profile(tx, 2, "headline=Talent partner", &Actor::Member, at)
+                member::update_profile(
+                    tx,
+                    &Taxonomy::builtin(),
+                    2,
+                    "headline=Talent partner",
+                    &Actor::Member,
+                    at,
+                )
             })
             .unwrap();
         assert_eq!(change.old_value.as_deref(), Some("Recruiter"));
@@ -546,7 +553,9 @@ fn members_rectify_their_profile_and_settings_with_recorded_events() {
         ] {
             let e = db
                 .store
-                .transaction(|tx| member::update_profile(tx, 2, bad, &Actor::Member, at))
+                .transaction(|tx| {
+                    member::update_profile(tx, &Taxonomy::builtin(), 2, bad, &Actor::Member, at)
+                })
                 .unwrap_err();
             assert_eq!(e.code(), "store.invalid", "{bad}: {e}");
         }
@@ -564,7 +573,16 @@ fn members_rectify_their_profile_and_settings_with_recorded_events() {
         }
         let e = db
             .store
-            .transaction(|tx| member::update_profile(tx, 404, "headline=x", &Actor::Member, at))
+            .transaction(|tx| {
+                member::update_profile(
+                    tx,
+                    &Taxonomy::builtin(),
+                    404,
+                    "headline=x",
+                    &Actor::Member,
+                    at,
+                )
+            })
             .unwrap_err();
         assert_eq!(e.code(), "store.not_found");
         assert_eq!(count(db, "profile_events"), 2);

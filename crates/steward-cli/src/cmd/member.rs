@@ -282,7 +282,7 @@ pub fn run(cmd: MemberCommand, global: &Global) -> Result<ExitCode, Failure> {
                 policy_version: &version,
             };
             let (change, _) = store
-                .transaction(|tx| audit::update_profile(tx, id, &assignment, &ctx))
+                .transaction(|tx| audit::update_profile(tx, &taxonomy, id, &assignment, &ctx))
                 .map_err(audited_failure)?;
             if global.json {
                 print_json(
