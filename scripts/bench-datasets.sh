@@ -14,7 +14,7 @@
 # Peer: a plain export of the same profile columns from the same SQLite file with Python's
 # sqlite3 and pyarrow (zstd Parquet) — no gate, no consent, no anonymization, no datasheet:
 # the floor any pipeline pays to get these rows into Parquet. The ratio is ours / peer.
-# pyarrow comes from the peers' `presidio` venv (../shared/peers/setup.sh; STEWARD_PEERS);
+# pyarrow comes from the peers' `presidio` (or `dp`) venv (../shared/peers/setup.sh; STEWARD_PEERS);
 # without it the peer column is skipped with a message.
 # Seeded networks are kept in STEWARD_BENCH_DIR (default ~/.cache/steward/bench-datasets):
 # seeding 1,000,000 members takes minutes and ~10 GB of disk, once.
@@ -31,6 +31,10 @@ elif [[ "${1:-}" == "--members" ]]; then
 fi
 PEERS="${STEWARD_PEERS:-$HOME/.cache/steward-peers}"
 PY="${STEWARD_PYARROW_PYTHON:-$PEERS/presidio/bin/python}"
+# The `dp` venv carries pyarrow too (pandas, duckdb): use it when `presidio` is not installed.
+if [[ -z "${STEWARD_PYARROW_PYTHON:-}" && ! -x "$PY" && -x "$PEERS/dp/bin/python" ]]; then
+  PY="$PEERS/dp/bin/python"
+fi
 HAVE_PEER=1
 if ! [[ -x "$PY" ]] || ! "$PY" -c "import pyarrow.parquet" 2>/dev/null; then
   HAVE_PEER=0
