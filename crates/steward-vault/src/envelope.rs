@@ -211,17 +211,21 @@ pub(crate) fn seal_content(
     seal_with(&dek.cipher()?, generation, binding, nonce, plaintext)
 }
 
-/// How many nonces one OS random call fetches for a [`NoncePool`].
+/// Most nonces one OS random call fetches for a [`NoncePool`].
 const NONCES_PER_DRAW: usize = 64;
 
-/// Nonces from the OS random generator, fetched `NONCES_PER_DRAW` at a time: a system call
-/// per seal cost about as much as sealing a short message. Every nonce is still drawn from
-/// the OS and used once; nonces are public (each blob carries its own), so holding the next
-/// few in memory reveals nothing. A pool belongs to one sealer, which lives for one
-/// transaction or bulk job.
+/// Nonces from the OS random generator, fetched several at a time: a system call per seal cost
+/// about as much as sealing a short message. The first draw fetches one nonce and each next
+/// draw twice as many, up to `NONCES_PER_DRAW`, so a sealer that seals once (one
+/// `send_message`) asks the OS for no more than before. Every nonce is still drawn from the OS
+/// and used once; nonces are public (each blob carries its own), so holding the next few in
+/// memory reveals nothing. A pool belongs to one sealer, which lives for one transaction or
+/// bulk job.
 pub(crate) struct NoncePool {
     drawn: [u8; NONCE_LEN * NONCES_PER_DRAW],
-    /// Nonces of `drawn` already handed out.
+    /// Nonces the last draw fetched.
+    available: usize,
+    /// Of those, how many were handed out.
     used: usize,
 }
 
@@ -230,14 +234,17 @@ impl NoncePool {
     pub(crate) fn new() -> NoncePool {
         NoncePool {
             drawn: [0; NONCE_LEN * NONCES_PER_DRAW],
-            used: NONCES_PER_DRAW,
+            available: 0,
+            used: 0,
         }
     }
 
     /// A nonce never handed out before.
     pub(crate) fn take(&mut self) -> Result<[u8; NONCE_LEN], VaultError> {
-        if self.used == NONCES_PER_DRAW {
-            fill_random(&mut self.drawn)?;
+        if self.used == self.available {
+            let count = (self.available * 2).clamp(1, NONCES_PER_DRAW);
+            fill_random(&mut self.drawn[..count * NONCE_LEN])?;
+            self.available = count;
             self.used = 0;
         }
         let at = self.used * NONCE_LEN;
@@ -251,7 +258,7 @@ impl NoncePool {
 impl std::fmt::Debug for NoncePool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NoncePool")
-            .field("left", &(NONCES_PER_DRAW - self.used))
+            .field("left", &(self.available - self.used))
             .finish()
     }
 }
@@ -480,7 +487,8 @@ mod tests {
     fn a_nonce_pool_never_repeats_across_draws() {
         let mut pool = NoncePool::new();
         let mut seen = std::collections::HashSet::new();
-        for _ in 0..3 * NONCES_PER_DRAW + 1 {
+        // Through the growing draws (1, 2, 4, ... 64) and three full ones.
+        for _ in 0..4 * NONCES_PER_DRAW + 1 {
             assert!(seen.insert(pool.take().unwrap()));
         }
     }
