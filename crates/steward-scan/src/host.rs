@@ -112,6 +112,14 @@ impl Host {
         }) {
             return None;
         }
+        if !name.as_bytes().windows(4).any(|w| w == b"xn--") {
+            // No punycode label: the decoded spelling is the name itself.
+            return Some(Host {
+                unicode: name.clone(),
+                name,
+                had_punycode: false,
+            });
+        }
         let mut had_punycode = false;
         let mut unicode = String::with_capacity(name.len());
         for (i, label) in name.split('.').enumerate() {

@@ -59,7 +59,7 @@ struct Start {
 /// few times cheaper than a general automaton on short messages.
 fn link_starts(text: &str) -> Vec<Start> {
     let bytes = text.as_bytes();
-    let mut found = Vec::new();
+    let mut found = Vec::with_capacity(8);
     // Branch-free (`min(b ^ c, 1)` is 0 exactly when `b == c`), so the compiler vectorizes it
     // instead of folding the four compares back into a branchy bit test.
     let marker =
@@ -106,9 +106,10 @@ impl LinkExtractor {
 
     /// All links in `text`, in order of appearance (a link is reported once).
     pub fn extract(&self, text: &str) -> Vec<Link> {
-        let mut links = Vec::new();
-        let mut spans: Vec<(usize, usize)> = Vec::new();
         let matches = link_starts(text);
+        // Room for every marked link and a few bare hosts, so neither list regrows.
+        let mut links = Vec::with_capacity(matches.len() + 4);
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
         // Markdown and HTML links first: their display text may itself look like a URL, and it
         // is display, not a link.
         for m in &matches {
