@@ -47,6 +47,7 @@ use crate::routes::{ads, ledger, members, policy, rights, safety, system};
         ads::create_audience,
         ads::audience,
         ads::edit_audience,
+        ads::create_matched,
         ads::campaigns,
         ads::create_campaign,
         ads::campaign,

@@ -66,6 +66,9 @@ pub struct AppState {
     /// `None` when the server runs without the vault's key file: ledger proofs, erasure and
     /// messaging then answer 503 `vault.unavailable`.
     pub keys: Option<Arc<Keys>>,
+    /// The ads settings: the minimum audience every ads route enforces (`steward serve
+    /// --audience-minimum`, never below 100).
+    pub ads: steward_ads::AdsConfig,
 }
 
 /// Why the server could not open its key file.
@@ -106,7 +109,15 @@ impl AppState {
             tokens: Arc::new(crate::auth::TokenCache::default()),
             explained: Arc::new(crate::routes::policy::ExplainCache::default()),
             keys: None,
+            ads: steward_ads::AdsConfig::default(),
         })
+    }
+
+    /// The same state with other ads settings (a valid [`steward_ads::AdsConfig`] never has a
+    /// minimum audience below 100).
+    pub fn with_ads_config(mut self, ads: steward_ads::AdsConfig) -> AppState {
+        self.ads = ads;
+        self
     }
 
     /// The same state with the vault and ledger keys of `keyring`.

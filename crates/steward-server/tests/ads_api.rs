@@ -782,3 +782,380 @@ async fn skills_in_demand_is_one_release_a_day() {
         (StatusCode::BAD_REQUEST, Some("ads.invalid"))
     );
 }
+
+#[tokio::test]
+async fn skills_in_demand_is_charged_to_the_insights_budget() {
+    let f = fixture(400);
+    steward_ads::schema::install(&f.state.store).unwrap();
+    let budget = |eps: f64| {
+        f.state
+            .store
+            .transaction(|tx| {
+                steward_ads::insights::set_insights_budget(
+                    tx,
+                    steward_privacy::dp::Epsilon::from_f64(eps).unwrap(),
+                )
+            })
+            .unwrap();
+    };
+    let releases = || {
+        f.state
+            .store
+            .read(|tx| tx.query_i64("SELECT COUNT(*) FROM ads_insights_releases", &[]))
+            .unwrap()
+    };
+    // A budget smaller than one day's ε: refused with a stable code, nothing stored.
+    budget(0.5);
+    let (s, e) = call(&f, "GET", "/api/v1/ads/insights/skills", &f.acme, None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["code"], "dp.budget_exhausted", "{e}");
+    assert_eq!(releases(), 0);
+
+    // Room for one release: charged once, with the budget shown.
+    budget(1.5);
+    let (s, a) = call(&f, "GET", "/api/v1/ads/insights/skills", &f.acme, None).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(a["budget"]["epsilon"].as_f64(), Some(1.5), "{a}");
+    assert_eq!(a["budget"]["spent"].as_f64(), Some(1.0), "{a}");
+    assert_eq!(a["budget"]["remaining"].as_f64(), Some(0.5), "{a}");
+    assert!(a["delta_budget"]["spent"].as_f64().unwrap() > 0.0, "{a}");
+    assert_eq!(releases(), 1);
+    let spent = f
+        .state
+        .store
+        .read(|tx| {
+            tx.query_i64(
+                "SELECT CAST(SUM(epsilon_micro) AS BIGINT) FROM ads_insights_releases",
+                &[],
+            )
+        })
+        .unwrap();
+    assert_eq!(spent, 1_000_000, "the release's ε is in the database");
+    // The same day again, from another caller: the same release, nothing more spent.
+    let (_, b) = call(&f, "GET", "/api/v1/ads/insights/skills", &f.engineer, None).await;
+    assert_eq!(a, b);
+    assert_eq!(releases(), 1);
+    // Career transitions share the budget: 0.5 left refuses a release at ε 1.
+    let e = f
+        .state
+        .store
+        .transaction(|tx| {
+            let key = steward_ads::schema::noise_key(tx)?;
+            steward_ads::insights::career_transitions(
+                tx,
+                &steward_ledger::Ledger::new("test"),
+                &f.state.policy,
+                &key,
+                steward_privacy::dp::Epsilon::from_f64(1.0).unwrap(),
+                now_ms(),
+            )
+        })
+        .unwrap_err();
+    assert_eq!(e.code(), "dp.budget_exhausted", "{e}");
+}
+
+/// Waits out the eligibility snapshot's check interval, so the next ads call compares the
+/// fingerprint with the database.
+async fn next_check() {
+    tokio::time::sleep(std::time::Duration::from_millis(
+        u64::try_from(steward_server::routes::ads::CHECK_EVERY_MS).unwrap() + 150,
+    ))
+    .await;
+}
+
+/// Whether the estimate of `expr` over HTTP is below the minimum.
+async fn below_minimum(f: &Fixture, expr: &str) -> bool {
+    next_check().await;
+    let (s, e) = call(
+        f,
+        "POST",
+        "/api/v1/ads/audiences/estimate",
+        &f.acme,
+        Some(json!({ "expression": expr })),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    e["estimate"]["below_minimum"].as_bool().unwrap()
+}
+
+#[tokio::test]
+async fn the_index_follows_opt_outs_toggles_erasures_and_new_members_without_a_full_build() {
+    let f = fixture(700);
+    shrink_to(&f, 300);
+    let members = reach(&f, EVERY_SENIORITY);
+    assert!(!below_minimum(&f, EVERY_SENIORITY).await, "300 members");
+    let builds = || steward_server::routes::ads::index_builds(&f.state.store);
+    let first = builds();
+    assert_eq!(first.full, 1, "{first:?}");
+
+    // Personalized ads off: the member leaves the audience; on again: back in it.
+    let (m1, m2, m3) = (members[0], members[1], members[2]);
+    set(&f, m1, "ads.personalized=off");
+    assert!(
+        below_minimum(&f, EVERY_SENIORITY).await,
+        "member {m1} opted out"
+    );
+    set(&f, m1, "ads.personalized=on");
+    assert!(
+        !below_minimum(&f, EVERY_SENIORITY).await,
+        "member {m1} opted in"
+    );
+    // The one attribute the audience needs, switched off and on.
+    set(&f, m2, "ads.attr.seniority=off");
+    assert!(
+        below_minimum(&f, EVERY_SENIORITY).await,
+        "member {m2} toggled off"
+    );
+    set(&f, m2, "ads.attr.seniority=on");
+    assert!(
+        !below_minimum(&f, EVERY_SENIORITY).await,
+        "member {m2} toggled on"
+    );
+    // Erasure leaves no event of the member behind: the deletion itself is the trace.
+    f.state
+        .store
+        .transaction(|tx| steward_store::erase::erase_member_rows(tx, m3, now_ms()))
+        .unwrap();
+    assert!(
+        below_minimum(&f, EVERY_SENIORITY).await,
+        "member {m3} erased"
+    );
+    // A new member who allows ads makes it 300 again.
+    f.state
+        .store
+        .transaction(|tx| {
+            tx.execute(
+                "INSERT INTO members (first_name, last_name, email, country, jurisdiction, \
+                 seniority, created_at) VALUES ('New', 'Member', 'new@example.com', 'US', 'US', \
+                 'director', $1)",
+                &[steward_store::Value::Int(now_ms())],
+            )
+        })
+        .unwrap();
+    assert!(!below_minimum(&f, EVERY_SENIORITY).await, "a new member");
+
+    let after = builds();
+    assert_eq!(after.full, first.full, "no full build: {after:?}");
+    assert!(
+        after.incremental >= first.incremental + 6,
+        "{first:?} → {after:?}"
+    );
+    assert!(
+        after.members_reread <= 10,
+        "only the changed members: {after:?}"
+    );
+    // The database agrees: a fresh build reaches 300 again.
+    assert_eq!(reach(&f, EVERY_SENIORITY).len(), 300);
+}
+
+#[tokio::test]
+async fn a_configured_minimum_of_350_refuses_a_320_member_audience() {
+    let mut f = fixture(700);
+    f.state = f
+        .state
+        .clone()
+        .with_ads_config(steward_ads::AdsConfig::with_min_audience(350).unwrap());
+    shrink_to(&f, 320);
+    let (s, b) = call(&f, "GET", "/api/v1/ads/attributes", &f.acme, None).await;
+    assert_eq!(
+        (s, b["minimum"].as_u64()),
+        (StatusCode::OK, Some(350)),
+        "{b}"
+    );
+    let (s, b) = call(
+        &f,
+        "POST",
+        "/api/v1/ads/audiences",
+        &f.acme,
+        Some(json!({"name": "320", "expression": EVERY_SENIORITY})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["error"]["code"], "ads.audience_too_small", "{b}");
+    assert!(b.to_string().contains("350"), "{b}");
+    assert!(!b.to_string().contains("320"), "{b}");
+    let (_, e) = call(
+        &f,
+        "POST",
+        "/api/v1/ads/audiences/estimate",
+        &f.acme,
+        Some(json!({ "expression": EVERY_SENIORITY })),
+    )
+    .await;
+    assert_eq!(e["estimate"]["below_minimum"], true, "{e}");
+    assert_eq!(e["estimate"]["minimum"], 350, "{e}");
+    // The library refuses a minimum below the floor; `steward serve` passes that refusal on
+    // (tests/cli_ads_server.rs in steward-cli).
+    assert_eq!(
+        steward_ads::AdsConfig::with_min_audience(99)
+            .unwrap_err()
+            .code(),
+        "ads.config"
+    );
+}
+
+/// Contact hashes of `members` under `salt`.
+fn hashes_of(f: &Fixture, members: &[i64], salt: &str) -> Vec<String> {
+    f.state
+        .store
+        .read(|tx| {
+            let mut out = Vec::new();
+            for &m in members {
+                let email = tx
+                    .query_opt(
+                        "SELECT email FROM members WHERE member_id = $1",
+                        &[steward_store::Value::Int(m)],
+                    )?
+                    .unwrap()
+                    .text(0)?;
+                out.push(steward_ads::audience::contact_hash(salt, &email));
+            }
+            Ok::<_, steward_store::StoreError>(out)
+        })
+        .unwrap()
+}
+
+#[tokio::test]
+async fn matched_lists_below_the_minimum_are_refused_and_never_say_who_matched() {
+    let f = fixture(700);
+    let salt = "pepper-2026";
+    let index = AudienceIndex::build(&f.state.store, &f.state.policy, now_ms()).unwrap();
+    let matchable: Vec<i64> = index.third_party().iter().map(i64::from).collect();
+    let live: Vec<i64> = f
+        .state
+        .store
+        .read(|tx| {
+            tx.query(
+                "SELECT member_id FROM members WHERE deleted_at IS NULL",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.i64(0))
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap();
+    // Members who switched `ads.third_party` off (or live where it is off by default) never
+    // match, even though their emails are on the list.
+    let unmatchable: Vec<i64> = live
+        .iter()
+        .copied()
+        .filter(|m| !index.third_party().contains(u32::try_from(*m).unwrap()))
+        .take(40)
+        .collect();
+    assert!(matchable.len() >= 320, "{}", matchable.len());
+    assert!(unmatchable.len() >= 10, "{}", unmatchable.len());
+    let strangers: Vec<String> = (0..30)
+        .map(|i| steward_ads::audience::contact_hash(salt, &format!("nobody{i}@example.org")))
+        .collect();
+    let list = |n: usize| {
+        let mut h = hashes_of(&f, &matchable[..n], salt);
+        h.extend(hashes_of(&f, &unmatchable, salt));
+        h.extend(strangers.iter().cloned());
+        h
+    };
+    let upload = |hashes: Vec<String>, name: &str| {
+        let body = json!({"name": name, "salt": salt, "hashes": hashes});
+        call(
+            &f,
+            "POST",
+            "/api/v1/ads/audiences/matched",
+            &f.acme,
+            Some(body),
+        )
+    };
+
+    // 299 matches: refused with the code and no number; the answer is the same as for a list
+    // that matches nobody, so it tells nothing about which entries matched.
+    let (s, refused) = upload(list(299), "299").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(
+        refused["error"]["code"], "ads.matched_too_small",
+        "{refused}"
+    );
+    assert!(!refused.to_string().contains("299"), "{refused}");
+    let (s, none) = upload(list(0), "0").await;
+    assert_eq!((s, &none), (StatusCode::UNPROCESSABLE_ENTITY, &refused));
+    let (_, listed) = call(&f, "GET", "/api/v1/ads/audiences", &f.acme, None).await;
+    assert_eq!(listed, json!([]), "a refused list stores nothing");
+
+    // 300 matches, padded past the server's usual 1 MiB body limit (the route has its own):
+    // accepted, answered with a rounded, noised size and nothing per entry.
+    let mut padded = list(300);
+    padded.extend(
+        (0..20_000)
+            .map(|i| steward_ads::audience::contact_hash(salt, &format!("pad{i}@example.net"))),
+    );
+    let sent = padded.clone();
+    let (s, made) = upload(padded, "customers").await;
+    assert_eq!(s, StatusCode::OK, "{made}");
+    assert_eq!(made["kind"], "matched");
+    assert_eq!(made["estimate"]["below_minimum"], false, "{made}");
+    let about = made["estimate"]["about"].as_u64().unwrap();
+    assert!(about >= 300 && about % 10 == 0, "{made}");
+    let mut keys: Vec<&str> = made
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "created_at_ms",
+            "estimate",
+            "expression",
+            "id",
+            "kind",
+            "name",
+            "updated_at_ms"
+        ],
+        "{made}"
+    );
+    let text = made.to_string();
+    for h in &sent {
+        assert!(!text.contains(h.as_str()), "an entry is echoed: {text}");
+    }
+    assert_no_member_field(&made, "matched");
+
+    // One of the matched members switches `ads.third_party` off: the audience drops below
+    // the minimum at the next look.
+    set(&f, matchable[0], "ads.third_party=off");
+    next_check().await;
+    let id = made["id"].as_i64().unwrap();
+    let (_, now) = call(
+        &f,
+        "GET",
+        &format!("/api/v1/ads/audiences/{id}"),
+        &f.acme,
+        None,
+    )
+    .await;
+    assert_eq!(now["estimate"]["below_minimum"], true, "{now}");
+
+    // Malformed entries and oversized bodies get stable codes.
+    let (s, e) = upload(vec!["not-a-hash".to_owned()], "bad").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("ads.invalid")),
+        "{e}"
+    );
+    let huge = vec!["a".repeat(64); steward_server::routes::ads::MAX_MATCHED_HASHES + 10_000];
+    let (s, e) = upload(huge, "huge").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("request.too_large")),
+        "{e}"
+    );
+    // Other roles may not upload.
+    let body = json!({"name": "x", "salt": salt, "hashes": list(300)});
+    let (s, _) = call(
+        &f,
+        "POST",
+        "/api/v1/ads/audiences/matched",
+        &f.engineer,
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}

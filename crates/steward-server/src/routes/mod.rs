@@ -11,6 +11,7 @@ pub mod system;
 pub mod ui;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -48,6 +49,11 @@ pub(crate) fn parse_member_id(raw: &str) -> Result<i64, ApiError> {
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let limits = state.limits;
+    // A matched list is the one body that may be larger than the server's limit.
+    let matched = Router::new()
+        .route("/api/v1/ads/audiences/matched", post(ads::create_matched))
+        .layer(DefaultBodyLimit::max(ads::MATCHED_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(ads::MATCHED_BODY_BYTES));
     Router::new()
         .route("/", get(ui::index))
         .route("/ui/app.js", get(ui::app_js))
@@ -150,6 +156,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
         })
+        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
+        .merge(matched)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::record,
@@ -158,7 +166,6 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.timeout,
         ))
-        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
         .layer(TraceLayer::new_for_http())
         .layer(axum::middleware::from_fn(crate::error::json_errors))
         .with_state(state)
