@@ -62,7 +62,9 @@ pub enum AdsCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum InsightsCommand {
-    /// Skills in demand: the DP top-k skills per industry (open-domain partition selection).
+    /// Skills in demand: the DP top-k skills per industry (open-domain partition selection,
+    /// charged to the insights ε and δ budgets; the same question the same day returns the
+    /// same answer).
     Skills {
         #[arg(long, default_value_t = 1.0)]
         epsilon: f64,
@@ -70,6 +72,12 @@ pub enum InsightsCommand {
         delta: f64,
         #[arg(long, default_value_t = 5)]
         top: usize,
+        /// Set the total ε of insights releases first (spent ε stays spent).
+        #[arg(long)]
+        budget: Option<f64>,
+        /// Set the total δ of insights releases first (spent δ stays spent).
+        #[arg(long)]
+        delta_budget: Option<f64>,
     },
     /// Career transitions: DP counts of moves between job functions (closed domain,
     /// charged to the insights budget; the same question the same day returns the same answer).
@@ -311,11 +319,23 @@ pub fn run(args: AdsArgs, global: &Global) -> Result<ExitCode, Failure> {
             epsilon,
             delta,
             top,
+            budget,
+            delta_budget,
         }) => {
             let epsilon = Epsilon::from_f64(epsilon).map_err(|e| failure(e.into()))?;
-            let out = ctx
+            let budget = budget
+                .map(Epsilon::from_f64)
+                .transpose()
+                .map_err(|e| failure(e.into()))?;
+            let r = ctx
                 .store
                 .transaction(|tx| {
+                    if let Some(b) = budget {
+                        steward_ads::insights::set_insights_budget(tx, b)?;
+                    }
+                    if let Some(d) = delta_budget {
+                        steward_ads::insights::set_insights_delta_budget(tx, d)?;
+                    }
                     let key = schema::noise_key(tx)?;
                     steward_ads::insights::skills_in_demand(
                         tx,
@@ -330,19 +350,44 @@ pub fn run(args: AdsArgs, global: &Global) -> Result<ExitCode, Failure> {
                 })
                 .map_err(failure)?;
             let mut text = String::new();
-            for i in &out {
+            for i in &r.industries {
                 let skills: Vec<String> =
                     i.skills.iter().map(|(s, n)| format!("{s} ({n})")).collect();
                 text.push_str(&format!("{}: {}\n", i.industry, skills.join(", ")));
             }
-            if out.is_empty() {
+            if r.industries.is_empty() {
                 text.push_str("no skill cleared the release threshold\n");
             }
-            let json: Vec<serde_json::Value> = out
+            text.push_str(&format!(
+                "ε {} δ {} {}; insights ε spent {} of {} ({} remaining), δ spent {} of {}; ledger entry {}\n",
+                r.epsilon,
+                r.delta,
+                if r.charged { "spent" } else { "(repeated question: same answer, nothing spent)" },
+                r.budget.spent,
+                r.budget.budget,
+                r.budget.remaining,
+                r.delta_budget.spent,
+                r.delta_budget.budget,
+                r.ledger_seq
+            ));
+            let industries: Vec<serde_json::Value> = r
+                .industries
                 .iter()
                 .map(|i| serde_json::json!({ "industry": i.industry, "skills": i.skills }))
                 .collect();
-            say(global, serde_json::json!(json), text)?;
+            say(
+                global,
+                serde_json::json!({
+                    "industries": industries, "epsilon": r.epsilon.as_f64(), "delta": r.delta,
+                    "day": r.day, "charged": r.charged,
+                    "budget": { "epsilon": r.budget.budget.as_f64(), "spent": r.budget.spent.as_f64(),
+                        "remaining": r.budget.remaining.as_f64() },
+                    "delta_budget": { "delta": r.delta_budget.budget, "spent": r.delta_budget.spent,
+                        "remaining": r.delta_budget.remaining },
+                    "ledger_seq": r.ledger_seq,
+                }),
+                text,
+            )?;
         }
         AdsCommand::Insights(InsightsCommand::Transitions {
             epsilon,

@@ -26,15 +26,23 @@ pub struct ServeArgs {
         default_value = "steward.keys"
     )]
     pub key_file: PathBuf,
+    /// The minimum audience every ads route enforces (never below 100).
+    #[arg(long, value_name = "N", default_value_t = steward_ads::audience::DEFAULT_MIN_AUDIENCE)]
+    pub audience_minimum: u32,
 }
 
 pub fn run(args: ServeArgs, global: &Global) -> Result<ExitCode, Failure> {
     crate::logging::init();
+    // Checked before anything is opened: a refused minimum starts nothing.
+    let ads = steward_ads::AdsConfig::with_min_audience(args.audience_minimum)
+        .map_err(|e| Failure::bad_input(e.code(), format!("--audience-minimum: {e}")))?;
     let taxonomy = super::policy::load_taxonomy(global)?;
     let store = Arc::new(Store::open(&global.db).map_err(|e| Failure::bad_input(e.code(), e))?);
     // Only the ledgered, active policy of the database ever decides for the server.
     let policy = Arc::new(super::policy::active_policy(taxonomy, &store)?);
-    let mut state = AppState::new(store, policy).map_err(|e| Failure::Internal(e.into()))?;
+    let mut state = AppState::new(store, policy)
+        .map_err(|e| Failure::Internal(e.into()))?
+        .with_ads_config(ads);
     if args.key_file.exists() {
         state = state
             .with_key_file(&args.key_file)
