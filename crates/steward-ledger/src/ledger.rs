@@ -1,6 +1,7 @@
 //! The stored ledger: appending inside the caller's store transaction, member sets,
 //! checkpoints, proofs from storage and each member's access history.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use steward_store::{Dialect, Row, Store, Tx, Value};
@@ -10,7 +11,7 @@ use crate::entry::{Entry, Subjects};
 use crate::error::LedgerError;
 use crate::hash::{Hash, leaf_hash};
 use crate::memberset::{MemberSet, Membership};
-use crate::merkle::{Frontier, Tree};
+use crate::merkle::{self, Frontier, NodeSource, Tree};
 use crate::schema::LEDGER_MIGRATIONS;
 
 /// PostgreSQL advisory lock that serialises appenders across connections, so sequence
@@ -50,10 +51,12 @@ pub struct HistoryItem {
     pub membership: Option<Membership>,
 }
 
-/// Every entry naming one member, newest first, with proofs against one checkpoint.
+/// Entries naming one member, newest first, with proofs against one checkpoint.
 #[derive(Debug, Clone)]
 pub struct AccessHistory {
     pub member: u64,
+    /// How many entries name the member in all (`items` may hold only the newest).
+    pub total: u64,
     pub checkpoint: Option<SignedCheckpoint>,
     pub items: Vec<HistoryItem>,
 }
@@ -260,6 +263,39 @@ impl Ledger {
         Ok(tree)
     }
 
+    /// The inclusion proof of entry `index` in the tree of the first `size` entries, from
+    /// the node cache: O(log² n) look-ups, whatever the ledger's length.
+    pub fn inclusion_proof(
+        tx: &mut Tx<'_>,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, LedgerError> {
+        check_size(tx, size)?;
+        let watermark = node_watermark(tx)?;
+        merkle::inclusion_proof(&mut StoredNodes::new(tx, watermark), index, size)
+    }
+
+    /// The consistency proof between the trees of the first `old_size` and `new_size`
+    /// entries and the old tree's head, from the node cache.
+    pub fn consistency_proof(
+        tx: &mut Tx<'_>,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<(Hash, Vec<Hash>), LedgerError> {
+        check_size(tx, new_size)?;
+        let watermark = node_watermark(tx)?;
+        let mut nodes = StoredNodes::new(tx, watermark);
+        let proof = merkle::consistency_proof(&mut nodes, old_size, new_size)?;
+        Ok((merkle::root_at(&mut nodes, old_size)?, proof))
+    }
+
+    /// The tree head of the first `size` entries, from the node cache.
+    pub fn root_at(tx: &mut Tx<'_>, size: u64) -> Result<Hash, LedgerError> {
+        check_size(tx, size)?;
+        let watermark = node_watermark(tx)?;
+        merkle::root_at(&mut StoredNodes::new(tx, watermark), size)
+    }
+
     /// The checkpoint with the largest tree size, if any (signature not checked here).
     pub fn latest_checkpoint(tx: &mut Tx<'_>) -> Result<Option<SignedCheckpoint>, LedgerError> {
         let row = tx.query_opt(
@@ -338,9 +374,20 @@ impl Ledger {
             }
         }
         let from = frontier.size();
+        let signed_root = frontier.root();
+        // The node cache is extended from its watermark, normally `from`; a ledger written
+        // before the cache existed is backfilled once here. Its frontier comes from the
+        // cached nodes and must reach the previous checkpoint's signed root at `from`.
+        let watermark = node_watermark(tx)?;
+        let start = watermark.min(from);
+        if start < from {
+            frontier = stored_frontier(&mut StoredNodes::new(tx, watermark), start)?;
+        }
+        let mut nodes: Vec<Vec<Value>> = Vec::new();
+        let mut node_error = None;
         tx.query_each(
             "SELECT seq, leaf_hash FROM ledger_entries WHERE seq >= $1 ORDER BY seq",
-            &[int(from)?],
+            &[int(start)?],
             |row| {
                 let seq = uint(row, 0)?;
                 if seq != frontier.size() {
@@ -348,10 +395,38 @@ impl Ledger {
                         detail: format!("entry {} is missing", frontier.size()),
                     });
                 }
-                frontier.push(Hash::from_slice(bytes(row, 1)?)?);
+                frontier.push_recording(Hash::from_slice(bytes(row, 1)?)?, |height, index, hash| {
+                    // Below the watermark the node is cached already.
+                    if (index + 1) << height > watermark {
+                        match int(index) {
+                            Ok(idx) => nodes.push(vec![
+                                Value::Int(i64::from(height)),
+                                idx,
+                                Value::Bytes(hash.0.to_vec()),
+                            ]),
+                            Err(e) => node_error = Some(e),
+                        }
+                    }
+                });
+                if frontier.size() == from && start < from && frontier.root() != signed_root {
+                    return Err(LedgerError::ProofInvalid {
+                        detail: format!(
+                            "cached Merkle nodes below {start} do not lead to checkpoint {from}'s root"
+                        ),
+                    });
+                }
                 Ok(())
             },
         )?;
+        if let Some(e) = node_error {
+            return Err(e);
+        }
+        for chunk in nodes.chunks(NODE_INSERT_ROWS) {
+            tx.insert_rows("ledger_nodes", &["height", "idx", "hash"], chunk, "")?;
+        }
+        if frontier.size() > watermark {
+            set_node_watermark(tx, watermark, frontier.size())?;
+        }
         let checkpoint = Checkpoint {
             origin: self.origin.clone(),
             size: frontier.size(),
@@ -386,6 +461,17 @@ impl Ledger {
         member: u64,
         verifier: &CheckpointVerifier,
     ) -> Result<AccessHistory, LedgerError> {
+        Ledger::access_history_newest(tx, member, verifier, usize::MAX)
+    }
+
+    /// The newest `limit` entries of [`Ledger::access_history`], with the total: what a
+    /// page costs stays flat however long the member's history grows.
+    pub fn access_history_newest(
+        tx: &mut Tx<'_>,
+        member: u64,
+        verifier: &CheckpointVerifier,
+        limit: usize,
+    ) -> Result<AccessHistory, LedgerError> {
         let mut seqs: Vec<(u64, Option<String>)> = Vec::new();
         tx.query_each(
             "SELECT seq FROM ledger_subjects WHERE member_id = $1",
@@ -406,6 +492,8 @@ impl Ledger {
         )?;
         seqs.sort_by_key(|s| std::cmp::Reverse(s.0));
         seqs.dedup_by_key(|s| s.0);
+        let total = seqs.len() as u64;
+        seqs.truncate(limit);
 
         let checkpoint = match Ledger::latest_checkpoint(tx)? {
             Some(signed) => {
@@ -414,14 +502,23 @@ impl Ledger {
             }
             None => None,
         };
-        let tree = match &checkpoint {
-            Some(c) if seqs.iter().any(|(s, _)| *s < c.checkpoint.size) => {
-                Some(Ledger::tree(tx, c.checkpoint.size)?)
+        let watermark = node_watermark(tx)?;
+        let mut proofs = Vec::with_capacity(seqs.len());
+        {
+            let mut nodes = StoredNodes::new(tx, watermark);
+            for (seq, _) in &seqs {
+                proofs.push(match &checkpoint {
+                    Some(c) if *seq < c.checkpoint.size => Some(merkle::inclusion_proof(
+                        &mut nodes,
+                        *seq,
+                        c.checkpoint.size,
+                    )?),
+                    _ => None,
+                });
             }
-            _ => None,
-        };
+        }
         let mut items = Vec::with_capacity(seqs.len());
-        for (seq, set_id) in seqs {
+        for ((seq, set_id), proof) in seqs.into_iter().zip(proofs) {
             let row = tx
                 .query_opt(
                     "SELECT entry FROM ledger_entries WHERE seq = $1",
@@ -435,12 +532,6 @@ impl Ledger {
                     detail: format!("stored entry {seq} carries sequence number {}", entry.seq),
                 });
             }
-            let proof = match (&tree, &checkpoint) {
-                (Some(t), Some(c)) if seq < c.checkpoint.size => {
-                    Some(t.inclusion_proof(seq, c.checkpoint.size)?)
-                }
-                _ => None,
-            };
             let membership = match (&entry.subjects, set_id) {
                 (Subjects::MemberSet { set_id, digest, .. }, Some(_)) => {
                     let set = Ledger::member_set(tx, set_id)?;
@@ -470,9 +561,143 @@ impl Ledger {
         }
         Ok(AccessHistory {
             member,
+            total,
             checkpoint,
             items,
         })
+    }
+}
+
+/// Rows per multi-row insert of cached nodes (3 parameters each, well under both
+/// databases' parameter limits).
+const NODE_INSERT_ROWS: usize = 300;
+
+fn check_size(tx: &mut Tx<'_>, size: u64) -> Result<(), LedgerError> {
+    let available = Ledger::size(tx)?;
+    if size > available {
+        return Err(LedgerError::SizeOutOfRange { size, available });
+    }
+    Ok(())
+}
+
+/// How many leaves the node cache covers: every perfect subtree of height >= 1 inside the
+/// first `size` leaves is in `ledger_nodes`.
+pub(crate) fn node_watermark(tx: &mut Tx<'_>) -> Result<u64, LedgerError> {
+    match tx.query_opt("SELECT size FROM ledger_node_watermark WHERE id = 1", &[])? {
+        Some(row) => uint(&row, 0),
+        None => Ok(0),
+    }
+}
+
+fn set_node_watermark(tx: &mut Tx<'_>, old: u64, new: u64) -> Result<(), LedgerError> {
+    if old == 0
+        && tx
+            .query_opt("SELECT size FROM ledger_node_watermark WHERE id = 1", &[])?
+            .is_none()
+    {
+        tx.execute(
+            "INSERT INTO ledger_node_watermark (id, size) VALUES (1, $1)",
+            &[int(new)?],
+        )?;
+    } else {
+        tx.execute(
+            "UPDATE ledger_node_watermark SET size = $1 WHERE id = 1",
+            &[int(new)?],
+        )?;
+    }
+    Ok(())
+}
+
+/// The frontier of the first `size` leaves, from cached nodes (one per set bit of `size`).
+fn stored_frontier(nodes: &mut StoredNodes<'_, '_>, size: u64) -> Result<Frontier, LedgerError> {
+    let mut peaks = Vec::with_capacity(size.count_ones() as usize);
+    let mut offset = 0u64;
+    for height in (0..64u32).rev() {
+        if size & (1u64 << height) != 0 {
+            peaks.push(nodes.perfect(height, offset >> height)?);
+            offset += 1u64 << height;
+        }
+    }
+    Frontier::from_parts(size, peaks)
+}
+
+/// Perfect-subtree roots read from the database: leaves from `ledger_entries`, higher nodes
+/// from `ledger_nodes` below the watermark, and above it (entries since the last checkpoint)
+/// computed from their leaves. Remembers what it read, since the proofs of one history share
+/// most of their upper nodes.
+struct StoredNodes<'t, 'a> {
+    tx: &'t mut Tx<'a>,
+    watermark: u64,
+    seen: HashMap<(u32, u64), Hash>,
+}
+
+impl<'t, 'a> StoredNodes<'t, 'a> {
+    fn new(tx: &'t mut Tx<'a>, watermark: u64) -> Self {
+        StoredNodes {
+            tx,
+            watermark,
+            seen: HashMap::new(),
+        }
+    }
+
+    fn read(&mut self, height: u32, index: u64) -> Result<Hash, LedgerError> {
+        let first = index
+            .checked_shl(height)
+            .ok_or(LedgerError::IndexOutOfRange {
+                index,
+                size: u64::MAX,
+            })?;
+        let end = first.saturating_add(1u64 << height);
+        if height == 0 {
+            let row = self
+                .tx
+                .query_opt(
+                    "SELECT leaf_hash FROM ledger_entries WHERE seq = $1",
+                    &[int(index)?],
+                )?
+                .ok_or(LedgerError::EntryNotFound { seq: index })?;
+            return Hash::from_slice(bytes(&row, 0)?);
+        }
+        if end <= self.watermark {
+            let row = self
+                .tx
+                .query_opt(
+                    "SELECT hash FROM ledger_nodes WHERE height = $1 AND idx = $2",
+                    &[Value::Int(i64::from(height)), int(index)?],
+                )?
+                .ok_or_else(|| LedgerError::Storage {
+                    detail: format!("cached Merkle node ({height}, {index}) is missing"),
+                })?;
+            return Hash::from_slice(bytes(&row, 0)?);
+        }
+        // Not cached yet: fold its leaves.
+        let mut frontier = Frontier::new();
+        self.tx.query_each(
+            "SELECT leaf_hash FROM ledger_entries WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+            &[int(first)?, int(end)?],
+            |row| {
+                frontier.push(Hash::from_slice(bytes(row, 0)?)?);
+                Ok::<(), LedgerError>(())
+            },
+        )?;
+        if frontier.size() != 1u64 << height {
+            return Err(LedgerError::SizeOutOfRange {
+                size: end,
+                available: first + frontier.size(),
+            });
+        }
+        Ok(frontier.root())
+    }
+}
+
+impl NodeSource for StoredNodes<'_, '_> {
+    fn perfect(&mut self, height: u32, index: u64) -> Result<Hash, LedgerError> {
+        if let Some(hash) = self.seen.get(&(height, index)) {
+            return Ok(*hash);
+        }
+        let hash = self.read(height, index)?;
+        self.seen.insert((height, index), hash);
+        Ok(hash)
     }
 }
 

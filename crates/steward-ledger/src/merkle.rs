@@ -64,8 +64,16 @@ impl Frontier {
 
     /// Appends one leaf hash.
     pub fn push(&mut self, leaf: Hash) {
+        self.push_recording(leaf, |_, _, _| {});
+    }
+
+    /// Appends one leaf hash and hands `completed` every perfect subtree of height >= 1 that
+    /// the leaf closes, as (height, index, root): the subtree over leaves
+    /// `[index·2^height, (index+1)·2^height)`. These are the nodes a [`NodeSource`] serves.
+    pub fn push_recording(&mut self, leaf: Hash, mut completed: impl FnMut(u32, u64, Hash)) {
         let mut carry = leaf;
         let mut size = self.size;
+        let mut height = 0u32;
         // Each trailing one bit of the old size is a perfect subtree of the same height as
         // `carry`: merge them, like a binary increment.
         while size & 1 == 1 {
@@ -74,6 +82,8 @@ impl Frontier {
                 None => break,
             }
             size >>= 1;
+            height += 1;
+            completed(height, self.size >> height, carry);
         }
         self.peaks.push(carry);
         self.size += 1;
@@ -151,10 +161,7 @@ impl Tree {
     /// The tree head of the first `size` leaves.
     pub fn root_at(&self, size: u64) -> Result<Hash, LedgerError> {
         self.check_size(size)?;
-        if size == 0 {
-            return Ok(Hash::empty_tree());
-        }
-        self.range_hash(0, size)
+        root_at(&mut &*self, size)
     }
 
     fn check_size(&self, size: u64) -> Result<(), LedgerError> {
@@ -167,52 +174,11 @@ impl Tree {
         Ok(())
     }
 
-    /// `MTH(D[start:end])` for `start < end <= size`.
-    fn range_hash(&self, start: u64, end: u64) -> Result<Hash, LedgerError> {
-        let len = end - start;
-        if len.is_power_of_two() && start.is_multiple_of(len) {
-            let height = len.trailing_zeros() as usize;
-            let stored = self
-                .levels
-                .get(height)
-                .and_then(|level| level.get(usize::try_from(start >> height).ok()?));
-            if let Some(hash) = stored {
-                return Ok(*hash);
-            }
-            if len == 1 {
-                return Err(LedgerError::SizeOutOfRange {
-                    size: end,
-                    available: self.size(),
-                });
-            }
-        }
-        let k = split_point(len);
-        let left = self.range_hash(start, start + k)?;
-        let right = self.range_hash(start + k, end)?;
-        Ok(node_hash(&left, &right))
-    }
-
     /// The audit path for leaf `index` in the tree of the first `size` leaves
     /// (RFC 9162 §2.1.3.1 `PATH`), leaf-side first.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LedgerError> {
         self.check_size(size)?;
-        if index >= size {
-            return Err(LedgerError::IndexOutOfRange { index, size });
-        }
-        let mut path = Vec::new();
-        let (mut lo, mut hi) = (0u64, size);
-        while hi - lo > 1 {
-            let k = split_point(hi - lo);
-            if index < lo + k {
-                path.push(self.range_hash(lo + k, hi)?);
-                hi = lo + k;
-            } else {
-                path.push(self.range_hash(lo, lo + k)?);
-                lo += k;
-            }
-        }
-        path.reverse();
-        Ok(path)
+        inclusion_proof(&mut &*self, index, size)
     }
 
     /// The consistency proof between the trees of the first `old_size` and `new_size`
@@ -223,43 +189,123 @@ impl Tree {
         new_size: u64,
     ) -> Result<Vec<Hash>, LedgerError> {
         self.check_size(new_size)?;
-        if old_size > new_size {
-            return Err(LedgerError::SizeOutOfRange {
-                size: old_size,
-                available: new_size,
-            });
-        }
-        let mut proof = Vec::new();
-        if old_size == 0 || old_size == new_size {
-            return Ok(proof);
-        }
-        let (mut lo, mut hi) = (0u64, new_size);
-        let mut m = old_size;
-        // `complete` is the RFC's `b`: true while the old tree is a complete left subtree of
-        // the current range, whose hash the verifier already knows.
-        let mut complete = true;
-        loop {
-            let len = hi - lo;
-            if m == len {
-                if !complete {
-                    proof.push(self.range_hash(lo, hi)?);
-                }
-                break;
-            }
-            let k = split_point(len);
-            if m <= k {
-                proof.push(self.range_hash(lo + k, hi)?);
-                hi = lo + k;
-            } else {
-                proof.push(self.range_hash(lo, lo + k)?);
-                lo += k;
-                m -= k;
-                complete = false;
-            }
-        }
-        proof.reverse();
-        Ok(proof)
+        consistency_proof(&mut &*self, old_size, new_size)
     }
+}
+
+/// Where tree heads and proofs get their hashes: the root of any perfect subtree inside the
+/// tree. A [`Tree`] holds them all in memory; the ledger reads them from its node table, so
+/// a proof costs O(log² n) look-ups instead of a pass over every leaf.
+pub trait NodeSource {
+    /// The root of the perfect subtree over leaves `[index·2^height, (index+1)·2^height)`
+    /// (height 0: the leaf hash itself). Callers ask only for subtrees inside the tree.
+    fn perfect(&mut self, height: u32, index: u64) -> Result<Hash, LedgerError>;
+}
+
+impl NodeSource for &Tree {
+    fn perfect(&mut self, height: u32, index: u64) -> Result<Hash, LedgerError> {
+        self.levels
+            .get(height as usize)
+            .and_then(|level| level.get(usize::try_from(index).ok()?))
+            .copied()
+            .ok_or(LedgerError::SizeOutOfRange {
+                size: index.saturating_add(1) << height,
+                available: self.size(),
+            })
+    }
+}
+
+/// `MTH(D[start:end])` for `start < end`, from perfect subtrees: a range the RFC's recursion
+/// reaches is either one perfect subtree or splits at its largest power of two.
+fn range_hash(nodes: &mut impl NodeSource, start: u64, end: u64) -> Result<Hash, LedgerError> {
+    let len = end - start;
+    if len.is_power_of_two() && start.is_multiple_of(len) {
+        let height = len.trailing_zeros();
+        return nodes.perfect(height, start >> height);
+    }
+    let k = split_point(len);
+    let left = range_hash(nodes, start, start + k)?;
+    let right = range_hash(nodes, start + k, end)?;
+    Ok(node_hash(&left, &right))
+}
+
+/// The tree head of the first `size` leaves (`size` must be inside the source's tree).
+pub fn root_at(nodes: &mut impl NodeSource, size: u64) -> Result<Hash, LedgerError> {
+    if size == 0 {
+        return Ok(Hash::empty_tree());
+    }
+    range_hash(nodes, 0, size)
+}
+
+/// The audit path for leaf `index` in the tree of the first `size` leaves
+/// (RFC 9162 §2.1.3.1 `PATH`), leaf-side first.
+pub fn inclusion_proof(
+    nodes: &mut impl NodeSource,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    if index >= size {
+        return Err(LedgerError::IndexOutOfRange { index, size });
+    }
+    let mut path = Vec::new();
+    let (mut lo, mut hi) = (0u64, size);
+    while hi - lo > 1 {
+        let k = split_point(hi - lo);
+        if index < lo + k {
+            path.push(range_hash(nodes, lo + k, hi)?);
+            hi = lo + k;
+        } else {
+            path.push(range_hash(nodes, lo, lo + k)?);
+            lo += k;
+        }
+    }
+    path.reverse();
+    Ok(path)
+}
+
+/// The consistency proof between the trees of the first `old_size` and `new_size` leaves
+/// (RFC 9162 §2.1.4.1 `PROOF`/`SUBPROOF`). Empty when `old_size` is 0 or equal.
+pub fn consistency_proof(
+    nodes: &mut impl NodeSource,
+    old_size: u64,
+    new_size: u64,
+) -> Result<Vec<Hash>, LedgerError> {
+    if old_size > new_size {
+        return Err(LedgerError::SizeOutOfRange {
+            size: old_size,
+            available: new_size,
+        });
+    }
+    let mut proof = Vec::new();
+    if old_size == 0 || old_size == new_size {
+        return Ok(proof);
+    }
+    let (mut lo, mut hi) = (0u64, new_size);
+    let mut m = old_size;
+    // `complete` is the RFC's `b`: true while the old tree is a complete left subtree of
+    // the current range, whose hash the verifier already knows.
+    let mut complete = true;
+    loop {
+        let len = hi - lo;
+        if m == len {
+            if !complete {
+                proof.push(range_hash(nodes, lo, hi)?);
+            }
+            break;
+        }
+        let k = split_point(len);
+        if m <= k {
+            proof.push(range_hash(nodes, lo + k, hi)?);
+            hi = lo + k;
+        } else {
+            proof.push(range_hash(nodes, lo, lo + k)?);
+            lo += k;
+            m -= k;
+            complete = false;
+        }
+    }
+    proof.reverse();
+    Ok(proof)
 }
 
 /// The root an inclusion proof leads to (RFC 9162 §2.1.3.2), or an error if the proof has

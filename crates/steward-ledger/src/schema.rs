@@ -3,17 +3,21 @@
 //! `ledger_entries` is the log itself: the canonical bytes and the leaf hash of each entry.
 //! Everything else is an index (who is named where) or a cache (the frontier stored beside
 //! each checkpoint); verification trusts neither and checks them against the entries and the
-//! signatures.
+//! signatures. `ledger_nodes` caches the root of every perfect subtree of height >= 1 below
+//! `ledger_node_watermark.size` (written with each checkpoint), so a proof reads O(log² n)
+//! hashes instead of every leaf; a wrong node can only make a proof fail to verify, and
+//! `ledger verify` recomputes them all.
 
 use steward_store::{Migration, MigrationSet, MigrationSql};
 
 pub const LEDGER_MIGRATIONS: MigrationSet = MigrationSet {
     name: "ledger",
-    migrations: &[Migration {
-        version: 1,
-        name: "ledger_tables",
-        sql: MigrationSql::Portable(
-            "CREATE TABLE ledger_entries (
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "ledger_tables",
+            sql: MigrationSql::Portable(
+                "CREATE TABLE ledger_entries (
     seq {INT} PRIMARY KEY,
     entry {BYTES} NOT NULL,
     leaf_hash {BYTES} NOT NULL
@@ -46,6 +50,23 @@ CREATE TABLE ledger_checkpoints (
     note TEXT NOT NULL,
     frontier {BYTES} NOT NULL
 );",
-        ),
-    }],
+            ),
+        },
+        Migration {
+            version: 2,
+            name: "ledger_nodes",
+            sql: MigrationSql::Portable(
+                "CREATE TABLE ledger_nodes (
+    height {INT} NOT NULL,
+    idx {INT} NOT NULL,
+    hash {BYTES} NOT NULL,
+    PRIMARY KEY (height, idx)
+);
+CREATE TABLE ledger_node_watermark (
+    id {INT} PRIMARY KEY CHECK (id = 1),
+    size {INT} NOT NULL
+);",
+            ),
+        },
+    ],
 };

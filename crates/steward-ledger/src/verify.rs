@@ -413,8 +413,8 @@ pub fn verify(
 
 /// Checks the indexes access history reads against the entries themselves: every member an
 /// entry names has its `ledger_subjects` row and no other row exists, every batch release has
-/// its `ledger_set_entries` row, and every referenced member set still hashes to the digest its
-/// entry recorded. Slower than [`verify`] (it decodes every entry and sorts the index), so it
+/// its `ledger_set_entries` row, every referenced member set still hashes to the digest its
+/// entry recorded, and the cached Merkle nodes proofs are built from are the tree's own. Slower than [`verify`] (it decodes every entry and sorts the index), so it
 /// is a separate pass; adds at most one [`ProblemKind::IndexMismatch`] to `report`.
 pub fn verify_indexes(tx: &mut Tx<'_>, report: &mut VerifyReport) -> Result<(), LedgerError> {
     use crate::entry::{Entry, Subjects};
@@ -505,9 +505,67 @@ pub fn verify_indexes(tx: &mut Tx<'_>, report: &mut VerifyReport) -> Result<(), 
             );
         }
     }
+    if let Some((seq, detail)) = check_node_cache(tx)? {
+        flag(seq, detail, &mut first_bad);
+    }
     if let Some((seq, detail)) = first_bad {
         report.note(ProblemKind::IndexMismatch, seq, detail);
         report.problems.sort_by_key(|p| p.kind);
     }
     Ok(())
+}
+
+/// Recomputes every perfect subtree below the node cache's watermark from the stored leaf
+/// hashes and compares it with `ledger_nodes`; the first disagreement as (the last entry the
+/// node covers, detail). From the leaf hashes, not the entries: an entry that no longer
+/// matches its leaf hash is [`verify`]'s finding, pinned to that entry, and the node's last
+/// entry never comes before a tampered leaf beneath it.
+fn check_node_cache(tx: &mut Tx<'_>) -> Result<Option<(u64, String)>, LedgerError> {
+    let watermark = crate::ledger::node_watermark(tx)?;
+    let mut frontier = Frontier::new();
+    let mut expected: Vec<(u32, u64, Hash)> = Vec::new();
+    tx.query_each(
+        "SELECT leaf_hash FROM ledger_entries WHERE seq < $1 ORDER BY seq",
+        &[crate::ledger::int(watermark)?],
+        |row| {
+            let leaf = Hash::from_slice(bytes(row, 0)?)?;
+            frontier.push_recording(leaf, |height, index, hash| {
+                expected.push((height, index, hash));
+            });
+            Ok::<(), LedgerError>(())
+        },
+    )?;
+    if frontier.size() < watermark {
+        return Ok(Some((
+            frontier.size(),
+            format!(
+                "the Merkle node cache covers {watermark} entries, only {} are stored",
+                frontier.size()
+            ),
+        )));
+    }
+    let mut stored: Vec<(u32, u64, Hash)> = Vec::with_capacity(expected.len());
+    tx.query_each("SELECT height, idx, hash FROM ledger_nodes", &[], |row| {
+        let height = u32::try_from(uint(row, 0)?).map_err(|_| LedgerError::Storage {
+            detail: "a cached Merkle node's height is out of range".into(),
+        })?;
+        stored.push((height, uint(row, 1)?, Hash::from_slice(bytes(row, 2)?)?));
+        Ok::<(), LedgerError>(())
+    })?;
+    let key = |n: &(u32, u64, Hash)| (n.1 << n.0, n.0);
+    expected.sort_unstable_by_key(key);
+    stored.sort_unstable_by_key(key);
+    let first_bad = (0..expected.len().max(stored.len()))
+        .find(|i| expected.get(*i) != stored.get(*i))
+        .map(|i| {
+            let (height, index) = expected
+                .get(i)
+                .or(stored.get(i))
+                .map_or((0, 0), |&(height, index, _)| (height, index));
+            (
+                ((index + 1) << height) - 1,
+                format!("cached Merkle node ({height}, {index}) is not the tree's"),
+            )
+        });
+    Ok(first_bad)
 }

@@ -710,6 +710,57 @@ async fn new_entries_are_checkpointed_before_the_history_is_shown() {
     assert!(h["checkpoint"]["size"].as_u64().unwrap() > changed["ledger_seq"].as_u64().unwrap());
 }
 
+/// The history is bounded: `?limit=` returns the newest entries with the total, so a page
+/// costs the same however long a member's history grows; a bad limit is a 400 with a code.
+#[tokio::test]
+async fn access_history_returns_the_newest_entries_with_the_total() {
+    let f = fixture();
+    let me = f.tokens.get("self").map(String::as_str);
+    for value in ["off", "on", "off"] {
+        let body = serde_json::json!({"key": "ai.training", "value": value}).to_string();
+        let (s, _) = call(
+            &f.state,
+            "PUT",
+            "/api/v1/members/1/settings",
+            me,
+            Some(body),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let path = "/api/v1/members/1/access-history";
+    let (s, all) = call(&f.state, "GET", path, me, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let total = all["total"].as_u64().unwrap();
+    assert_eq!(
+        all["entries"].as_array().unwrap().len() as u64,
+        total,
+        "{all}"
+    );
+    assert!(total >= 5, "{all}");
+    let (s, two) = call(&f.state, "GET", &format!("{path}?limit=2"), me, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(two["total"], all["total"]);
+    assert_eq!(two["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        two["entries"][0]["entry"]["seq"],
+        all["entries"][0]["entry"]["seq"]
+    );
+    assert_eq!(
+        two["entries"][1]["entry"]["seq"],
+        all["entries"][1]["entry"]["seq"]
+    );
+    assert_eq!(
+        two["entries"][1]["inclusion_proof"], all["entries"][1]["inclusion_proof"],
+        "the page's proofs are the full history's"
+    );
+    for bad in ["0", "1001", "-1", "x"] {
+        let (s, e) = call(&f.state, "GET", &format!("{path}?limit={bad}"), me, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "limit={bad}");
+        assert_eq!(e["error"]["code"], "ledger.bad_limit");
+    }
+}
+
 #[tokio::test]
 async fn ledger_verify_names_the_first_tampered_entry() {
     let f = fixture();

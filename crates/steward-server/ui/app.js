@@ -261,6 +261,7 @@ function historyCard(id) {
       el("p", { class: "hint" }, "Every recorded use of your data that names you: who, why, and when. Each entry comes with a cryptographic proof that it is in the network's tamper-evident log; Verify checks those proofs here in your browser, trusting nothing the server computed."),
       el("p", { class: "muted" }, h.checkpoint ? `Signed checkpoint: ${h.checkpoint.size} entries, root ${h.checkpoint.root.slice(0, 16)}…, key ${h.verifier_key.split("+")[0]}` : "No signed checkpoint yet."),
       el("div", { class: "actions" }, button, result),
+      h.total > h.entries.length ? el("p", { class: "muted", id: "history-count" }, `Showing the newest ${h.entries.length} of ${h.total} entries.`) : null,
       h.entries.length
         ? el("table", { id: "history" }, el("tr", {}, el("th", {}, "Entry"), el("th", {}, "When"), el("th", {}, "Who"), el("th", {}, "What"), el("th", {}, "Data"), el("th", {}, "Proof")), rows)
         : el("p", {}, "Nothing has been recorded about you yet."));

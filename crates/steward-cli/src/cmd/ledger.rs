@@ -157,7 +157,6 @@ pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCo
             let size = parse_note_size(&note)?;
             let bundle = store
                 .read(|tx| {
-                    let tree = Ledger::tree(tx, size)?;
                     let row = tx
                         .query_opt(
                             "SELECT entry FROM ledger_entries WHERE seq = $1",
@@ -175,7 +174,7 @@ pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCo
                         seq: entry,
                         size,
                         entry: bytes,
-                        path: tree.inclusion_proof(entry, size)?,
+                        path: Ledger::inclusion_proof(tx, entry, size)?,
                         checkpoint: note.clone(),
                     })
                 })
@@ -212,7 +211,7 @@ pub fn run(cmd: LedgerCommand, keys: &KeyArgs, global: &Global) -> Result<ExitCo
             };
             let new_size = parse_note_size(&new_note)?;
             let path = store
-                .read(|tx| Ledger::tree(tx, new_size)?.consistency_proof(old_size, new_size))
+                .read(|tx| Ledger::consistency_proof(tx, old_size, new_size).map(|(_, path)| path))
                 .map_err(ledger_failure)?;
             let bundle = ConsistencyBundle {
                 path,

@@ -168,10 +168,36 @@ pub struct AccessHistoryView {
     /// The C2SP verifier key (`name+keyid+base64key`) the checkpoint is signed with.
     pub verifier_key: String,
     pub checkpoint: Option<CheckpointView>,
-    /// Newest first.
+    /// How many entries name the member in all.
+    pub total: u64,
+    /// The newest `limit` of them, newest first.
     pub entries: Vec<HistoryEntry>,
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct HistoryQuery {
+    /// How many of the newest entries to return: 1 to 1,000, 100 by default.
+    pub limit: Option<u32>,
+}
+
+/// `?limit=`: 1 to 1,000, `default` when absent; anything else (a malformed query too) is
+/// `ledger.bad_limit`.
+fn limit_param(
+    requested: Result<Option<u32>, QueryRejection>,
+    default: u32,
+) -> Result<u32, ApiError> {
+    let limit = match requested {
+        Ok(limit) => limit.unwrap_or(default),
+        Err(_) => 0,
+    };
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "ledger.bad_limit",
+            "`limit` must be a whole number from 1 to 1000",
+        ));
+    }
+    Ok(limit)
+}
 /// Signs a checkpoint of everything appended so far unless the latest one already covers it,
 /// so every entry a caller is shown can come with a proof.
 fn checkpoint_now(state: &AppState, tx: &mut Tx<'_>) -> Result<(), ApiError> {
@@ -184,14 +210,16 @@ fn checkpoint_now(state: &AppState, tx: &mut Tx<'_>) -> Result<(), ApiError> {
 /// Every ledger entry that names the member, newest first, each with its canonical bytes and
 /// an inclusion proof against the latest signed checkpoint (signed now if the log grew), and
 /// the verifier key to check that checkpoint's signature with.
-#[utoipa::path(get, path = "/api/v1/members/{id}/access-history", params(("id" = i64, Path)), security(("bearer" = [])), responses((status = 200, body = AccessHistoryView), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/members/{id}/access-history", params(("id" = i64, Path), HistoryQuery), security(("bearer" = [])), responses((status = 200, body = AccessHistoryView), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn access_history(
     State(state): State<AppState>,
     who: Principal,
     Path(raw): Path<String>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Json<AccessHistoryView>, ApiError> {
     let id = parse_member_id(&raw)?;
     who.require_member(id)?;
+    let limit = limit_param(query.map(|Query(q)| q.limit), 100)? as usize;
     let keys = state.keys()?;
     crate::routes::members::live_member(&state, id).await?;
     let st = state.clone();
@@ -205,9 +233,9 @@ pub async fn access_history(
         if behind {
             st.store.transaction(|tx| checkpoint_now(&st, tx))?;
         }
-        Ok(st
-            .store
-            .read(|tx| Ledger::access_history(tx, id.unsigned_abs(), &keys.verifier))?)
+        Ok(st.store.read(|tx| {
+            Ledger::access_history_newest(tx, id.unsigned_abs(), &keys.verifier, limit)
+        })?)
     })
     .await?;
     let keys = state.keys()?;
@@ -238,6 +266,7 @@ pub async fn access_history(
         checkpoint: history
             .checkpoint
             .map(|c| CheckpointView::new(&c.checkpoint, c.note)),
+        total: history.total,
         entries,
     }))
 }
@@ -276,16 +305,7 @@ pub async fn checkpoints(
     query: Result<Query<CheckpointQuery>, QueryRejection>,
 ) -> Result<Json<CheckpointList>, ApiError> {
     who.require(&LEDGER_READERS)?;
-    let limit = match query {
-        Ok(Query(q)) => q.limit.unwrap_or(100),
-        Err(_) => 0,
-    };
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "ledger.bad_limit",
-            "`limit` must be a whole number from 1 to 1000",
-        ));
-    }
+    let limit = limit_param(query.map(|Query(q)| q.limit), 100)?;
     let keys = state.keys()?;
     let store = state.store.clone();
     let (notes, total) =
@@ -416,7 +436,7 @@ pub async fn inclusion_proof(
                 Some(s) => s,
                 None => latest_size(tx)?,
             };
-            let tree = Ledger::tree(tx, size)?;
+            let path = Ledger::inclusion_proof(tx, seq, size)?;
             let bytes = entry.encode()?;
             Ok::<_, LedgerError>(InclusionProof {
                 seq,
@@ -424,8 +444,8 @@ pub async fn inclusion_proof(
                 leaf_hash: steward_ledger::hash::leaf_hash(&bytes).to_hex(),
                 entry_bytes: hex_bytes(&bytes),
                 entry: EntryView::from(&entry),
-                path: hexes(&tree.inclusion_proof(seq, size)?),
-                root: tree.root().to_hex(),
+                path: hexes(&path),
+                root: Ledger::root_at(tx, size)?.to_hex(),
                 checkpoint: note_of_size(tx, size)?,
             })
         })?)
@@ -477,13 +497,13 @@ pub async fn consistency(
                     available: to,
                 });
             }
-            let tree = Ledger::tree(tx, to)?;
+            let (from_root, path) = Ledger::consistency_proof(tx, q.from, to)?;
             Ok::<_, LedgerError>(ConsistencyProof {
                 from: q.from,
                 to,
-                from_root: tree.root_at(q.from)?.to_hex(),
-                to_root: tree.root().to_hex(),
-                path: hexes(&tree.consistency_proof(q.from, to)?),
+                from_root: from_root.to_hex(),
+                to_root: Ledger::root_at(tx, to)?.to_hex(),
+                path: hexes(&path),
             })
         })?)
     })
