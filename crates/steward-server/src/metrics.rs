@@ -17,7 +17,7 @@ use crate::state::AppState;
 /// route template → (method, status) → (requests, total seconds). Keyed by the template
 /// first so that recording a request looks it up by `&str`, allocating nothing once the
 /// series exists.
-type Series = HashMap<String, HashMap<(Method, u16), (u64, f64)>>;
+type Series = HashMap<String, HashMap<(&'static str, u16), (u64, f64)>>;
 
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -26,12 +26,13 @@ pub struct Metrics {
 
 impl Metrics {
     fn observe(&self, route: &str, method: &Method, status: u16, seconds: f64) {
+        let method = method_label(method);
         if let Ok(mut m) = self.inner.lock() {
             let by_route = match m.get_mut(route) {
                 Some(r) => r,
                 None => m.entry(route.to_owned()).or_default(),
             };
-            let e = by_route.entry((method.clone(), status)).or_insert((0, 0.0));
+            let e = by_route.entry((method, status)).or_insert((0, 0.0));
             e.0 += 1;
             e.1 += seconds;
         }
@@ -52,7 +53,7 @@ impl Metrics {
                 m.iter()
                     .flat_map(|(route, by)| {
                         by.iter().map(move |((method, status), v)| {
-                            ((route.clone(), method.as_str().to_owned(), *status), *v)
+                            ((route.clone(), (*method).to_owned(), *status), *v)
                         })
                     })
                     .collect()
@@ -78,6 +79,18 @@ impl Metrics {
     }
 }
 
+/// The method's label. A client may send any token as a method (`FOO1`, `FOO2`, ...); naming
+/// each would let it grow the series, and the server's memory, without bound.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("OTHER")
+}
+
 /// Middleware recording every request.
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().cloned();
@@ -91,4 +104,30 @@ pub async fn record(State(state): State<AppState>, request: Request, next: Next)
         start.elapsed().as_secs_f64(),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_methods_share_one_series() {
+        let metrics = Metrics::default();
+        for i in 0..100 {
+            let method = Method::from_bytes(format!("FOO{i}").as_bytes()).unwrap();
+            metrics.observe("unmatched", &method, 405, 0.001);
+        }
+        metrics.observe("unmatched", &Method::GET, 404, 0.001);
+        let text = metrics.render();
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("steward_http_requests_total{"))
+            .collect::<Vec<_>>();
+        assert_eq!(series.len(), 2, "{text}");
+        assert!(
+            text.contains(r#"method="OTHER",status="405"} 100"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"method="GET",status="404"} 1"#), "{text}");
+    }
 }
