@@ -483,3 +483,64 @@ fn a_security_investigation_needs_two_approvers() {
         assert_eq!(opened["opened"][0]["text"], "suspicious login link");
     }
 }
+
+/// `steward tokens create --staff NAME` makes a token that acts as that staff account with a
+/// role it holds, and refuses everything else with a stable code: an unknown name, a role the
+/// account does not hold, an ambiguous account without `--role`. The database never holds
+/// the secret.
+#[test]
+fn a_staff_token_acts_as_its_account_and_only_with_its_roles() {
+    for env in envs() {
+        env.ok(&["staff", "add", "rita", "--role", "reviewer"]);
+        env.ok(&[
+            "staff", "add", "sam", "--role", "reviewer", "--role", "approver",
+        ]);
+
+        let made = env.ok(&["tokens", "create", "--staff", "rita"]);
+        assert_eq!(made["role"], "reviewer", "the only role rita holds: {made}");
+        assert_eq!(made["staff"], "rita");
+        assert!(made["member"].is_null());
+        let secret = made["token"].as_str().unwrap();
+        let store = steward_store::Store::open(&env.db).unwrap();
+        let principal = steward_server::auth::authenticate(&store, secret)
+            .unwrap()
+            .expect("the new token authenticates");
+        assert_eq!(principal.role, steward_server::auth::Role::Reviewer);
+        assert_eq!(principal.staff.as_deref(), Some("rita"));
+        assert_eq!(principal.token_id, made["token_id"].as_str().unwrap());
+
+        let as_approver = env.ok(&["tokens", "create", "--staff", "sam", "--role", "approver"]);
+        assert_eq!(as_approver["role"], "approver");
+        assert_eq!(as_approver["staff"], "sam");
+
+        env.refused(
+            &["tokens", "create", "--staff", "nobody"],
+            2,
+            "token.no_such_staff",
+        );
+        env.refused(
+            &["tokens", "create", "--staff", "rita", "--role", "approver"],
+            2,
+            "token.staff_role",
+        );
+        env.refused(
+            &["tokens", "create", "--staff", "sam"],
+            2,
+            "token.staff_role",
+        );
+
+        // Only a hash is stored: the secret appears nowhere in the database file.
+        if env.pg.is_none() {
+            drop(store);
+            let path = env.db.trim_start_matches("sqlite://");
+            for file in [path.to_owned(), format!("{path}-wal")] {
+                if let Ok(bytes) = std::fs::read(&file) {
+                    assert!(
+                        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                        "{file} holds the token's secret"
+                    );
+                }
+            }
+        }
+    }
+}
