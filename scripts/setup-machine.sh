@@ -39,4 +39,9 @@ if [ "$want_peers" = 1 ]; then
   if [ ! -x "$peers_dir/presidio/bin/python" ] || [ ! -x "$peers_dir/tabular/bin/python" ] || [ ! -x "$peers_dir/dp/bin/python" ]; then
     bash ../shared/peers/setup.sh "$peers_dir"
   fi
+  # The OpenDP peer (scripts/bench-dp-opendp.py) uses OpenDP's Polars front end, which the
+  # shared setup does not install.
+  if ! "$peers_dir/dp/bin/python" -c "import polars, pyarrow" 2>/dev/null; then
+    "$peers_dir/dp/bin/pip" install -q "polars==1.36.1" pyarrow
+  fi
 fi
