@@ -3,57 +3,9 @@
 //! traffic and a DP report that repeats itself and refuses past budget.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_steward"))
-            .args(args)
-            .env_remove("STEWARD_TAXONOMY")
-            .env(
-                "STEWARD_DB",
-                format!("sqlite://{}", self.path("steward.db").display()),
-            )
-            .env("STEWARD_KEY_FILE", self.path("steward.keys"))
-            .current_dir(self.dir.path())
-            .output()
-            .expect("steward runs")
-    }
-    fn ok(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-    }
-    /// Runs a command expected to fail; returns (exit code, error code).
-    fn fails(&self, args: &[&str]) -> (i32, String) {
-        let out = self.run(args);
-        let err: serde_json::Value =
-            serde_json::from_slice(&out.stderr).unwrap_or(serde_json::Value::Null);
-        (
-            out.status.code().unwrap_or(-1),
-            err["error"]["code"].as_str().unwrap_or("").to_owned(),
-        )
-    }
-}
+use common::Env;
 
 #[test]
 fn ads_end_to_end() {

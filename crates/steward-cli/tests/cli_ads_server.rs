@@ -6,50 +6,16 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
+mod common;
+
+use common::Env;
 
 impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-    fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_steward"));
-        c.env_remove("STEWARD_TAXONOMY")
-            .env(
-                "STEWARD_DB",
-                format!("sqlite://{}", self.path("steward.db").display()),
-            )
-            .env("STEWARD_KEY_FILE", self.path("steward.keys"))
-            .current_dir(self.dir.path());
-        c
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("steward runs")
-    }
-    fn ok(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
     fn seed(&self, members: &str) {
         let canaries = self.path("canaries.jsonl").display().to_string();
         self.ok(&[

@@ -4,48 +4,13 @@
 //! the insights budget with its stable code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_steward"))
-            .args(args)
-            .env_remove("STEWARD_TAXONOMY")
-            .env(
-                "STEWARD_DB",
-                format!("sqlite://{}", self.path("steward.db").display()),
-            )
-            .env("STEWARD_KEY_FILE", self.path("steward.keys"))
-            .current_dir(self.dir.path())
-            .output()
-            .expect("steward runs")
-    }
-    fn ok(&self, args: &[&str]) -> serde_json::Value {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-    }
-}
+use common::Env;
 
 #[test]
 fn career_transitions_from_the_cli() {
-    let env = Env {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = Env::new();
     let canaries = env.path("canaries.jsonl").display().to_string();
     env.ok(&[
         "seed",
