@@ -20,7 +20,7 @@ fn scanner() -> &'static Scanner {
 
 fn extractor() -> &'static LinkExtractor {
     static L: OnceLock<LinkExtractor> = OnceLock::new();
-    L.get_or_init(|| LinkExtractor::new().expect("the link patterns build"))
+    L.get_or_init(LinkExtractor::new)
 }
 
 /// Optimal string alignment distance, the textbook dynamic programme.
