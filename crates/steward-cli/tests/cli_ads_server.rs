@@ -4,16 +4,14 @@
 //! (refused past it with a stable code, the same question answered again for free).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
 
 use serde_json::Value;
 
 mod common;
 
-use common::Env;
+use common::{Env, Server, free_port, http, wait_for_port};
 
 impl Env {
     fn seed(&self, members: &str) {
@@ -28,46 +26,6 @@ impl Env {
             &canaries,
         ]);
     }
-}
-
-/// Stops the server when the test ends, even on a failed assertion.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// One HTTP/1.1 GET on a fresh connection; returns the status and the JSON body.
-fn get(port: u16, path: &str, token: &str) -> (u16, Value) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let req = format!(
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    // The answers asked for here are small JSON objects: the body is from the first `{`.
-    let body = text.find('{').map_or("", |i| &text[i..]);
-    let body = body.rfind('}').map_or("", |j| &body[..=j]);
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 #[test]
@@ -109,12 +67,8 @@ fn serve_refuses_a_minimum_below_100_and_enforces_the_one_it_is_given() {
         .spawn()
         .unwrap();
     let _server = Server(child);
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(60), "serve starts");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (s, body) = get(port, "/api/v1/ads/attributes", &token);
+    wait_for_port(port);
+    let (s, body) = http(port, "GET", "/api/v1/ads/attributes", &token, None);
     assert_eq!((s, body["minimum"].as_u64()), (200, Some(350)), "{body}");
 }
 
