@@ -4,6 +4,20 @@
 use crate::bytescan::each_position;
 use crate::host::Host;
 
+/// `$test` (a `const fn(char) -> bool`) of every ASCII character, for byte-at-a-time walks
+/// that decode only non-ASCII characters. A macro: const fns cannot call function pointers.
+macro_rules! ascii_table {
+    ($test:ident) => {{
+        let mut table = [false; 128];
+        let mut b = 0u8;
+        while b < 128 {
+            table[b as usize] = $test(b as char);
+            b += 1;
+        }
+        table
+    }};
+}
+
 /// How a link appeared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkSource {
@@ -59,7 +73,8 @@ struct Start {
 /// few times cheaper than a general automaton on short messages.
 fn link_starts(text: &str) -> Vec<Start> {
     let bytes = text.as_bytes();
-    let mut found = Vec::with_capacity(8);
+    // Allocated on the first marker only: most messages hold none.
+    let mut found = Vec::new();
     // Branch-free (`min(b ^ c, 1)` is 0 exactly when `b == c`), so the compiler vectorizes it
     // instead of folding the four compares back into a branchy bit test.
     let marker =
@@ -107,8 +122,13 @@ impl LinkExtractor {
     /// All links in `text`, in order of appearance (a link is reported once).
     pub fn extract(&self, text: &str) -> Vec<Link> {
         let matches = link_starts(text);
-        // Room for every marked link and a few bare hosts, so neither list regrows.
-        let mut links = Vec::with_capacity(matches.len() + 4);
+        // Room for every marked link and a few bare hosts, so neither list regrows; nothing
+        // allocated for a message without markers (most), until a bare host turns up.
+        let mut links = if matches.is_empty() {
+            Vec::new()
+        } else {
+            Vec::with_capacity(matches.len() + 4)
+        };
         let mut spans: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
         // Markdown and HTML links first: their display text may itself look like a URL, and it
         // is display, not a link.
@@ -170,7 +190,7 @@ impl LinkExtractor {
 }
 
 #[inline]
-fn is_url_char(c: char) -> bool {
+const fn is_url_char(c: char) -> bool {
     !(c.is_whitespace()
         || matches!(
             c,
@@ -182,15 +202,46 @@ fn is_url_char(c: char) -> bool {
 /// where the URL ends.
 fn parse_after_scheme(text: &str, from: usize, source: LinkSource) -> (Option<Link>, usize) {
     let rest = &text[from..];
-    let mut len = first_char_where(rest, |c| !is_url_char(c) && c != '[' && c != ']');
+    let mut len = first_char_where(rest, &ASCII_URL_END, url_end);
     // A bracketed IPv6 host keeps its brackets; elsewhere brackets end the URL.
     if !rest.starts_with('[') {
         // Only a bracket before `len` can shorten the URL: search there, not to the text's end.
-        len = rest[..len].find(['[', ']']).unwrap_or(len);
+        // Byte searches for ASCII characters: a char-set pattern decodes every character.
+        len = byte_position(&rest.as_bytes()[..len], |b| b == b'[' || b == b']').unwrap_or(len);
     }
-    let url = rest[..len].trim_end_matches(['.', ',', ';', ':', '!', '?']);
+    let url = trim_ascii_end(&rest[..len], |b| {
+        matches!(b, b'.' | b',' | b';' | b':' | b'!' | b'?')
+    });
     let end = from + url.len();
     (link_from_authority_and_path(url, source, None), end)
+}
+
+/// Where a URL after its scheme ends: at a character that is not a URL character, brackets
+/// excepted (they end it only outside a bracketed IPv6 host).
+const fn url_end(c: char) -> bool {
+    !is_url_char(c) && c != '[' && c != ']'
+}
+
+/// [`url_end`] of every ASCII character, computed at compile time.
+const ASCII_URL_END: [bool; 128] = ascii_table!(url_end);
+
+/// The first index of a byte `hit` holds for: `str::find` with ASCII characters, without
+/// decoding (an ASCII byte in UTF-8 is always that character, at a character boundary).
+#[inline]
+fn byte_position(bytes: &[u8], hit: impl Fn(u8) -> bool) -> Option<usize> {
+    bytes.iter().position(|&b| hit(b))
+}
+
+/// `s.trim_end_matches(set)` for a set of ASCII characters, by bytes.
+#[inline]
+fn trim_ascii_end(s: &str, trim: impl Fn(u8) -> bool) -> &str {
+    let bytes = s.as_bytes();
+    let mut end = bytes.len();
+    while end > 0 && trim(bytes[end - 1]) {
+        end -= 1;
+    }
+    // Only ASCII bytes were removed, so `end` is a character boundary.
+    s.get(..end).unwrap_or(s)
 }
 
 fn link_from_authority_and_path(
@@ -198,7 +249,8 @@ fn link_from_authority_and_path(
     source: LinkSource,
     display: Option<Host>,
 ) -> Option<Link> {
-    let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+    let authority_end =
+        byte_position(url.as_bytes(), |b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(url.len());
     let authority = &url[..authority_end];
     let has_path = url.len() > authority_end + 1;
     let (userinfo, host_port) = match authority.rfind('@') {
@@ -304,13 +356,17 @@ fn looks_like_host(token: &str) -> bool {
 
 /// Characters that end a bare-host token.
 #[inline]
-fn is_token_separator(c: char) -> bool {
+const fn is_token_separator(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,
             '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']' | ',' | ';' | '`' | '|'
         )
 }
+
+/// [`is_token_separator`] of every ASCII byte, computed at compile time: token walks test
+/// every byte of a token, and a table lookup is one load.
+const ASCII_SEPARATOR: [bool; 128] = ascii_table!(is_token_separator);
 
 /// Host names written without a scheme. Tokens already inside a found URL are skipped.
 ///
@@ -335,13 +391,14 @@ fn bare_hosts(text: &str, spans: &[(usize, usize)], links: &mut Vec<Link>) {
 }
 
 /// The byte offset of the first character of `s` for which `stop` holds (or `s.len()`): as
-/// `s.find(stop)`, but testing ASCII bytes directly and decoding only non-ASCII characters.
-fn first_char_where(s: &str, stop: impl Fn(char) -> bool) -> usize {
+/// `s.find(stop)`, but looking ASCII bytes up in `ascii_stop` (`stop` of each ASCII
+/// character) and decoding only non-ASCII characters.
+fn first_char_where(s: &str, ascii_stop: &[bool; 128], stop: impl Fn(char) -> bool) -> usize {
     let bytes = s.as_bytes();
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b.is_ascii() {
-            if stop(char::from(b)) {
+            if ascii_stop[usize::from(b)] {
                 return i;
             }
             i += 1;
@@ -366,7 +423,7 @@ fn token_around(text: &str, at: usize) -> (usize, usize) {
     let separator_at = |i: usize| -> Option<usize> {
         let b = bytes[i];
         if b.is_ascii() {
-            return is_token_separator(char::from(b)).then_some(1);
+            return ASCII_SEPARATOR[usize::from(b)].then_some(1);
         }
         // A continuation byte is part of a character seen from its first byte.
         let c = text.get(i..)?.chars().next()?;
@@ -450,6 +507,28 @@ mod tests {
             .collect()
     }
 
+    /// What the byte-level `parse_after_scheme` replaced: char-pattern searches and trims.
+    fn parse_after_scheme_reference(
+        text: &str,
+        from: usize,
+        source: LinkSource,
+    ) -> (Option<Link>, usize) {
+        let rest = &text[from..];
+        let mut len = rest.find(url_end).unwrap_or(rest.len());
+        if !rest.starts_with('[') {
+            len = rest[..len].find(['[', ']']).unwrap_or(len);
+        }
+        let url = rest[..len].trim_end_matches(['.', ',', ';', ':', '!', '?']);
+        let end = from + url.len();
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let link = link_from_authority_and_path(url, source, None);
+        // The authority split is checked through `has_path`, which depends on it.
+        if let Some(l) = &link {
+            assert_eq!(l.has_path, url.len() > authority_end + 1);
+        }
+        (link, end)
+    }
+
     /// What the dot-driven `bare_hosts` replaced: every token of the split text.
     fn bare_hosts_reference(text: &str, spans: &[(usize, usize)], links: &mut Vec<Link>) {
         let base = text.as_ptr() as usize;
@@ -462,8 +541,34 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(2000))]
         #[test]
         fn first_char_where_matches_find(text in adversarial()) {
-            let stop = |c: char| !is_url_char(c) && c != '[' && c != ']';
-            prop_assert_eq!(first_char_where(&text, stop), text.find(stop).unwrap_or(text.len()));
+            prop_assert_eq!(
+                first_char_where(&text, &ASCII_URL_END, url_end),
+                text.find(url_end).unwrap_or(text.len())
+            );
+        }
+
+        #[test]
+        fn byte_searches_match_the_char_searches(text in adversarial()) {
+            let set = ['.', ',', ';', ':', '!', '?'];
+            prop_assert_eq!(
+                trim_ascii_end(&text, |b| matches!(b, b'.' | b',' | b';' | b':' | b'!' | b'?')),
+                text.trim_end_matches(set)
+            );
+            prop_assert_eq!(
+                byte_position(text.as_bytes(), |b| matches!(b, b'/' | b'?' | b'#')),
+                text.find(['/', '?', '#'])
+            );
+        }
+
+        /// Whole links as the char-pattern code found them: the byte-level helpers must not
+        /// change a link, its span or its host.
+        #[test]
+        fn parsed_links_match_the_char_level_parse(text in adversarial(), from in 0usize..40) {
+            let from = (0..=from.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            prop_assert_eq!(
+                parse_after_scheme(&text, from, LinkSource::Scheme),
+                parse_after_scheme_reference(&text, from, LinkSource::Scheme)
+            );
         }
 
         #[test]
@@ -479,6 +584,17 @@ mod tests {
             bare_hosts(&text, &spans, &mut fast);
             bare_hosts_reference(&text, &spans, &mut reference);
             prop_assert_eq!(fast, reference);
+        }
+    }
+
+    #[test]
+    fn the_separator_table_is_the_separator_test() {
+        for b in 0u8..128 {
+            assert_eq!(
+                ASCII_SEPARATOR[usize::from(b)],
+                is_token_separator(char::from(b)),
+                "{b}"
+            );
         }
     }
 

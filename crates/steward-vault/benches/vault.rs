@@ -480,6 +480,11 @@ fn main() {
         "steward-vault benchmark ({})",
         if quick { "quick" } else { "full" }
     );
+    // `--scan-only`: just the scanner (for profiling it).
+    if std::env::args().any(|a| a == "--scan-only") {
+        bench_scanner(budget);
+        return;
+    }
     // `--send-only`: just the real send path (for profiling it).
     if std::env::args().any(|a| a == "--send-only") {
         bench_send(if quick { 2_000 } else { 20_000 }, 200, 1);
