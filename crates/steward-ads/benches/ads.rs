@@ -145,7 +145,7 @@ fn seed(store: &Store, members: i64) {
         }
         // 8 % have personalized ads off, 5 % have skills off, 20 % refuse matched lists.
         let r = g.next() % 100;
-        if g.next() % 5 == 0 {
+        if g.next().is_multiple_of(5) {
             consent.push(vec![
                 Value::Int(i),
                 Value::from("ads.third_party"),
