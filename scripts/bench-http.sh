@@ -9,7 +9,9 @@
 # `--quick` (CI): the debug build CI has already made (a release build of the workspace takes
 # tens of minutes on this machine), 300 members, 3 s per endpoint; its figures say only that
 # the endpoints answer under load, not how fast a release server is.
-# Knobs: STEWARD_BIN, STEWARD_BENCH_SECS, STEWARD_BENCH_CONNECTIONS (default 32), STEWARD_BENCH_THREADS (2).
+# Knobs: STEWARD_BIN, STEWARD_BENCH_SECS, STEWARD_BENCH_CONNECTIONS (default 32), STEWARD_BENCH_THREADS (2),
+# STEWARD_BENCH_SERVER_LOG (a file for the server's log; with
+# RUST_LOG=warn,steward_server::routes::ads=debug it times every ads index refresh).
 #
 # To add an endpoint: one `run NAME PATH TOKEN` line below (TOKEN empty for none); make any
 # token it needs with `token ...` next to the others.
@@ -51,7 +53,8 @@ campaign=$(ads campaign create --advertiser bench --name bench ${audience:+--aud
 ads campaign launch --advertiser bench "$campaign" >/dev/null
 port=$((19000 + RANDOM % 500))
 # Logs at `warn`: the benchmark measures the server, not a terminal.
-RUST_LOG="${RUST_LOG:-warn}" "$steward" serve --db "$db" --addr "127.0.0.1:$port" --key-file "$dir/steward.keys" >/dev/null 2>&1 &
+RUST_LOG="${RUST_LOG:-warn}" "$steward" serve --db "$db" --addr "127.0.0.1:$port" --key-file "$dir/steward.keys" \
+  >"${STEWARD_BENCH_SERVER_LOG:-/dev/null}" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 

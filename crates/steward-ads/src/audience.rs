@@ -12,12 +12,11 @@ use std::collections::HashSet;
 
 use roaring::RoaringBitmap;
 use sha2::{Digest, Sha256};
-use steward_core::{Form, Policy};
+use steward_core::Policy;
 use steward_ledger::{Entry, Ledger};
 use steward_privacy::dp::{
     CanonicalQuery, DiscreteLaplace, Epsilon, NoiseKey, round_two_significant,
 };
-use steward_store::gate::{GateRequest, GatedRecord, read_in};
 use steward_store::{Tx, Value};
 
 use crate::error::AdsError;
@@ -382,17 +381,70 @@ pub fn edit(
 /// The hash an advertiser uploads for a contact email: SHA-256 (hex) of
 /// `salt ‖ ":" ‖ lower-case trimmed email`.
 pub fn contact_hash(salt: &str, email: &str) -> String {
+    hex::encode(contact_digest(&salted(salt), email))
+}
+
+/// SHA-256 fed with `salt ‖ ":"`, cloned for each email.
+fn salted(salt: &str) -> Sha256 {
     let mut h = Sha256::new();
     h.update(salt.as_bytes());
     h.update(b":");
-    h.update(email.trim().to_lowercase().as_bytes());
-    hex::encode(h.finalize())
+    h
 }
 
-/// Creates a matched audience from salted contact hashes. Emails are read through the gate
-/// for `ads.targeting`, which releases them only for members with `ads.personalized` and
-/// `ads.third_party` on; a list matching fewer than the minimum is refused; the answer never
-/// says which entries (or how many) matched — only a rounded, noised estimate.
+/// [`contact_hash`] as bytes, from the salted state.
+fn contact_digest(salted: &Sha256, email: &str) -> [u8; 32] {
+    let mut h = salted.clone();
+    let e = email.trim();
+    if e.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        h.update(e.to_lowercase().as_bytes());
+    } else {
+        h.update(e.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// Emails hashed per parallel batch: memory stays bounded by the batch, not the network.
+const MATCH_BATCH: usize = 65_536;
+
+/// The members among `candidates` whose email (`(bit, email)` pairs) hashes with `salt` to
+/// one of `wanted`, hashed on every core.
+fn match_batch(salted: &Sha256, wanted: &HashSet<[u8; 32]>, batch: &[(u32, String)]) -> Vec<u32> {
+    let threads = std::thread::available_parallelism()
+        .map(std::num::NonZeroUsize::get)
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = batch.len().div_ceil(threads).max(1);
+    let find = |part: &[(u32, String)]| -> Vec<u32> {
+        part.iter()
+            .filter(|(_, email)| wanted.contains(&contact_digest(salted, email)))
+            .map(|(bit, _)| *bit)
+            .collect()
+    };
+    if threads == 1 || batch.len() < 4_096 {
+        return find(batch);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = batch
+            .chunks(chunk)
+            .map(|part| s.spawn(move || find(part)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Creates a matched audience from salted contact hashes. Only members whose email the gate
+/// releases for `ads.targeting` in audience form — `ads.personalized` and `ads.third_party`
+/// on, as the index built through the gate records them ([`AudienceIndex::third_party`]) —
+/// can match: their emails alone are read and hashed (in parallel, in bounded batches), so
+/// the cost follows the members who allow matching, not a gate pass over the whole network.
+/// A list matching fewer than the minimum is refused; the answer never says which entries
+/// (or how many) matched — only a rounded, noised estimate. Pass an index checked against
+/// the database just before (the server's is), so a member's opt-out a moment ago counts;
+/// a matched audience is intersected with the index's matchable members again at every use.
 #[allow(clippy::too_many_arguments)]
 pub fn create_matched(
     tx: &mut Tx<'_>,
@@ -413,24 +465,46 @@ pub fn create_matched(
             "the salt must be at least 8 characters".to_owned(),
         ));
     }
-    let wanted: HashSet<String> = hashes.iter().map(|h| h.trim().to_lowercase()).collect();
-    let categories = [EMAIL_CATEGORY];
-    let request = GateRequest {
-        purpose: crate::PURPOSE,
-        categories: &categories,
-        form: Form::Audience,
-        at_ms: now_ms,
-    };
+    if policy.version_id() != index.policy_version {
+        return Err(AdsError::Invalid(format!(
+            "the index was built under policy {}, not {}",
+            index.policy_version,
+            policy.version_id()
+        )));
+    }
+    // Entries that are not a SHA-256 in hex can match nothing.
+    let wanted: HashSet<[u8; 32]> = hashes
+        .iter()
+        .filter_map(|h| {
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(h.trim(), &mut out).ok().map(|()| out)
+        })
+        .collect();
+    let candidates = index.third_party();
+    let salted = salted(salt);
     let mut matched = RoaringBitmap::new();
-    read_in(tx, policy, &request, |record| {
-        if let GatedRecord::Profile(p) = record
-            && let Some(email) = &p.email
-            && wanted.contains(&contact_hash(salt, email))
-        {
-            matched.insert(member_bit(p.member_id)?);
-        }
-        Ok::<(), AdsError>(())
-    })?;
+    let mut batch: Vec<(u32, String)> = Vec::with_capacity(
+        MATCH_BATCH.min(usize::try_from(candidates.len()).unwrap_or(MATCH_BATCH)),
+    );
+    if !candidates.is_empty() && !wanted.is_empty() {
+        tx.query_each(
+            "SELECT member_id, email FROM members WHERE deleted_at IS NULL",
+            &[],
+            |r| {
+                if let Ok(bit) = u32::try_from(r.i64(0)?)
+                    && candidates.contains(bit)
+                {
+                    batch.push((bit, r.text(1)?));
+                    if batch.len() >= MATCH_BATCH {
+                        matched.extend(match_batch(&salted, &wanted, &batch));
+                        batch.clear();
+                    }
+                }
+                Ok::<(), AdsError>(())
+            },
+        )?;
+        matched.extend(match_batch(&salted, &wanted, &batch));
+    }
     if matched.len() < u64::from(config.min_audience) {
         return Err(AdsError::MatchedTooSmall {
             minimum: config.min_audience,

@@ -101,6 +101,16 @@ CREATE INDEX ix_ads_dp_charges_campaign ON ads_dp_charges (campaign_id);",
                 "ALTER TABLE ads_insights_releases ADD COLUMN delta_pico {INT} NOT NULL DEFAULT 0;",
             ),
         },
+        Migration {
+            version: 4,
+            name: "members_deleted_index",
+            // The server's index looks every second for members deleted since its snapshot:
+            // counting them from this partial index costs the deleted rows only, where a count
+            // of the live ones scanned the whole members table (1.8 s at 1,280,000 members).
+            sql: MigrationSql::Portable(
+                "CREATE INDEX ix_ads_members_deleted ON members (member_id) WHERE deleted_at IS NOT NULL;",
+            ),
+        },
     ],
 };
 

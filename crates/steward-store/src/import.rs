@@ -21,6 +21,12 @@
 //! **Attachments** are sealed with their message's conversation bound into the associated
 //! data, like attachments sent through the vault, so they open the same way.
 //!
+//! **Change events.** Re-importing an existing member, any profile visibility, or a consent
+//! event at or below the newest event id changes a member without a new event after the
+//! newest; each such member gets a profile event `import:TABLE` by `system`, so their profile
+//! history shows the import and readers that follow the event logs (the server's ads index)
+//! see the change at their next look instead of their next full rebuild.
+//!
 //! **Staleness.** A `members` or `consent_events` file that turns a member's effective
 //! AI-training consent off (a new jurisdiction whose default is off, or an imported
 //! `ai.training=off`) marks the datasets that include them stale, as an opt-out does
@@ -526,6 +532,7 @@ fn write_batch(
     // Members in published datasets whose consent this batch may change, and their consent
     // before it.
     let watched = consent_watch(tx, table, batch, ctx).map_err(BatchFailure::Store)?;
+    let rewritten = rewritten_members(tx, table, batch).map_err(BatchFailure::Store)?;
     let mut rows = Vec::with_capacity(batch.len());
     for (line, values) in batch.drain(..) {
         rows.push(
@@ -547,6 +554,7 @@ fn write_batch(
             )),
             other => BatchFailure::Store(other),
         })?;
+    record_rewrites(tx, table, &rewritten, ctx.at_ms).map_err(BatchFailure::Store)?;
     for (member, before) in watched {
         let after = TrainingConsent::read(tx, ctx.taxonomy, member, ctx.at_ms)
             .map_err(BatchFailure::Store)?;
@@ -758,6 +766,120 @@ fn consent_watch(
         .into_iter()
         .map(|m| Ok((m, TrainingConsent::read(tx, ctx.taxonomy, m, ctx.at_ms)?)))
         .collect()
+}
+
+/// The members whose profile or settings the batch changes without a change event past the
+/// newest — what readers that follow the event logs (the ads index, which re-reads only the
+/// members with events newer than its watermarks) would otherwise miss until they rebuild:
+/// `members` rows rewritten with other values, `profile_visibility` rows new or changed, and
+/// `consent_events` rows rewritten, or new at or below the newest event id (filling a gap).
+/// New members and new events past the newest are seen as new rows; a row imported again
+/// unchanged changes nothing, so re-importing a file writes no event.
+fn rewritten_members(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    rows: &[(usize, Vec<Value>)],
+) -> Result<Vec<i64>, StoreError> {
+    if !matches!(
+        table.name,
+        "members" | "profile_visibility" | "consent_events"
+    ) {
+        return Ok(Vec::new());
+    }
+    let position = |name: &str| table.columns.iter().position(|c| c.name == name);
+    let (Some(mi), Some(keys)) = (
+        position("member_id"),
+        table
+            .key
+            .iter()
+            .map(|k| position(k))
+            .collect::<Option<Vec<usize>>>(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let key_of = |v: &[Value]| -> Vec<Value> { keys.iter().map(|&k| v[k].clone()).collect() };
+    // The stored rows the batch may overwrite, by key (looked up by their first key column,
+    // an integer for these tables).
+    let first = keys.first().copied().unwrap_or(mi);
+    let columns = table.column_names().join(", ");
+    let mut stored: HashMap<Vec<Value>, Vec<Value>> = HashMap::new();
+    for chunk in int_values(rows, first).chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let params: Vec<Value> = chunk.iter().map(|v| Value::Int(*v)).collect();
+        for r in tx.query(
+            &format!(
+                "SELECT {columns} FROM {} WHERE {} IN ({})",
+                table.name,
+                table.columns[first].name,
+                placeholders.join(", ")
+            ),
+            &params,
+        )? {
+            let values = r.into_values();
+            stored.insert(key_of(&values), values);
+        }
+    }
+    let newest = if table.name == "consent_events" {
+        tx.query_i64("SELECT COALESCE(MAX(event_id), 0) FROM consent_events", &[])?
+    } else {
+        i64::MAX
+    };
+    let mut out: Vec<i64> = rows
+        .iter()
+        .filter(|(_, v)| match stored.get(&key_of(v)) {
+            Some(old) => old != v,
+            None => match table.name {
+                "members" => false,
+                "consent_events" => v[first].as_i64().is_some_and(|id| id <= newest),
+                _ => true,
+            },
+        })
+        .filter_map(|(_, v)| v[mi].as_i64())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// One profile event per member in `members` (`import:TABLE`, by the system), so the import
+/// shows in the member's profile history and in the event logs that derived structures follow.
+fn record_rewrites(
+    tx: &mut Tx<'_>,
+    table: &Table,
+    members: &[i64],
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let field = format!("import:{}", table.name);
+    let rows: Vec<Vec<Value>> = members
+        .iter()
+        .map(|&m| {
+            vec![
+                Value::Int(m),
+                Value::from(field.as_str()),
+                Value::Null,
+                Value::Null,
+                Value::Int(at_ms),
+                Value::from("system"),
+            ]
+        })
+        .collect();
+    tx.insert_rows(
+        "profile_events",
+        &[
+            "member_id",
+            "field",
+            "old_value",
+            "new_value",
+            "at",
+            "actor",
+        ],
+        &rows,
+        "",
+    )?;
+    Ok(())
 }
 
 /// Why a file's transaction rolled back: its input, or the database.
