@@ -490,9 +490,10 @@ fn dp(events: &str) {
     }
 }
 
-/// A matched audience from 100,000 uploaded hashes (the most one list may carry), on the
-/// index's matchable members, against the way it was done before: one gate pass over every
-/// member for their email, hashing each released one. Both in a transaction rolled back.
+/// A matched audience from 100,000 uploaded hashes (the most one list may carry): the gate
+/// pass for emails with the hashing batched over every core and compared as bytes, against
+/// the way it was done before: the same gate pass hashing each released email on one core and
+/// comparing hex strings. Both in a transaction rolled back.
 fn matched(
     store: &Store,
     policy: &Policy,
@@ -521,8 +522,8 @@ fn matched(
             .unwrap();
         estimate = saved.estimate.text();
     });
-    // Before: every member through the gate for the email category, each released email
-    // hashed and compared as hex.
+    // Before: the same gate pass, each released email hashed on this thread and compared as
+    // hex.
     let wanted: std::collections::HashSet<&str> = hashes.iter().map(String::as_str).collect();
     let mut found = 0u64;
     let categories = [steward_ads::index::EMAIL_CATEGORY];

@@ -12,11 +12,12 @@ use std::collections::HashSet;
 
 use roaring::RoaringBitmap;
 use sha2::{Digest, Sha256};
-use steward_core::Policy;
+use steward_core::{Form, Policy};
 use steward_ledger::{Entry, Ledger};
 use steward_privacy::dp::{
     CanonicalQuery, DiscreteLaplace, Epsilon, NoiseKey, round_two_significant,
 };
+use steward_store::gate::{GateRequest, GatedRecord, read_in};
 use steward_store::{Tx, Value};
 
 use crate::error::AdsError;
@@ -436,15 +437,12 @@ fn match_batch(salted: &Sha256, wanted: &HashSet<[u8; 32]>, batch: &[(u32, Strin
     })
 }
 
-/// Creates a matched audience from salted contact hashes. Only members whose email the gate
-/// releases for `ads.targeting` in audience form — `ads.personalized` and `ads.third_party`
-/// on, as the index built through the gate records them ([`AudienceIndex::third_party`]) —
-/// can match: their emails alone are read and hashed (in parallel, in bounded batches), so
-/// the cost follows the members who allow matching, not a gate pass over the whole network.
-/// A list matching fewer than the minimum is refused; the answer never says which entries
-/// (or how many) matched — only a rounded, noised estimate. Pass an index checked against
-/// the database just before (the server's is), so a member's opt-out a moment ago counts;
-/// a matched audience is intersected with the index's matchable members again at every use.
+/// Creates a matched audience from salted contact hashes. Emails are read through the gate
+/// for `ads.targeting` in audience form, which releases them only for members with
+/// `ads.personalized` and `ads.third_party` on; they are hashed in bounded batches on every
+/// core. A list matching fewer than the minimum is refused; the answer never says which
+/// entries (or how many) matched — only a rounded, noised estimate. A matched audience is
+/// intersected with the index's matchable members again at every use.
 #[allow(clippy::too_many_arguments)]
 pub fn create_matched(
     tx: &mut Tx<'_>,
@@ -480,29 +478,32 @@ pub fn create_matched(
             hex::decode_to_slice(h.trim(), &mut out).ok().map(|()| out)
         })
         .collect();
-    let candidates = index.third_party();
     let salted = salted(salt);
     let mut matched = RoaringBitmap::new();
-    let mut batch: Vec<(u32, String)> = Vec::with_capacity(
-        MATCH_BATCH.min(usize::try_from(candidates.len()).unwrap_or(MATCH_BATCH)),
-    );
-    if !candidates.is_empty() && !wanted.is_empty() {
-        tx.query_each(
-            "SELECT member_id, email FROM members WHERE deleted_at IS NULL",
-            &[],
-            |r| {
-                if let Ok(bit) = u32::try_from(r.i64(0)?)
-                    && candidates.contains(bit)
-                {
-                    batch.push((bit, r.text(1)?));
-                    if batch.len() >= MATCH_BATCH {
-                        matched.extend(match_batch(&salted, &wanted, &batch));
-                        batch.clear();
-                    }
+    let mut batch: Vec<(u32, String)> = Vec::new();
+    if !wanted.is_empty() && !index.third_party().is_empty() {
+        // The emails come through the gate like every other read for `ads.targeting` (the
+        // architecture's rule: the gate is the only read path for this purpose); only the
+        // hashing, the costly part, is batched and spread over the cores.
+        let categories = [EMAIL_CATEGORY];
+        let request = GateRequest {
+            purpose: crate::PURPOSE,
+            categories: &categories,
+            form: Form::Audience,
+            at_ms: now_ms,
+        };
+        read_in(tx, policy, &request, |record| {
+            if let GatedRecord::Profile(p) = record
+                && let Some(email) = p.email
+            {
+                batch.push((member_bit(p.member_id)?, email));
+                if batch.len() >= MATCH_BATCH {
+                    matched.extend(match_batch(&salted, &wanted, &batch));
+                    batch.clear();
                 }
-                Ok::<(), AdsError>(())
-            },
-        )?;
+            }
+            Ok::<(), AdsError>(())
+        })?;
         matched.extend(match_batch(&salted, &wanted, &batch));
     }
     if matched.len() < u64::from(config.min_audience) {
