@@ -14,7 +14,9 @@ Mixed, bounded load on loopback for a fixed time:
 - in the middle of the run, `steward datasets build` runs against the same database.
 
 Every answer is checked against the status it must have; anything else (or a connection error)
-is an error. RSS of the server process is sampled every 10 s. Prints a JSON summary on stdout.
+is an error. RSS of the server process is sampled every 10 s (`--rss-every`), split into
+anonymous memory (the heap), file pages and shared memory (SQLite's WAL index is a shared
+mapping), so growth can be told apart from page cache. Prints a JSON summary on stdout.
 """
 
 import argparse
@@ -31,12 +33,19 @@ import time
 SPAM = "URGENT: verify your account at http://paypa1-account-verify.com/login"
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+def rss_parts_kib(pid):
+    """VmRSS and its parts (KiB): anonymous, file-backed, shared memory."""
+    names = {"VmRSS:": "rss", "RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}
+    out = {v: 0 for v in names.values()}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key = line.split(":", 1)[0] + ":"
+                if key in names:
+                    out[names[key]] = int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return out
 
 
 class Client:
@@ -255,14 +264,24 @@ class Soak:
         else:
             self.build["id"] = json.loads(p.stdout)["id"]
 
+    def sample_rss(self):
+        parts = rss_parts_kib(self.a.pid)
+        t = round(time.monotonic() - self.t0, 1)
+        self.rss.append((t, parts["rss"]))
+        self.rss_parts.append({"t": t, **parts})
+
     def rss_sampler(self):
         while time.monotonic() < self.deadline and not self.stop:
-            self.rss.append((round(time.monotonic() - self.t0, 1), rss_kib(self.a.pid)))
-            time.sleep(10)
+            self.sample_rss()
+            # Sleep in short steps so the last sample is not a whole period before the end.
+            until = time.monotonic() + self.a.rss_every
+            while time.monotonic() < min(until, self.deadline) and not self.stop:
+                time.sleep(0.5)
 
     def run(self):
         self.t0 = time.monotonic()
         self.rss = []
+        self.rss_parts = []
         self.build = None
         threads = [threading.Thread(target=self.rss_sampler)]
         threads += [threading.Thread(target=self.member_loop, args=(i,))
@@ -279,7 +298,7 @@ class Soak:
         for f in self.capture_files.values():
             f.close()
         seconds = time.monotonic() - self.t0
-        self.rss.append((round(seconds, 1), rss_kib(self.a.pid)))
+        self.sample_rss()
         total = sum(self.counts.values())
         lat = sorted(self.latencies)
         pct = lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else None
@@ -293,6 +312,7 @@ class Soak:
             "by_kind": dict(sorted(self.counts.items())),
             "captured_responses": self.captured,
             "rss_kib_samples": self.rss,
+            "rss_parts_kib": self.rss_parts,
             "dataset_build": self.build,
         }
 
@@ -309,6 +329,7 @@ def main():
     ap.add_argument("--spec", required=True)
     ap.add_argument("--datasets-out", required=True)
     ap.add_argument("--member-threads", type=int, default=4)
+    ap.add_argument("--rss-every", type=float, default=10.0, help="seconds between RSS samples")
     a = ap.parse_args()
     summary = Soak(a).run()
     print(json.dumps(summary, indent=2))

@@ -155,10 +155,7 @@ pub fn run(args: DemoArgs, global: &Global) -> Result<ExitCode, Failure> {
         args.addr
     ))?;
     crate::logging::init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("start the async runtime")?;
+    let runtime = super::serve::server_runtime(super::serve::BLOCKING_THREADS)?;
     runtime
         .block_on(steward_server::serve(args.addr, state))
         .with_context(|| format!("serve on {}", args.addr))?;
