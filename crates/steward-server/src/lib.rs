@@ -59,8 +59,8 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> std::io::Result<()> {
 /// Serves the API on a bound listener until Ctrl-C (or SIGTERM). Connections carry deadlines
 /// ([`conn_guard`]): a request trickled for longer than the request timeout plus ten seconds,
 /// or a minute without any request, closes the connection. Small JSON answers go out at once
-/// (no Nagle delay). The ads index is built in the background as it starts, so the first
-/// ad-serving requests do not wait for it.
+/// (no Nagle delay). The ads schema and noise key are written before it serves, and the ads
+/// index is built in the background, so the first ad-serving requests do not wait for it.
 pub async fn serve_listener(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -71,7 +71,7 @@ pub async fn serve_listener(
         idle: std::time::Duration::from_secs(60),
     };
     let listener = conn_guard::GuardedListener::new(listener, deadlines);
-    routes::ads::warm(&state);
+    routes::ads::warm(&state).await;
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown())
         .await

@@ -72,14 +72,18 @@ async fn start(timeout: Duration) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(steward_server::serve_listener(listener, state));
-    Server {
+    let server = Server {
         _dir: dir,
         addr,
         store,
         admin,
         member,
         conversation,
-    }
+    };
+    // Start-up writes (the ads schema and noise key) are done once the server answers: only
+    // then is "nothing stored changed" about the hostile requests alone.
+    server.assert_serving().await;
+    server
 }
 
 /// An answer read off the wire.

@@ -399,13 +399,27 @@ async fn snapshot(state: &AppState, freshness: Freshness) -> Result<Arc<Snapshot
     blocking(move || refresh(&store, &policy, &cfg, &sh)).await
 }
 
-/// Builds the ads index and eligibility snapshot in the background, so that a server's first
-/// ad-serving requests answer from a snapshot instead of all waiting for the full build (at
-/// 20,000 members about a second, at 1,000,000 tens of seconds). Call once the server starts.
-pub fn warm(state: &AppState) {
+/// Prepares ads serving as a server starts: the ads schema and the noise key are written
+/// now, before the server answers anything (so a running server writes nothing its requests
+/// did not ask for), and the index and eligibility snapshot are built in the background, so
+/// that the first ad-serving requests answer from a snapshot instead of all waiting for the
+/// full build (at 20,000 members about a second, at 1,000,000 tens of seconds).
+pub async fn warm(state: &AppState) {
     let sh = shared(&state.store);
     if sh.current().is_some() {
         return;
+    }
+    let store = state.store.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        schema::install(&store)?;
+        store.transaction(|tx| schema::noise_key(tx).map(drop))
+    })
+    .await;
+    match prepared {
+        Ok(Ok(())) => sh.installed.store(true, Ordering::Release),
+        // The first ads request installs it then, and reports what failed.
+        Ok(Err(e)) => tracing::warn!(code = e.code(), "ads schema not prepared at start"),
+        Err(_) => tracing::warn!("ads schema preparation did not finish"),
     }
     let (store, policy, cfg) = (state.store.clone(), state.policy.clone(), state.ads);
     drop(tokio::task::spawn_blocking(move || {
