@@ -35,6 +35,8 @@ secs="${STEWARD_BENCH_SECS:-$secs}"
 conns="${STEWARD_BENCH_CONNECTIONS:-32}"
 threads="${STEWARD_BENCH_THREADS:-2}"
 steward="${STEWARD_BIN:-$CARGO_TARGET_DIR/$profile/steward}"
+# A binary given by STEWARD_BIN is reported as such: its profile is not known here.
+[ -n "${STEWARD_BIN:-}" ] && profile="STEWARD_BIN ($STEWARD_BIN)"
 dir=$(mktemp -d)
 server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$dir"; }
