@@ -31,6 +31,71 @@ pub(crate) fn each_position(bytes: &[u8], hit: impl Fn(u8) -> bool, mut each: im
 
 const BLOCK: usize = 16;
 
+/// Calls `each` with the position of every byte of `bytes` equal to one of `targets`, in
+/// order. SWAR over two 64-bit words per block, which the compiler turns into SSE2 (it turns
+/// the closure form of [`each_position`] into a broadcast and compare per byte instead, about
+/// four times the instructions for the link scanner's four markers).
+#[inline]
+pub(crate) fn each_position_of<const N: usize>(
+    bytes: &[u8],
+    targets: [u8; N],
+    mut each: impl FnMut(usize),
+) {
+    let mut blocks = bytes.chunks_exact(BLOCK);
+    let mut block_start = 0;
+    let mut visit = |hits: [u64; 2], block_start: usize| {
+        for (k, mut word) in hits.into_iter().enumerate() {
+            while word != 0 {
+                each(block_start + k * 8 + word.trailing_zeros() as usize / 8);
+                word &= word - 1;
+            }
+        }
+    };
+    for block in &mut blocks {
+        let hits = target_bytes(block, targets);
+        if hits != [0, 0] {
+            visit(hits, block_start);
+        }
+        block_start += BLOCK;
+    }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        // Padding may equal a target (0): only the real bytes' bits are kept.
+        let mut padded = [0u8; BLOCK];
+        padded[..rest.len()].copy_from_slice(rest);
+        let mut hits = target_bytes(&padded, targets);
+        for (k, word) in hits.iter_mut().enumerate() {
+            let real = rest.len().saturating_sub(k * 8).min(8);
+            *word &= u64::MAX.checked_shr(64 - 8 * real as u32).unwrap_or(0);
+        }
+        visit(hits, block_start);
+    }
+}
+
+/// For a block of sixteen bytes, two words whose byte `i` has its high bit set iff byte
+/// `8k + i` of the block is one of `targets` (and all other bits clear).
+#[inline]
+fn target_bytes<const N: usize>(block: &[u8], targets: [u8; N]) -> [u64; 2] {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let mut words = [0u64; 2];
+    for (k, w) in words.iter_mut().enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&block[k * 8..k * 8 + 8]);
+        *w = u64::from_le_bytes(b);
+    }
+    // A byte's high bit in `((x & 0x7f) + 0x7f) | x` is set iff the byte is not zero, with
+    // no carry into the next byte; `x = word ^ target` is zero exactly where they are equal.
+    let mut none = [u64::MAX; 2];
+    for t in targets {
+        for (n, w) in none.iter_mut().zip(words) {
+            let x = w ^ (ONES * u64::from(t));
+            *n &= ((x & LOW7).wrapping_add(LOW7)) | x;
+        }
+    }
+    [!none[0] & !LOW7, !none[1] & !LOW7]
+}
+
 /// How many bytes of `bytes` `hit` holds for. Counted in wrapping `u8` adds over runs of at
 /// most 255 bytes (which cannot wrap), because the workspace builds release code with
 /// overflow checks, and a checked add per byte keeps the compiler from vectorizing the count.
@@ -75,6 +140,21 @@ mod tests {
         fn count_is_the_number_of_hits(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
             let hit = |b: u8| b < 0x80;
             prop_assert_eq!(count(&bytes, hit), bytes.iter().filter(|&&b| hit(b)).count());
+        }
+
+        #[test]
+        fn target_positions_are_every_hit_in_order(
+            bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(b'.'), Just(b':'), any::<u8>()], 0..100),
+        ) {
+            let targets = [b'.', b':', b']', 0];
+            let mut fast = Vec::new();
+            each_position_of(&bytes, targets, |i| fast.push(i));
+            let slow: Vec<usize> = (0..bytes.len()).filter(|&i| targets.contains(&bytes[i])).collect();
+            prop_assert_eq!(fast, slow);
+            let mut dots = Vec::new();
+            each_position_of(&bytes, [b'.'], |i| dots.push(i));
+            let slow: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == b'.').collect();
+            prop_assert_eq!(dots, slow);
         }
 
         #[test]

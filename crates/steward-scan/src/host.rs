@@ -1,6 +1,7 @@
 //! Host names: normalisation, punycode decoding (RFC 3492), confusable skeletons (after Unicode
 //! TR39), registrable domains, IP literals and edit distance.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
@@ -11,7 +12,7 @@ use crate::phishing::RuleHasher;
 /// Public Suffix List: the country second levels and hosting platforms phishing uses most. A
 /// host under a suffix not listed is treated as `label.tld`, which errs towards grouping more
 /// hosts under one registrable domain (never towards missing a blocklisted parent).
-const MULTI_LABEL_SUFFIXES: &[&str] = &[
+pub(crate) const MULTI_LABEL_SUFFIXES: &[&str] = &[
     "co.uk",
     "org.uk",
     "ac.uk",
@@ -81,19 +82,63 @@ fn is_multi_label_suffix(tail: &str) -> bool {
 
 /// A host as it appeared in a link, normalised.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Host {
+pub struct Host<'a> {
     /// Lowercase ASCII (or lowercase Unicode if the link spelled it so), no trailing dot.
-    pub name: String,
-    /// The same with every `xn--` label decoded, for look-alike checks.
-    pub unicode: String,
-    /// Whether any label was punycode.
-    pub had_punycode: bool,
+    /// Borrowed from the message when it was written so (most hosts): no allocation per link.
+    pub name: Cow<'a, str>,
+    /// `name` with every `xn--` label decoded, when at least one was (else it is `name`).
+    decoded: Option<String>,
 }
 
-impl Host {
+/// Bytes a host name may hold, for ASCII (uppercase too: it is lowercased, not rejected).
+const ASCII_HOST_BYTE: [bool; 128] = {
+    let mut table = [false; 128];
+    let mut b = 0u8;
+    while b < 128 {
+        table[b as usize] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'[' | b']');
+        b += 1;
+    }
+    table
+};
+
+impl<'a> Host<'a> {
     /// Normalises a raw host; `None` if it is not host-shaped.
-    pub fn parse(raw: &str) -> Option<Host> {
-        let name = raw.trim_end_matches('.').to_lowercase();
+    pub fn parse(raw: &'a str) -> Option<Host<'a>> {
+        let trimmed = raw.trim_end_matches('.');
+        let bytes = trimmed.as_bytes();
+        // One walk over an ASCII host checks every byte, finds `..` and uppercase, and notices
+        // a possible `xn--`; non-ASCII hosts take the general path (Unicode lowercasing can
+        // change lengths and characters, so they are checked after it).
+        let mut valid = true;
+        let mut upper = false;
+        let mut dashes = false;
+        let mut previous = 0u8;
+        for &b in bytes {
+            if !b.is_ascii() {
+                return Host::parse_unicode(trimmed);
+            }
+            valid &= ASCII_HOST_BYTE[usize::from(b)] & !(b == b'.' && previous == b'.');
+            upper |= b.is_ascii_uppercase();
+            dashes |= b == b'-' && previous == b'-';
+            previous = b;
+        }
+        if !valid || bytes.is_empty() || bytes.len() > 253 || bytes[0] == b'.' {
+            return None;
+        }
+        let name = if upper {
+            Cow::Owned(trimmed.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(trimmed)
+        };
+        // Without `--` there is no `xn--` label, and the decoded spelling is the name itself.
+        let decoded = if dashes { decode_labels(&name) } else { None };
+        Some(Host { name, decoded })
+    }
+
+    /// [`Host::parse`] of a host with a non-ASCII character.
+    fn parse_unicode(trimmed: &str) -> Option<Host<'a>> {
+        let name = trimmed.to_lowercase();
         if name.is_empty()
             || name.len() > 253
             || name.starts_with('.')
@@ -112,33 +157,21 @@ impl Host {
         }) {
             return None;
         }
-        if !name.as_bytes().windows(4).any(|w| w == b"xn--") {
-            // No punycode label: the decoded spelling is the name itself.
-            return Some(Host {
-                unicode: name.clone(),
-                name,
-                had_punycode: false,
-            });
-        }
-        let mut had_punycode = false;
-        let mut unicode = String::with_capacity(name.len());
-        for (i, label) in name.split('.').enumerate() {
-            if i > 0 {
-                unicode.push('.');
-            }
-            match label.strip_prefix("xn--").and_then(punycode_decode) {
-                Some(decoded) => {
-                    had_punycode = true;
-                    unicode.push_str(&decoded.to_lowercase());
-                }
-                None => unicode.push_str(label),
-            }
-        }
+        let decoded = decode_labels(&name);
         Some(Host {
-            name,
-            unicode,
-            had_punycode,
+            name: Cow::Owned(name),
+            decoded,
         })
+    }
+
+    /// The host with every `xn--` label decoded, for look-alike checks.
+    pub fn unicode(&self) -> &str {
+        self.decoded.as_deref().unwrap_or(&self.name)
+    }
+
+    /// Whether any label was punycode.
+    pub fn had_punycode(&self) -> bool {
+        self.decoded.is_some()
     }
 
     /// The registrable domain (e.g. `evil.co.uk` for `a.b.evil.co.uk`), of the given spelling.
@@ -179,6 +212,28 @@ impl Host {
     }
 }
 
+/// `name` with its `xn--` labels decoded, if any label decodes.
+fn decode_labels(name: &str) -> Option<String> {
+    if !name.as_bytes().windows(4).any(|w| w == b"xn--") {
+        return None;
+    }
+    let mut had_punycode = false;
+    let mut unicode = String::with_capacity(name.len());
+    for (i, label) in name.split('.').enumerate() {
+        if i > 0 {
+            unicode.push('.');
+        }
+        match label.strip_prefix("xn--").and_then(punycode_decode) {
+            Some(decoded) => {
+                had_punycode = true;
+                unicode.push_str(&decoded.to_lowercase());
+            }
+            None => unicode.push_str(label),
+        }
+    }
+    had_punycode.then_some(unicode)
+}
+
 /// What kind of IP literal a host is, if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IpLiteral {
@@ -193,6 +248,14 @@ pub enum IpLiteral {
 
 /// Classifies a host as an IP literal.
 pub fn ip_literal(host: &str) -> Option<IpLiteral> {
+    // Every form below starts with `[` or a digit; host names seldom do.
+    if !host
+        .as_bytes()
+        .first()
+        .is_some_and(|&b| b == b'[' || b.is_ascii_digit())
+    {
+        return None;
+    }
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         let addr: std::net::Ipv6Addr = inner.parse().ok()?;
         let private = addr.is_loopback()
@@ -361,6 +424,84 @@ pub fn skeleton(label: &str) -> String {
     out
 }
 
+/// A label's [`skeleton`], built on the stack when the label is ASCII and short (nearly every
+/// label a message holds), so a link's look-alike checks allocate nothing.
+#[derive(Clone, Debug)]
+pub(crate) enum Skeleton {
+    /// The skeleton of an ASCII label of at most [`INLINE_SKELETON`] bytes (itself ASCII).
+    Inline {
+        bytes: [u8; INLINE_SKELETON],
+        len: usize,
+    },
+    /// Any other label's skeleton, and whether it is ASCII.
+    Heap(String, bool),
+}
+
+/// Longest label whose skeleton is built on the stack.
+pub(crate) const INLINE_SKELETON: usize = 48;
+
+impl Skeleton {
+    /// The skeleton of `label`.
+    pub(crate) fn of(label: &str) -> Skeleton {
+        let input = label.as_bytes();
+        if input.len() > INLINE_SKELETON || !label.is_ascii() {
+            let s = skeleton(label);
+            let ascii = s.is_ascii();
+            return Skeleton::Heap(s, ascii);
+        }
+        // One pass folds characters and the three pairs at once: the pairs' letters (`r n`,
+        // `v`, `c l`) are disjoint and their replacements (`m w d`) are none of them, so
+        // the three sequential replaces of `skeleton` find exactly these leftmost matches.
+        let mut bytes = [0u8; INLINE_SKELETON];
+        let mut len = 0;
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            let b = ASCII_CONFUSABLE[usize::from(b & 0x7f)];
+            let next = input
+                .get(i + 1)
+                .map(|&n| ASCII_CONFUSABLE[usize::from(n & 0x7f)]);
+            let (out, width) = match (b, next) {
+                (b'r', Some(b'n')) => (b'm', 2),
+                (b'v', Some(b'v')) => (b'w', 2),
+                (b'c', Some(b'l')) => (b'd', 2),
+                _ => (b, 1),
+            };
+            bytes[len] = out;
+            len += 1;
+            i += width;
+        }
+        Skeleton::Inline { bytes, len }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Skeleton::Inline { bytes, len } => &bytes[..*len],
+            Skeleton::Heap(s, _) => s.as_bytes(),
+        }
+    }
+
+    pub(crate) fn is_ascii(&self) -> bool {
+        match self {
+            Skeleton::Inline { .. } => true,
+            Skeleton::Heap(_, ascii) => *ascii,
+        }
+    }
+
+    /// Length in characters.
+    pub(crate) fn chars(&self) -> usize {
+        match self {
+            Skeleton::Inline { len, .. } => *len,
+            Skeleton::Heap(s, true) => s.len(),
+            Skeleton::Heap(s, false) => s.chars().count(),
+        }
+    }
+
+    /// As a string (borrowed: an inline skeleton is ASCII, which the lossy decode keeps).
+    pub(crate) fn to_str(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.as_bytes())
+    }
+}
+
 /// [`confusable`] of every ASCII character, computed at compile time: most labels are ASCII,
 /// and a table lookup spares them the walk through the Unicode arms.
 const ASCII_CONFUSABLE: [u8; 128] = {
@@ -420,7 +561,7 @@ pub fn edit_distance_is_one(a: &str, b: &str) -> bool {
     distance_one(&a, &b)
 }
 
-fn distance_one<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+pub(crate) fn distance_one<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     match long.len() - short.len() {
         0 => {
@@ -490,6 +631,123 @@ mod tests {
             prop_assert_eq!(Host::registrable(&name), registrable_reference(&name));
             prop_assert_eq!(Host::registrable(&head), registrable_reference(&head));
         }
+    }
+
+    /// What `Host::parse` replaced: lowercase the whole name, then check it character by
+    /// character; `(name, decoded spelling, had punycode)`.
+    fn parse_reference(raw: &str) -> Option<(String, String, bool)> {
+        let name = raw.trim_end_matches('.').to_lowercase();
+        if name.is_empty()
+            || name.len() > 253
+            || name.starts_with('.')
+            || name.as_bytes().windows(2).any(|w| w == b"..")
+        {
+            return None;
+        }
+        if !name.chars().all(|c| {
+            c.is_alphanumeric()
+                || c == '-'
+                || c == '.'
+                || c == '_'
+                || c == ':'
+                || c == '['
+                || c == ']'
+        }) {
+            return None;
+        }
+        if !name.as_bytes().windows(4).any(|w| w == b"xn--") {
+            return Some((name.clone(), name, false));
+        }
+        let mut had_punycode = false;
+        let mut unicode = String::with_capacity(name.len());
+        for (i, label) in name.split('.').enumerate() {
+            if i > 0 {
+                unicode.push('.');
+            }
+            match label.strip_prefix("xn--").and_then(punycode_decode) {
+                Some(decoded) => {
+                    had_punycode = true;
+                    unicode.push_str(&decoded.to_lowercase());
+                }
+                None => unicode.push_str(label),
+            }
+        }
+        Some((name, unicode, had_punycode))
+    }
+
+    fn host_like() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                4 => proptest::sample::select(&[
+                    "xn--", "xn--pypal-4ve", "xn--80ak6aa92e", "XN--MNCHEN-3YA", "-", "--", ".",
+                    "..", "_", ":", "[", "]", "Pay", "pal", "аррӏе", "İ", "ß", "K", "\u{212a}",
+                    "0x", "1", "a", "Z", "/", " ",
+                ][..]).prop_map(str::to_owned),
+                1 => any::<char>().prop_map(String::from),
+            ],
+            0..12,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn parse_matches_the_reference(raw in prop_oneof![host_like(), crate::test_text::adversarial()]) {
+            let fast = Host::parse(&raw)
+                .map(|h| (h.name.to_string(), h.unicode().to_owned(), h.had_punycode()));
+            prop_assert_eq!(fast, parse_reference(&raw));
+        }
+
+        #[test]
+        fn inline_skeletons_match_the_string_fold(label in prop_oneof![host_like(), "[a-z0-9|rnvcl1-]{0,60}"]) {
+            let s = Skeleton::of(&label);
+            let reference = skeleton(&label);
+            prop_assert_eq!(s.as_bytes(), reference.as_bytes());
+            prop_assert_eq!(s.is_ascii(), reference.is_ascii());
+            prop_assert_eq!(s.chars(), reference.chars().count());
+            prop_assert_eq!(s.to_str(), reference);
+        }
+
+        #[test]
+        fn ip_literal_shortcut_keeps_the_answer(raw in prop_oneof![host_like(), "[0-9a-fx.:\\[\\]]{0,20}"]) {
+            prop_assert_eq!(ip_literal(&raw), ip_literal_reference(&raw));
+        }
+    }
+
+    /// `ip_literal` without its first-byte shortcut.
+    fn ip_literal_reference(host: &str) -> Option<IpLiteral> {
+        if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            let addr: std::net::Ipv6Addr = inner.parse().ok()?;
+            let private = addr.is_loopback()
+                || addr.is_unspecified()
+                || (addr.segments()[0] & 0xfe00) == 0xfc00
+                || (addr.segments()[0] & 0xffc0) == 0xfe80;
+            return Some(if private {
+                IpLiteral::Private
+            } else {
+                IpLiteral::Public
+            });
+        }
+        if let Ok(addr) = host.parse::<std::net::Ipv4Addr>() {
+            let private = addr.is_loopback()
+                || addr.is_private()
+                || addr.is_link_local()
+                || addr.is_unspecified();
+            return Some(if private {
+                IpLiteral::Private
+            } else {
+                IpLiteral::Public
+            });
+        }
+        let number = if let Some(hex) = host.strip_prefix("0x") {
+            u32::from_str_radix(hex, 16).ok()
+        } else if host.len() >= 8 && host.bytes().all(|b| b.is_ascii_digit()) {
+            host.parse::<u32>().ok()
+        } else {
+            None
+        };
+        number.map(|_| IpLiteral::Obfuscated)
     }
 
     #[test]

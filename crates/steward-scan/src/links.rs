@@ -1,7 +1,7 @@
 //! Finds links in message text: bare URLs, `www.` hosts, Markdown `[text](url)`, HTML
 //! `<a href="url">text</a>`, and bare host names; keeps what the phishing rules need.
 
-use crate::bytescan::each_position;
+use crate::bytescan::each_position_of;
 use crate::host::Host;
 
 /// `$test` (a `const fn(char) -> bool`) of every ASCII character, for byte-at-a-time walks
@@ -31,9 +31,9 @@ pub enum LinkSource {
 
 /// One link found in a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Link {
+pub struct Link<'a> {
     /// Where it leads.
-    pub host: Host,
+    pub host: Host<'a>,
     /// How it was written.
     pub source: LinkSource,
     /// Whether it has a path, query or fragment after the host.
@@ -42,7 +42,7 @@ pub struct Link {
     pub userinfo_looks_like_host: bool,
     /// The host the link's display text shows, when the text of a Markdown or HTML link
     /// itself names a host.
-    pub display_host: Option<Host>,
+    pub display_host: Option<Host<'a>>,
 }
 
 /// Extracts links from message text.
@@ -75,11 +75,7 @@ fn link_starts(text: &str) -> Vec<Start> {
     let bytes = text.as_bytes();
     // Allocated on the first marker only: most messages hold none.
     let mut found = Vec::new();
-    // Branch-free (`min(b ^ c, 1)` is 0 exactly when `b == c`), so the compiler vectorizes it
-    // instead of folding the four compares back into a branchy bit test.
-    let marker =
-        |b: u8| (b ^ b':').min(1) & (b ^ b'.').min(1) & (b ^ b']').min(1) & (b ^ b'<').min(1) == 0;
-    each_position(bytes, marker, |at| {
+    each_position_of(bytes, [b':', b'.', b']', b'<'], |at| {
         let next = |n: usize| bytes.get(at + n).copied();
         let start = match bytes[at] {
             b':' if next(1) == Some(b'/') && next(2) == Some(b'/') => Start {
@@ -120,7 +116,7 @@ impl LinkExtractor {
     }
 
     /// All links in `text`, in order of appearance (a link is reported once).
-    pub fn extract(&self, text: &str) -> Vec<Link> {
+    pub fn extract<'a>(&self, text: &'a str) -> Vec<Link<'a>> {
         let matches = link_starts(text);
         // Room for every marked link and a few bare hosts, so neither list regrows; nothing
         // allocated for a message without markers (most), until a bare host turns up.
@@ -157,11 +153,7 @@ impl LinkExtractor {
             match m.kind {
                 StartKind::Scheme => {
                     // Back up over the scheme name.
-                    let scheme_start = text[..m.start]
-                        .rfind(|c: char| {
-                            !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
-                        })
-                        .map_or(0, |i| i + 1);
+                    let scheme_start = scheme_start(text.as_bytes(), m.start);
                     if scheme_start == m.start || inside(&spans, scheme_start) {
                         continue;
                     }
@@ -189,6 +181,31 @@ impl LinkExtractor {
     }
 }
 
+/// Where the scheme before `://` at `at` starts: after the last character before `at` that
+/// is not ASCII alphanumeric, `+`, `-` or `.` (or at 0). Bytes, not characters: only ASCII
+/// bytes are scheme characters. When the stop is a non-ASCII character this answers one past
+/// that character's first byte, as the character search it replaced did (a position inside
+/// the character, which no token or marker can start at, so spans cover the same starts).
+fn scheme_start(bytes: &[u8], at: usize) -> usize {
+    let mut i = at;
+    while i > 0
+        && bytes
+            .get(i - 1)
+            .is_some_and(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    {
+        i -= 1;
+    }
+    if i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii) {
+        return i;
+    }
+    // Back over continuation bytes (`0b10xx_xxxx`) to the character's first byte.
+    let mut first = i - 1;
+    while first > 0 && bytes.get(first).is_some_and(|&b| b & 0xc0 == 0x80) {
+        first -= 1;
+    }
+    first + 1
+}
+
 #[inline]
 const fn is_url_char(c: char) -> bool {
     !(c.is_whitespace()
@@ -200,7 +217,7 @@ const fn is_url_char(c: char) -> bool {
 
 /// Parses `host[:port][/path...]` starting at `from`; returns the link (if the host is sane) and
 /// where the URL ends.
-fn parse_after_scheme(text: &str, from: usize, source: LinkSource) -> (Option<Link>, usize) {
+fn parse_after_scheme(text: &str, from: usize, source: LinkSource) -> (Option<Link<'_>>, usize) {
     let rest = &text[from..];
     let mut len = first_char_where(rest, &ASCII_URL_END, url_end);
     // A bracketed IPv6 host keeps its brackets; elsewhere brackets end the URL.
@@ -244,11 +261,11 @@ fn trim_ascii_end(s: &str, trim: impl Fn(u8) -> bool) -> &str {
     s.get(..end).unwrap_or(s)
 }
 
-fn link_from_authority_and_path(
-    url: &str,
+fn link_from_authority_and_path<'a>(
+    url: &'a str,
     source: LinkSource,
-    display: Option<Host>,
-) -> Option<Link> {
+    display: Option<Host<'a>>,
+) -> Option<Link<'a>> {
     let authority_end =
         byte_position(url.as_bytes(), |b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(url.len());
     let authority = &url[..authority_end];
@@ -277,7 +294,7 @@ fn link_from_authority_and_path(
 }
 
 /// `[display](url)`, with `at` pointing to `](`.
-fn parse_markdown(text: &str, at: usize) -> Option<(Link, usize, usize)> {
+fn parse_markdown(text: &str, at: usize) -> Option<(Link<'_>, usize, usize)> {
     let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
     let open = text[line_start..at].rfind('[')? + line_start;
     let display = &text[open + 1..at];
@@ -289,7 +306,7 @@ fn parse_markdown(text: &str, at: usize) -> Option<(Link, usize, usize)> {
 }
 
 /// `<a ... href="url" ...>display</a>`, with `at` pointing to `<a `.
-fn parse_anchor(text: &str, at: usize) -> Option<(Link, usize)> {
+fn parse_anchor(text: &str, at: usize) -> Option<(Link<'_>, usize)> {
     let tag_end = text[at..].find('>')? + at;
     let tag = &text[at..tag_end];
     let lower = tag.to_ascii_lowercase();
@@ -314,7 +331,7 @@ fn parse_anchor(text: &str, at: usize) -> Option<(Link, usize)> {
     Some((link, close))
 }
 
-fn link_from_url(url: &str, display: Option<Host>) -> Option<Link> {
+fn link_from_url<'a>(url: &'a str, display: Option<Host<'a>>) -> Option<Link<'a>> {
     if let Some(i) = url.find("://") {
         return link_from_authority_and_path(&url[i + 3..], LinkSource::Scheme, display);
     }
@@ -327,7 +344,7 @@ fn link_from_url(url: &str, display: Option<Host>) -> Option<Link> {
 }
 
 /// The host a link's display text names, if the text is (or contains) a host-like token.
-fn display_host(display: &str) -> Option<Host> {
+fn display_host(display: &str) -> Option<Host<'_>> {
     display
         .split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '(' | ')'))
         .find_map(|token| {
@@ -373,21 +390,54 @@ const ASCII_SEPARATOR: [bool; 128] = ascii_table!(is_token_separator);
 /// Only a token with a dot can look like a host, so instead of splitting the whole text into
 /// tokens (a character-class test on every character), this visits each dot and takes the
 /// token around it: the same tokens, in the same order, for a fraction of the work on prose.
-fn bare_hosts(text: &str, spans: &[(usize, usize)], links: &mut Vec<Link>) {
+///
+/// Two kinds of dot are settled without walking their token, both exactly:
+/// - a dot followed only by `. : ! ?` up to an ASCII separator (a sentence's end). It is the
+///   token's first dot (an earlier one would have been visited first and moved `from` past
+///   this one), unless an earlier one was skipped for the next reason (and then the token
+///   yields nothing anyway); trimming those characters leaves no dot, so no host.
+/// - a dot inside a span that starts a token (at the text's start or after an ASCII
+///   separator): its token cannot start before the span, so it starts inside it, and
+///   [`bare_host_token`] skips tokens starting inside a span. Its other dots are visited on
+///   their own and come to the same answer.
+fn bare_hosts<'a>(text: &'a str, spans: &[(usize, usize)], links: &mut Vec<Link<'a>>) {
+    let bytes = text.as_bytes();
+    let separator_before = |at: usize| {
+        at == 0
+            || bytes
+                .get(at - 1)
+                .is_some_and(|&b| b.is_ascii() && ASCII_SEPARATOR[usize::from(b)])
+    };
     let mut from = 0;
-    each_position(
-        text.as_bytes(),
-        |b| b == b'.',
-        |dot| {
-            if dot < from {
-                // Inside the token just visited.
-                return;
-            }
-            let (start, end) = token_around(text, dot);
+    each_position_of(bytes, [b'.'], |dot| {
+        if dot < from {
+            // Inside the token just visited.
+            return;
+        }
+        let mut end = dot + 1;
+        while bytes
+            .get(end)
+            .is_some_and(|&b| matches!(b, b'.' | b':' | b'!' | b'?'))
+        {
+            end += 1;
+        }
+        if bytes
+            .get(end)
+            .is_none_or(|&b| b.is_ascii() && ASCII_SEPARATOR[usize::from(b)])
+        {
             from = end;
-            bare_host_token(&text[start..end], start, spans, links);
-        },
-    );
+            return;
+        }
+        if spans
+            .iter()
+            .any(|&(s, e)| dot >= s && dot < e && separator_before(s))
+        {
+            return;
+        }
+        let (start, end) = token_around(text, dot);
+        from = end;
+        bare_host_token(&text[start..end], start, spans, links);
+    });
 }
 
 /// The byte offset of the first character of `s` for which `stop` holds (or `s.len()`): as
@@ -440,7 +490,12 @@ fn token_around(text: &str, at: usize) -> (usize, usize) {
 }
 
 /// One token of [`bare_hosts`], starting at byte `offset` of the text.
-fn bare_host_token(raw: &str, offset: usize, spans: &[(usize, usize)], links: &mut Vec<Link>) {
+fn bare_host_token<'a>(
+    raw: &'a str,
+    offset: usize,
+    spans: &[(usize, usize)],
+    links: &mut Vec<Link<'a>>,
+) {
     if spans
         .iter()
         .any(|&(start, end)| offset >= start && offset < end)
@@ -512,7 +567,7 @@ mod tests {
         text: &str,
         from: usize,
         source: LinkSource,
-    ) -> (Option<Link>, usize) {
+    ) -> (Option<Link<'_>>, usize) {
         let rest = &text[from..];
         let mut len = rest.find(url_end).unwrap_or(rest.len());
         if !rest.starts_with('[') {
@@ -529,8 +584,82 @@ mod tests {
         (link, end)
     }
 
+    /// What `extract` replaced: the scheme name found by a char search, every dot's token
+    /// taken.
+    fn extract_reference<'a>(text: &'a str) -> Vec<Link<'a>> {
+        let matches = link_starts(text);
+        // Room for every marked link and a few bare hosts, so neither list regrows; nothing
+        // allocated for a message without markers (most), until a bare host turns up.
+        let mut links = if matches.is_empty() {
+            Vec::new()
+        } else {
+            Vec::with_capacity(matches.len() + 4)
+        };
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
+        // Markdown and HTML links first: their display text may itself look like a URL, and it
+        // is display, not a link.
+        for m in &matches {
+            if spans.iter().any(|&(s, e)| m.start >= s && m.start < e) {
+                continue;
+            }
+            let found = match m.kind {
+                StartKind::Markdown => parse_markdown(text, m.start),
+                StartKind::Anchor => {
+                    parse_anchor(text, m.start).map(|(link, end)| (link, m.start, end))
+                }
+                _ => None,
+            };
+            if let Some((link, start, end)) = found {
+                spans.push((start, end));
+                links.push(link);
+            }
+        }
+        let inside =
+            |spans: &[(usize, usize)], at: usize| spans.iter().any(|&(s, e)| at >= s && at < e);
+        for m in &matches {
+            if inside(&spans, m.start) {
+                continue;
+            }
+            match m.kind {
+                StartKind::Scheme => {
+                    // Back up over the scheme name.
+                    let scheme_start = text[..m.start]
+                        .rfind(|c: char| {
+                            !(c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '.')
+                        })
+                        .map_or(0, |i| i + 1);
+                    if scheme_start == m.start || inside(&spans, scheme_start) {
+                        continue;
+                    }
+                    let (link, end) = parse_after_scheme(text, m.end, LinkSource::Scheme);
+                    spans.push((scheme_start, end));
+                    links.extend(link);
+                }
+                StartKind::Www => {
+                    let preceded_by_word = text[..m.start]
+                        .chars()
+                        .next_back()
+                        .is_some_and(|c| c.is_alphanumeric() || c == '.' || c == '/' || c == '-');
+                    if preceded_by_word {
+                        continue;
+                    }
+                    let (link, end) = parse_after_scheme(text, m.start, LinkSource::Www);
+                    spans.push((m.start, end));
+                    links.extend(link);
+                }
+                StartKind::Markdown | StartKind::Anchor => {}
+            }
+        }
+        bare_hosts_reference(text, &spans, &mut links);
+        links
+    }
+
     /// What the dot-driven `bare_hosts` replaced: every token of the split text.
-    fn bare_hosts_reference(text: &str, spans: &[(usize, usize)], links: &mut Vec<Link>) {
+    fn bare_hosts_reference<'a>(
+        text: &'a str,
+        spans: &[(usize, usize)],
+        links: &mut Vec<Link<'a>>,
+    ) {
         let base = text.as_ptr() as usize;
         for raw in text.split(is_token_separator) {
             bare_host_token(raw, raw.as_ptr() as usize - base, spans, links);
@@ -572,6 +701,30 @@ mod tests {
         }
 
         #[test]
+        fn links_match_the_reference_extract(text in adversarial()) {
+            prop_assert_eq!(LinkExtractor::new().extract(&text), extract_reference(&text));
+        }
+
+        #[test]
+        fn bare_hosts_with_spans_match_the_token_split(
+            text in adversarial(),
+            cuts in proptest::collection::vec((0usize..200, 0usize..40), 0..4),
+        ) {
+            // Spans where extraction puts them: starting after separators, ending anywhere.
+            let spans: Vec<(usize, usize)> = cuts
+                .iter()
+                .map(|&(at, len)| {
+                    let at = at.min(text.len());
+                    (at, at + len)
+                })
+                .collect();
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            bare_hosts(&text, &spans, &mut fast);
+            bare_hosts_reference(&text, &spans, &mut reference);
+            prop_assert_eq!(fast, reference);
+        }
+
+        #[test]
         fn link_starts_match_the_automaton(text in adversarial()) {
             prop_assert_eq!(link_starts(&text), link_starts_reference(&text));
         }
@@ -602,7 +755,7 @@ mod tests {
         LinkExtractor::new()
             .extract(text)
             .into_iter()
-            .map(|l| (l.host.name, l.source))
+            .map(|l| (l.host.name.into_owned(), l.source))
             .collect()
     }
 

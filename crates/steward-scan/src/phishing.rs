@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::host::{self, Host, IpLiteral};
+use crate::host::{self, Host, IpLiteral, Skeleton};
 use crate::links::{Link, LinkSource};
 use crate::{Finding, ScanError};
 
@@ -18,16 +18,32 @@ struct Brand {
 }
 
 impl Brand {
-    /// Whether `skeleton` (ASCII iff `ascii`) is one edit from this brand's skeleton. Two ASCII
-    /// strings whose lengths differ by more than one are not, and most pairs end there.
-    fn one_edit_from(&self, skeleton: &str, ascii: bool) -> bool {
-        if ascii && self.ascii {
+    /// Whether `skeleton` is one edit from this brand's skeleton. Two ASCII strings whose
+    /// lengths differ by more than one are not, and most pairs end there.
+    fn one_edit_from(&self, skeleton: &Skeleton) -> bool {
+        if skeleton.is_ascii() && self.ascii {
             let (a, b) = (skeleton.as_bytes(), self.skeleton.as_bytes());
             if a.len().abs_diff(b.len()) > 1 {
                 return false;
             }
             // One substitution, transposition, insertion or deletion leaves the first or the
             // last byte of strings this long in place.
+            if a.len().min(b.len()) >= 3 && a.first() != b.first() && a.last() != b.last() {
+                return false;
+            }
+            return host::distance_one(a, b);
+        }
+        host::edit_distance_is_one(&skeleton.to_str(), &self.skeleton)
+    }
+
+    /// What `one_edit_from` replaced, on a skeleton string.
+    #[cfg(test)]
+    fn one_edit_from_reference(&self, skeleton: &str, ascii: bool) -> bool {
+        if ascii && self.ascii {
+            let (a, b) = (skeleton.as_bytes(), self.skeleton.as_bytes());
+            if a.len().abs_diff(b.len()) > 1 {
+                return false;
+            }
             if a.len().min(b.len()) >= 3 && a.first() != b.first() && a.last() != b.last() {
                 return false;
             }
@@ -84,14 +100,39 @@ impl Hasher for RuleHasher {
 type RuleSet = HashSet<Box<str>, BuildHasherDefault<RuleHasher>>;
 type RuleMap<V> = HashMap<Box<str>, V, BuildHasherDefault<RuleHasher>>;
 
+/// What the rule files say about one domain: every list is folded into one map, so each
+/// parent domain of a link costs one lookup, not one per list.
+#[derive(Clone, Copy, Debug, Default)]
+struct DomainRules {
+    allow: bool,
+    block: bool,
+    shortener: bool,
+    /// One of the multi-label public suffixes of [`host::MULTI_LABEL_SUFFIXES`].
+    public_suffix: bool,
+    /// The brand that uses this registrable domain.
+    brand: Option<usize>,
+}
+
 /// Loaded phishing rule data.
 #[derive(Debug)]
 pub struct PhishingRules {
+    domains: RuleMap<DomainRules>,
+    blocklist_len: usize,
+    brands: Vec<Brand>,
+    /// Brand indices by their skeleton's length in characters, ascending: only a skeleton of
+    /// the same length can equal one, and only one within one character can be one edit away.
+    by_length: Vec<Vec<usize>>,
+    /// The separate lists the reference check reads.
+    #[cfg(test)]
+    reference: ReferenceLists,
+}
+
+#[cfg(test)]
+#[derive(Debug)]
+struct ReferenceLists {
     blocklist: RuleSet,
     allowlist: RuleSet,
     shorteners: RuleSet,
-    brands: Vec<Brand>,
-    /// Registrable domain → index of the brand that owns it.
     brand_domains: RuleMap<usize>,
 }
 
@@ -159,32 +200,241 @@ impl PhishingRules {
                 name,
             });
         }
+        let (blocklist, allowlist, shorteners) = (
+            domain_set(blocklist),
+            domain_set(allowlist),
+            domain_set(shorteners),
+        );
+        let mut domains: RuleMap<DomainRules> = RuleMap::default();
+        for d in &blocklist {
+            domains.entry(d.clone()).or_default().block = true;
+        }
+        for d in &allowlist {
+            domains.entry(d.clone()).or_default().allow = true;
+        }
+        for d in &shorteners {
+            domains.entry(d.clone()).or_default().shortener = true;
+        }
+        for (d, &brand) in &brand_domains {
+            domains.entry(d.clone()).or_default().brand = Some(brand);
+        }
+        for suffix in host::MULTI_LABEL_SUFFIXES {
+            domains.entry((*suffix).into()).or_default().public_suffix = true;
+        }
+        let mut by_length: Vec<Vec<usize>> = Vec::new();
+        for (i, brand) in parsed_brands.iter().enumerate() {
+            let length = brand.skeleton.chars().count();
+            if by_length.len() <= length {
+                by_length.resize(length + 1, Vec::new());
+            }
+            by_length[length].push(i);
+        }
         Ok(PhishingRules {
-            blocklist: domain_set(blocklist),
-            allowlist: domain_set(allowlist),
-            shorteners: domain_set(shorteners),
+            domains,
+            blocklist_len: blocklist.len(),
             brands: parsed_brands,
-            brand_domains,
+            by_length,
+            #[cfg(test)]
+            reference: ReferenceLists {
+                blocklist,
+                allowlist,
+                shorteners,
+                brand_domains,
+            },
         })
     }
 
     /// Number of blocklisted domains loaded.
     pub fn blocklist_len(&self) -> usize {
-        self.blocklist.len()
+        self.blocklist_len
     }
 
     /// Findings for one link.
-    pub(crate) fn check(&self, link: &Link, out: &mut Vec<Finding>) {
+    pub(crate) fn check(&self, link: &Link<'_>, out: &mut Vec<Finding>) {
         let host = &link.host;
-        let name = host.name.as_str();
+        let name: &str = &host.name;
+        // One lookup per parent (`a.b.c`, `b.c`, `c`): any allowlisted one clears the link
+        // (the feed's own detector checks the allowlist first), else any blocklisted one flags
+        // it. The last four parents' answers are kept: the registrable domain is the name or
+        // one of them, and which one depends on whether the last three are public suffixes.
+        let first = self.domains.get(name);
+        let mut tail: [(usize, Option<&DomainRules>); 4] = [(0, first); 4];
+        let mut blocked = false;
+        if let Some(rules) = first {
+            if rules.allow {
+                return;
+            }
+            blocked = rules.block;
+        }
+        let mut dots = 0;
+        for (at, &b) in name.as_bytes().iter().enumerate() {
+            if b != b'.' {
+                continue;
+            }
+            dots += 1;
+            let rules = self.domains.get(&name[at + 1..]);
+            if let Some(rules) = rules {
+                if rules.allow {
+                    return;
+                }
+                blocked |= rules.block;
+            }
+            tail[dots % 4] = (at + 1, rules);
+        }
+        if blocked {
+            out.push(Finding::phishing(rule::BLOCKLIST));
+        }
+        if link.userinfo_looks_like_host {
+            out.push(Finding::phishing(rule::USERINFO_TRICK));
+        }
+        let ip = host::ip_literal(name);
+        if link.source != LinkSource::Bare {
+            match ip {
+                Some(IpLiteral::Public) => out.push(Finding::phishing(rule::IP_LITERAL)),
+                Some(IpLiteral::Private) => out.push(Finding::phishing(rule::IP_LITERAL_PRIVATE)),
+                Some(IpLiteral::Obfuscated) => out.push(Finding::phishing(rule::IP_OBFUSCATED)),
+                None => {}
+            }
+            if first.is_some_and(|r| r.shortener) && link.has_path {
+                out.push(Finding::phishing(rule::SHORTENER));
+            }
+        }
+        let (registrable_at, registrable_rules) = registrable(dots, first, &tail);
+        let target = &name[registrable_at..];
+        if let Some(display) = &link.display_host {
+            let shown = Host::registrable(&display.name);
+            let same_owner = match (
+                self.domains.get(shown).and_then(|r| r.brand),
+                registrable_rules.and_then(|r| r.brand),
+            ) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            };
+            if shown != target && !same_owner {
+                out.push(Finding::phishing(rule::DISPLAY_MISMATCH));
+            }
+        }
+        if ip.is_some() || registrable_rules.is_some_and(|r| r.brand.is_some()) {
+            return;
+        }
+        self.check_lookalike(host, target, out);
+    }
+
+    /// Look-alikes of a brand, for a host that is no IP literal and not on a brand's domain
+    /// (`registrable_name` is its registrable domain).
+    ///
+    /// Of the rules found only the strongest is reported (the first found among equals, in
+    /// brand order with the hyphenated parts before the subdomain), so the checks run
+    /// strongest first and stop at the first that decides: the confusable label (0.95), a
+    /// typo of the label or a hyphenated part (0.8), then the earlier brand of a part equal
+    /// to a brand (0.75) or a subdomain part equal to one (0.75). A mixed-script label keeps
+    /// only a rule stronger than its own 0.8.
+    fn check_lookalike(&self, host: &Host<'_>, registrable_name: &str, out: &mut Vec<Finding>) {
+        let unicode = host.unicode();
+        let registrable = if host.had_punycode() {
+            Host::registrable(unicode)
+        } else {
+            // Without punycode the decoded spelling is the name.
+            registrable_name
+        };
+        let label = registrable.split('.').next().unwrap_or(registrable);
+        let mut flagged = false;
+        if host.had_punycode() || !unicode.is_ascii() {
+            if unicode.split('.').any(host::mixes_scripts) {
+                out.push(Finding::phishing(rule::MIXED_SCRIPT));
+                flagged = true;
+            } else if host.had_punycode() {
+                out.push(Finding::phishing(rule::PUNYCODE));
+            }
+        }
+        let label_skeleton = Skeleton::of(label);
+        // The brand's exact name on a domain it does not list (`paypal.support`) is left to
+        // the blocklist: brands own many country domains we do not list.
+        if self
+            .equal_brands(&label_skeleton)
+            .any(|brand| label != brand.name)
+        {
+            out.push(Finding::phishing(rule::CONFUSABLE_BRAND));
+            return;
+        }
+        if flagged {
+            return;
+        }
+        let mut typo = self.one_edit_from_a_brand(&label_skeleton);
+        let mut impersonated: Option<usize> = None;
+        if label.contains('-') {
+            for part in label.split('-') {
+                let part = Skeleton::of(part);
+                if let Some(i) = self.equal_brand_indices(&part).next() {
+                    impersonated = Some(impersonated.map_or(i, |j| j.min(i)));
+                }
+                typo = typo || self.one_edit_from_a_brand(&part);
+            }
+        }
+        if typo {
+            out.push(Finding::phishing(rule::BRAND_TYPO));
+            return;
+        }
+        let sub = &unicode[..unicode.len() - registrable.len()];
+        let mut in_subdomain: Option<usize> = None;
+        for part in sub.split(['.', '-']).filter(|p| !p.is_empty()) {
+            if let Some(i) = self.equal_brand_indices(&Skeleton::of(part)).next() {
+                in_subdomain = Some(in_subdomain.map_or(i, |j| j.min(i)));
+            }
+        }
+        let rule = match (impersonated, in_subdomain) {
+            (Some(i), Some(s)) if s < i => rule::BRAND_IN_SUBDOMAIN,
+            (Some(_), _) => rule::BRAND_IMPERSONATION,
+            (None, Some(_)) => rule::BRAND_IN_SUBDOMAIN,
+            (None, None) => return,
+        };
+        out.push(Finding::phishing(rule));
+    }
+
+    /// Indices of the brands whose skeleton is `skeleton`, ascending.
+    fn equal_brand_indices<'s>(
+        &'s self,
+        skeleton: &'s Skeleton,
+    ) -> impl Iterator<Item = usize> + 's {
+        self.by_length
+            .get(skeleton.chars())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| self.brands[i].skeleton.as_bytes() == skeleton.as_bytes())
+    }
+
+    /// The brands whose skeleton is `skeleton`.
+    fn equal_brands<'s>(&'s self, skeleton: &'s Skeleton) -> impl Iterator<Item = &'s Brand> + 's {
+        self.equal_brand_indices(skeleton).map(|i| &self.brands[i])
+    }
+
+    /// Whether `skeleton` is one edit from the skeleton of a brand long enough for typos to
+    /// count (six characters or more: shorter names are one edit from too many words).
+    fn one_edit_from_a_brand(&self, skeleton: &Skeleton) -> bool {
+        let length = skeleton.chars();
+        (length.saturating_sub(1)..=length + 1)
+            .filter_map(|l| self.by_length.get(l))
+            .flatten()
+            .any(|&i| {
+                let brand = &self.brands[i];
+                brand.skeleton.len() >= 6 && brand.one_edit_from(skeleton)
+            })
+    }
+
+    /// What `check` replaced: a lookup per list, skeleton strings, every brand tried.
+    #[cfg(test)]
+    pub(crate) fn check_reference(&self, link: &Link<'_>, out: &mut Vec<Finding>) {
+        let host = &link.host;
+        let name: &str = &host.name;
         // One pass over the parents: any allowlisted one clears the link (the feed's own
         // detector checks the allowlist first), else any blocklisted one flags it.
         let mut blocked = false;
         for suffix in Host::suffixes(name) {
-            if self.allowlist.contains(suffix) {
+            if self.reference.allowlist.contains(suffix) {
                 return;
             }
-            blocked = blocked || self.blocklist.contains(suffix);
+            blocked = blocked || self.reference.blocklist.contains(suffix);
         }
         if blocked {
             out.push(Finding::phishing(rule::BLOCKLIST));
@@ -199,7 +449,7 @@ impl PhishingRules {
                 Some(IpLiteral::Obfuscated) => out.push(Finding::phishing(rule::IP_OBFUSCATED)),
                 None => {}
             }
-            if self.shorteners.contains(name) && link.has_path {
+            if self.reference.shorteners.contains(name) && link.has_path {
                 out.push(Finding::phishing(rule::SHORTENER));
             }
         }
@@ -207,8 +457,8 @@ impl PhishingRules {
             let shown = Host::registrable(&display.name);
             let target = Host::registrable(name);
             let same_owner = match (
-                self.brand_domains.get(shown),
-                self.brand_domains.get(target),
+                self.reference.brand_domains.get(shown),
+                self.reference.brand_domains.get(target),
             ) {
                 (Some(a), Some(b)) => a == b,
                 _ => false,
@@ -217,27 +467,28 @@ impl PhishingRules {
                 out.push(Finding::phishing(rule::DISPLAY_MISMATCH));
             }
         }
-        self.check_lookalike(host, out);
+        self.check_lookalike_reference(host, out);
     }
 
-    fn check_lookalike(&self, host: &Host, out: &mut Vec<Finding>) {
+    #[cfg(test)]
+    fn check_lookalike_reference(&self, host: &Host<'_>, out: &mut Vec<Finding>) {
         if host::ip_literal(&host.name).is_some() {
             return;
         }
         let registrable_ascii = Host::registrable(&host.name);
-        if self.brand_domains.contains_key(registrable_ascii) {
+        if self.reference.brand_domains.contains_key(registrable_ascii) {
             return;
         }
-        let unicode = host.unicode.as_str();
+        let unicode = host.unicode();
         let registrable = Host::registrable(unicode);
         let label = registrable.split('.').next().unwrap_or(registrable);
         let label_skeleton = host::skeleton(label);
         let mut flagged = false;
-        if host.had_punycode || !unicode.is_ascii() {
+        if host.had_punycode() || !unicode.is_ascii() {
             if unicode.split('.').any(host::mixes_scripts) {
                 out.push(Finding::phishing(rule::MIXED_SCRIPT));
                 flagged = true;
-            } else if host.had_punycode {
+            } else if host.had_punycode() {
                 out.push(Finding::phishing(rule::PUNYCODE));
             }
         }
@@ -269,13 +520,13 @@ impl PhishingRules {
                 if label != brand.name {
                     consider(rule::CONFUSABLE_BRAND);
                 }
-            } else if typo_eligible && brand.one_edit_from(&label_skeleton, label_ascii) {
+            } else if typo_eligible && brand.one_edit_from_reference(&label_skeleton, label_ascii) {
                 consider(rule::BRAND_TYPO);
             }
             for part in &parts {
                 if *part == brand.skeleton {
                     consider(rule::BRAND_IMPERSONATION);
-                } else if typo_eligible && brand.one_edit_from(part, part.is_ascii()) {
+                } else if typo_eligible && brand.one_edit_from_reference(part, part.is_ascii()) {
                     consider(rule::BRAND_TYPO);
                 }
             }
@@ -291,14 +542,250 @@ impl PhishingRules {
     }
 }
 
+/// The registrable domain of a name with `dots` dots, as where it starts and its rules, from
+/// the rules of the name (`first`) and of the parents after each of its last four dots
+/// (`tail[k % 4]` for the parent after dot `k`): [`Host::registrable`] without its lookups.
+fn registrable<'r>(
+    dots: usize,
+    first: Option<&'r DomainRules>,
+    tail: &[(usize, Option<&'r DomainRules>); 4],
+) -> (usize, Option<&'r DomainRules>) {
+    let found = dots.min(4);
+    if found <= 1 {
+        return (0, first);
+    }
+    let mut keep = 2;
+    for labels in 0..found.min(3) {
+        if tail[(dots - labels) % 4].1.is_some_and(|r| r.public_suffix) {
+            keep = keep.max(labels + 2);
+        }
+    }
+    if found < keep {
+        return (0, first);
+    }
+    tail[(dots - (keep - 1)) % 4]
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
 
+    fn findings(f: &[Finding]) -> Vec<(&'static str, u32)> {
+        f.iter().map(|f| (f.rule_id, f.score.to_bits())).collect()
+    }
+
+    fn builtin() -> &'static PhishingRules {
+        static RULES: std::sync::OnceLock<PhishingRules> = std::sync::OnceLock::new();
+        RULES.get_or_init(|| {
+            let data = crate::RuleData::BUILTIN;
+            PhishingRules::parse(
+                data.phishing_blocklist,
+                data.phishing_allowlist,
+                data.shorteners,
+                data.brands,
+            )
+            .unwrap()
+        })
+    }
+
+    /// Pieces of host names: brands and their look-alikes, separators, public suffixes,
+    /// punycode, IP shapes, and listed domains.
+    const HOST_PIECES: &[&str] = &[
+        "paypal",
+        "pаypal",
+        "paypa1",
+        "paypall",
+        "paypla",
+        "linkedin",
+        "linkedln",
+        "Iinkedin",
+        "rnicrosoft",
+        "microsoft",
+        "g00gle",
+        "google",
+        "gooogle",
+        "аррӏе",
+        "apple",
+        "amazon",
+        "amaz0n",
+        "github",
+        "githib",
+        "myetherwallet",
+        "rnyetherwallet",
+        "chase",
+        "zoom",
+        "metamask",
+        "binance",
+        "coinbase",
+        "facebook",
+        "xn--pypal-4ve",
+        "xn--80ak6aa92e",
+        "xn--",
+        "münchen",
+        "-",
+        "-",
+        ".",
+        ".",
+        ".",
+        "..",
+        "co.uk",
+        "github.io",
+        "com",
+        "io",
+        "s3.amazonaws.com",
+        "ngrok-free.app",
+        "login",
+        "secure",
+        "account",
+        "verify",
+        "www",
+        "0x7f",
+        "192.168.1.1",
+        "8.8.8.8",
+        "3232235777",
+        "[2001:db8::1]",
+        "[::1]",
+        "1",
+        "_",
+        "lnkd.in",
+        "bit.ly",
+        "t.co",
+        "paypal.com",
+        "amazon.co.uk",
+        "myetherwallet.com",
+        "com12786312634",
+        "iclexofmarket",
+        "1ethereum.ru",
+        "actus.at",
+        "vv",
+        "cl",
+        "rn",
+    ];
+
+    fn host_text() -> impl Strategy<Value = String> {
+        prop_oneof![host_soup(), host_shaped()]
+    }
+
+    /// `sub.label.tld` with hyphenated, brand-heavy subdomain and label parts.
+    fn host_shaped() -> impl Strategy<Value = String> {
+        const PARTS: &[&str] = &[
+            "paypal",
+            "pаypal",
+            "paypa1",
+            "paypall",
+            "linkedin",
+            "linkedln",
+            "google",
+            "apple",
+            "аррӏе",
+            "github",
+            "chase",
+            "zoom",
+            "login",
+            "secure",
+            "x",
+            "rnicrosoft",
+            "amazom",
+        ];
+        let parts = |max| {
+            proptest::collection::vec(
+                (
+                    proptest::sample::select(PARTS),
+                    proptest::sample::select(&["-", "."][..]),
+                ),
+                1..max,
+            )
+            .prop_map(|parts| {
+                let mut out = String::new();
+                for (i, (part, glue)) in parts.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(glue);
+                    }
+                    out.push_str(part);
+                }
+                out
+            })
+        };
+        (
+            proptest::option::of(parts(4)),
+            parts(3).prop_map(|l| l.replace('.', "-")),
+            proptest::sample::select(&["com", "co.uk", "github.io", "io"][..]),
+        )
+            .prop_map(|(sub, label, tld)| match sub {
+                Some(sub) => format!("{sub}.{label}.{tld}"),
+                None => format!("{label}.{tld}"),
+            })
+    }
+
+    fn host_soup() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                6 => proptest::sample::select(HOST_PIECES).prop_map(str::to_owned),
+                1 => "[a-z0-9]{1,5}",
+                1 => any::<char>().prop_map(String::from),
+            ],
+            1..7,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn findings_match_the_reference_check(
+            host in host_text(),
+            display in proptest::option::of(host_text()),
+            source in proptest::sample::select(&[LinkSource::Scheme, LinkSource::Www, LinkSource::Bare]),
+            has_path in any::<bool>(),
+            userinfo_looks_like_host in any::<bool>(),
+        ) {
+            let rules = builtin();
+            let Some(host) = Host::parse(&host) else {
+                return Ok(());
+            };
+            let link = Link {
+                host,
+                source,
+                has_path,
+                userinfo_looks_like_host,
+                display_host: display.as_deref().and_then(Host::parse),
+            };
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            rules.check(&link, &mut fast);
+            rules.check_reference(&link, &mut reference);
+            prop_assert_eq!(findings(&fast), findings(&reference));
+        }
+
+        #[test]
+        fn findings_in_text_match_the_reference_check(text in crate::test_text::adversarial()) {
+            let rules = builtin();
+            for link in crate::links::LinkExtractor::new().extract(&text) {
+                let (mut fast, mut reference) = (Vec::new(), Vec::new());
+                rules.check(&link, &mut fast);
+                rules.check_reference(&link, &mut reference);
+                prop_assert_eq!(findings(&fast), findings(&reference));
+            }
+        }
+
+        #[test]
+        fn registrable_from_the_parents_matches_the_suffix_lookup(host in host_text()) {
+            let rules = builtin();
+            let name = host.to_lowercase();
+            let first = rules.domains.get(name.as_str());
+            let mut tail = [(0, first); 4];
+            let mut dots = 0;
+            for (at, b) in name.bytes().enumerate() {
+                if b == b'.' {
+                    dots += 1;
+                    tail[dots % 4] = (at + 1, rules.domains.get(&name[at + 1..]));
+                }
+            }
+            let (at, _) = registrable(dots, first, &tail);
+            prop_assert_eq!(&name[at..], Host::registrable(&name));
+        }
+
         #[test]
         fn brand_typo_shortcuts_keep_the_edit_distance_answer(
             brand in "[abc]{0,8}",
@@ -312,9 +799,25 @@ mod tests {
                 skeleton: brand,
             };
             prop_assert_eq!(
-                b.one_edit_from(&other, other.is_ascii()),
+                b.one_edit_from_reference(&other, other.is_ascii()),
                 host::edit_distance_is_one(&other, &b.skeleton)
             );
+            let ascii = other.is_ascii();
+            prop_assert_eq!(
+                b.one_edit_from(&Skeleton::Heap(other.clone(), ascii)),
+                host::edit_distance_is_one(&other, &b.skeleton)
+            );
+            if ascii && other.len() <= host::INLINE_SKELETON {
+                // An inline skeleton of a string its fold leaves alone is that string.
+                let folded = host::skeleton(&other);
+                let inline = Skeleton::of(&folded);
+                if inline.as_bytes() == folded.as_bytes() {
+                    prop_assert_eq!(
+                        b.one_edit_from(&inline),
+                        host::edit_distance_is_one(&folded, &b.skeleton)
+                    );
+                }
+            }
         }
     }
 }
