@@ -219,19 +219,27 @@ const fn is_url_char(c: char) -> bool {
 /// where the URL ends.
 fn parse_after_scheme(text: &str, from: usize, source: LinkSource) -> (Option<Link<'_>>, usize) {
     let rest = &text[from..];
-    let mut len = first_char_where(rest, &ASCII_URL_END, url_end);
-    // A bracketed IPv6 host keeps its brackets; elsewhere brackets end the URL.
-    if !rest.starts_with('[') {
-        // Only a bracket before `len` can shorten the URL: search there, not to the text's end.
-        // Byte searches for ASCII characters: a char-set pattern decodes every character.
-        len = byte_position(&rest.as_bytes()[..len], |b| b == b'[' || b == b']').unwrap_or(len);
-    }
+    // A bracketed IPv6 host keeps its brackets; elsewhere brackets end the URL too, found in
+    // the same walk.
+    let len = if rest.starts_with('[') {
+        first_char_where(rest, &ASCII_URL_END, url_end)
+    } else {
+        first_char_where(rest, &ASCII_URL_OR_BRACKET_END, url_or_bracket_end)
+    };
     let url = trim_ascii_end(&rest[..len], |b| {
         matches!(b, b'.' | b',' | b';' | b':' | b'!' | b'?')
     });
     let end = from + url.len();
     (link_from_authority_and_path(url, source, None), end)
 }
+
+/// [`url_end`], or a bracket.
+const fn url_or_bracket_end(c: char) -> bool {
+    url_end(c) || c == '[' || c == ']'
+}
+
+/// [`url_or_bracket_end`] of every ASCII character, computed at compile time.
+const ASCII_URL_OR_BRACKET_END: [bool; 128] = ascii_table!(url_or_bracket_end);
 
 /// Where a URL after its scheme ends: at a character that is not a URL character, brackets
 /// excepted (they end it only outside a bracketed IPv6 host).
@@ -266,22 +274,38 @@ fn link_from_authority_and_path<'a>(
     source: LinkSource,
     display: Option<Host<'a>>,
 ) -> Option<Link<'a>> {
-    let authority_end =
-        byte_position(url.as_bytes(), |b| matches!(b, b'/' | b'?' | b'#')).unwrap_or(url.len());
-    let authority = &url[..authority_end];
+    // One walk to the authority's end notes its last `@` and the first `:` after it (where a
+    // port starts): all ASCII, so bytes are characters.
+    let bytes = url.as_bytes();
+    let mut authority_end = bytes.len();
+    let mut at_sign = None;
+    let mut colon = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'/' | b'?' | b'#' => {
+                authority_end = i;
+                break;
+            }
+            b'@' => {
+                at_sign = Some(i);
+                colon = None;
+            }
+            b':' if colon.is_none() => colon = Some(i),
+            _ => {}
+        }
+    }
     let has_path = url.len() > authority_end + 1;
-    let (userinfo, host_port) = match authority.rfind('@') {
-        Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
-        None => (None, authority),
-    };
+    let host_start = at_sign.map_or(0, |at| at + 1);
+    let host_port = &url[host_start..authority_end];
     let host = if host_port.starts_with('[') {
         host_port.find(']').map_or(host_port, |i| &host_port[..=i])
     } else {
-        host_port.split(':').next().unwrap_or(host_port)
+        &url[host_start..colon.unwrap_or(authority_end)]
     };
     let host = Host::parse(host)?;
-    let userinfo_looks_like_host = userinfo.is_some_and(|u| {
-        let u = u.split(':').next().unwrap_or(u);
+    let userinfo_looks_like_host = at_sign.is_some_and(|at| {
+        let u = &url[..at];
+        let u = &u[..byte_position(u.as_bytes(), |b| b == b':').unwrap_or(u.len())];
         u.contains('.') && Host::parse(u).is_some()
     });
     Some(Link {
@@ -576,7 +600,7 @@ mod tests {
         let url = rest[..len].trim_end_matches(['.', ',', ';', ':', '!', '?']);
         let end = from + url.len();
         let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
-        let link = link_from_authority_and_path(url, source, None);
+        let link = link_from_authority_and_path_reference(url, source, None);
         // The authority split is checked through `has_path`, which depends on it.
         if let Some(l) = &link {
             assert_eq!(l.has_path, url.len() > authority_end + 1);
@@ -654,6 +678,38 @@ mod tests {
         links
     }
 
+    /// What the one-walk `link_from_authority_and_path` replaced: a search per delimiter.
+    fn link_from_authority_and_path_reference<'a>(
+        url: &'a str,
+        source: LinkSource,
+        display: Option<Host<'a>>,
+    ) -> Option<Link<'a>> {
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let authority = &url[..authority_end];
+        let has_path = url.len() > authority_end + 1;
+        let (userinfo, host_port) = match authority.rfind('@') {
+            Some(at) => (Some(&authority[..at]), &authority[at + 1..]),
+            None => (None, authority),
+        };
+        let host = if host_port.starts_with('[') {
+            host_port.find(']').map_or(host_port, |i| &host_port[..=i])
+        } else {
+            host_port.split(':').next().unwrap_or(host_port)
+        };
+        let host = Host::parse(host)?;
+        let userinfo_looks_like_host = userinfo.is_some_and(|u| {
+            let u = u.split(':').next().unwrap_or(u);
+            u.contains('.') && Host::parse(u).is_some()
+        });
+        Some(Link {
+            host,
+            source,
+            has_path,
+            userinfo_looks_like_host,
+            display_host: display,
+        })
+    }
+
     /// What the dot-driven `bare_hosts` replaced: every token of the split text.
     fn bare_hosts_reference<'a>(
         text: &'a str,
@@ -697,6 +753,16 @@ mod tests {
             prop_assert_eq!(
                 parse_after_scheme(&text, from, LinkSource::Scheme),
                 parse_after_scheme_reference(&text, from, LinkSource::Scheme)
+            );
+        }
+
+        #[test]
+        fn authority_walk_matches_the_searches(
+            text in prop_oneof![adversarial(), "[a-z.:@/?#\\[\\]]{0,30}"],
+        ) {
+            prop_assert_eq!(
+                link_from_authority_and_path(&text, LinkSource::Scheme, None),
+                link_from_authority_and_path_reference(&text, LinkSource::Scheme, None)
             );
         }
 

@@ -122,9 +122,20 @@ pub struct PhishingRules {
     /// Brand indices by their skeleton's length in characters, ascending: only a skeleton of
     /// the same length can equal one, and only one within one character can be one edit away.
     by_length: Vec<Vec<usize>>,
+    /// The brands long enough for typos, by their skeleton's length in characters.
+    typo_by_length: Vec<Vec<TypoCandidate>>,
     /// The separate lists the reference check reads.
     #[cfg(test)]
     reference: ReferenceLists,
+}
+
+/// A brand whose typos count, with its skeleton's ends for a cheap first test.
+#[derive(Clone, Copy, Debug)]
+struct TypoCandidate {
+    brand: usize,
+    ascii: bool,
+    first: u8,
+    last: u8,
 }
 
 #[cfg(test)]
@@ -222,18 +233,32 @@ impl PhishingRules {
             domains.entry((*suffix).into()).or_default().public_suffix = true;
         }
         let mut by_length: Vec<Vec<usize>> = Vec::new();
+        let mut typo_by_length: Vec<Vec<TypoCandidate>> = Vec::new();
         for (i, brand) in parsed_brands.iter().enumerate() {
             let length = brand.skeleton.chars().count();
             if by_length.len() <= length {
                 by_length.resize(length + 1, Vec::new());
             }
             by_length[length].push(i);
+            if brand.skeleton.len() >= 6 {
+                if typo_by_length.len() <= length {
+                    typo_by_length.resize(length + 1, Vec::new());
+                }
+                let bytes = brand.skeleton.as_bytes();
+                typo_by_length[length].push(TypoCandidate {
+                    brand: i,
+                    ascii: brand.ascii,
+                    first: bytes.first().copied().unwrap_or_default(),
+                    last: bytes.last().copied().unwrap_or_default(),
+                });
+            }
         }
         Ok(PhishingRules {
             domains,
             blocklist_len: blocklist.len(),
             brands: parsed_brands,
             by_length,
+            typo_by_length,
             #[cfg(test)]
             reference: ReferenceLists {
                 blocklist,
@@ -410,15 +435,27 @@ impl PhishingRules {
     }
 
     /// Whether `skeleton` is one edit from the skeleton of a brand long enough for typos to
-    /// count (six characters or more: shorter names are one edit from too many words).
+    /// count (six bytes or more: shorter names are one edit from too many words).
     fn one_edit_from_a_brand(&self, skeleton: &Skeleton) -> bool {
         let length = skeleton.chars();
+        let ends = match (skeleton.is_ascii(), skeleton.as_bytes()) {
+            (true, [first, .., last]) => Some((*first, *last)),
+            _ => None,
+        };
         (length.saturating_sub(1)..=length + 1)
-            .filter_map(|l| self.by_length.get(l))
+            .filter_map(|l| self.typo_by_length.get(l))
             .flatten()
-            .any(|&i| {
-                let brand = &self.brands[i];
-                brand.skeleton.len() >= 6 && brand.one_edit_from(skeleton)
+            .any(|candidate| {
+                // Both ASCII and at least five long (the brand has six or more, the other is
+                // within one): one edit leaves the first or the last byte in place.
+                if candidate.ascii
+                    && let Some((first, last)) = ends
+                    && first != candidate.first
+                    && last != candidate.last
+                {
+                    return false;
+                }
+                self.brands[candidate.brand].one_edit_from(skeleton)
             })
     }
 
