@@ -90,13 +90,33 @@ pub struct Host<'a> {
     decoded: Option<String>,
 }
 
-/// Bytes a host name may hold, for ASCII (uppercase too: it is lowercased, not rejected).
-const ASCII_HOST_BYTE: [bool; 128] = {
-    let mut table = [false; 128];
-    let mut b = 0u8;
-    while b < 128 {
-        table[b as usize] =
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b':' | b'[' | b']');
+/// What [`Host::parse`] needs to know of each byte, as bits of [`HOST_BYTE_CLASS`].
+const NOT_HOST: u8 = 1;
+const UPPER: u8 = 2;
+const DOT: u8 = 4;
+const DASH: u8 = 8;
+const NON_ASCII: u8 = 16;
+
+/// The class of every byte: ASCII bytes a host may not hold, uppercase letters (lowercased,
+/// not rejected), dots and dashes (whose pairs matter) and non-ASCII bytes.
+const HOST_BYTE_CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if !byte.is_ascii() {
+            NON_ASCII
+        } else if byte.is_ascii_uppercase() {
+            UPPER
+        } else if byte == b'.' {
+            DOT
+        } else if byte == b'-' {
+            DASH
+        } else if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b':' | b'[' | b']') {
+            0
+        } else {
+            NOT_HOST
+        };
         b += 1;
     }
     table
@@ -107,25 +127,31 @@ impl<'a> Host<'a> {
     pub fn parse(raw: &'a str) -> Option<Host<'a>> {
         let trimmed = raw.trim_end_matches('.');
         let bytes = trimmed.as_bytes();
-        // One walk over an ASCII host checks every byte, finds `..` and uppercase, and notices
-        // a possible `xn--`; non-ASCII hosts take the general path (Unicode lowercasing can
-        // change lengths and characters, so they are checked after it).
-        let mut valid = true;
-        let mut upper = false;
-        let mut dashes = false;
+        // One walk classifies every byte: any byte a host may not hold, uppercase, `..`, a
+        // `--` (without which there is no `xn--` label) and non-ASCII bytes (Unicode
+        // lowercasing can change lengths and characters, so those hosts are checked after it).
+        let mut seen = 0u8;
+        let mut pairs = 0u8;
         let mut previous = 0u8;
         for &b in bytes {
-            if !b.is_ascii() {
-                return Host::parse_unicode(trimmed);
-            }
-            valid &= ASCII_HOST_BYTE[usize::from(b)] & !(b == b'.' && previous == b'.');
-            upper |= b.is_ascii_uppercase();
-            dashes |= b == b'-' && previous == b'-';
-            previous = b;
+            let class = HOST_BYTE_CLASS[usize::from(b)];
+            seen |= class;
+            pairs |= previous & class;
+            previous = class;
         }
-        if !valid || bytes.is_empty() || bytes.len() > 253 || bytes[0] == b'.' {
+        if seen & NON_ASCII != 0 {
+            return Host::parse_unicode(trimmed);
+        }
+        if seen & NOT_HOST != 0
+            || pairs & DOT != 0
+            || bytes.is_empty()
+            || bytes.len() > 253
+            || bytes[0] == b'.'
+        {
             return None;
         }
+        let upper = seen & UPPER != 0;
+        let dashes = pairs & DASH != 0;
         let name = if upper {
             Cow::Owned(trimmed.to_ascii_lowercase())
         } else {
@@ -449,26 +475,32 @@ impl Skeleton {
             let ascii = s.is_ascii();
             return Skeleton::Heap(s, ascii);
         }
-        // One pass folds characters and the three pairs at once: the pairs' letters (`r n`,
-        // `v`, `c l`) are disjoint and their replacements (`m w d`) are none of them, so
-        // the three sequential replaces of `skeleton` find exactly these leftmost matches.
         let mut bytes = [0u8; INLINE_SKELETON];
-        let mut len = 0;
-        let mut i = 0;
-        while let Some(&b) = input.get(i) {
-            let b = ASCII_CONFUSABLE[usize::from(b & 0x7f)];
-            let next = input
-                .get(i + 1)
-                .map(|&n| ASCII_CONFUSABLE[usize::from(n & 0x7f)]);
-            let (out, width) = match (b, next) {
-                (b'r', Some(b'n')) => (b'm', 2),
-                (b'v', Some(b'v')) => (b'w', 2),
-                (b'c', Some(b'l')) => (b'd', 2),
-                _ => (b, 1),
-            };
-            bytes[len] = out;
-            len += 1;
-            i += width;
+        for (out, &b) in bytes.iter_mut().zip(input) {
+            *out = ASCII_CONFUSABLE[usize::from(b & 0x7f)];
+        }
+        let mut len = input.len();
+        if bytes[..len]
+            .windows(2)
+            .any(|w| matches!(w, [b'r', b'n'] | [b'v', b'v'] | [b'c', b'l']))
+        {
+            // In place, left to right, folding the three pairs at once: their letters (`r n`,
+            // `v`, `c l`) are disjoint and their replacements (`m w d`) are none of them, so
+            // the three sequential replaces of `skeleton` find exactly these leftmost matches.
+            let (mut read, mut write) = (0, 0);
+            while read < len {
+                let (out, width) =
+                    match (bytes[read], bytes.get(read + 1).filter(|_| read + 1 < len)) {
+                        (b'r', Some(b'n')) => (b'm', 2),
+                        (b'v', Some(b'v')) => (b'w', 2),
+                        (b'c', Some(b'l')) => (b'd', 2),
+                        (b, _) => (b, 1),
+                    };
+                bytes[write] = out;
+                write += 1;
+                read += width;
+            }
+            len = write;
         }
         Skeleton::Inline { bytes, len }
     }

@@ -71,12 +71,34 @@ struct Start {
 /// all occurrences in order are exactly what a leftmost non-overlapping multi-pattern search
 /// reports. One pass that stops only at those four bytes, which prose seldom holds, is a
 /// few times cheaper than a general automaton on short messages.
-fn link_starts(text: &str) -> Vec<Start> {
+#[cfg(test)]
+fn link_starts(text: &str) -> SmallList<Start, 16> {
+    let mut found = SmallList::new(NO_START);
+    let mut dots = SmallList::new(0);
+    link_starts_and_dots(text, &mut found, &mut dots);
+    found
+}
+
+/// A filler for unused slots.
+const NO_START: Start = Start {
+    kind: StartKind::Scheme,
+    start: 0,
+    end: 0,
+};
+
+/// [`link_starts`], and every dot's position (the dots [`bare_hosts`] visits): the marker
+/// scan stops at each dot anyway, and a second scan would cost as much as the first.
+fn link_starts_and_dots(
+    text: &str,
+    found: &mut SmallList<Start, 16>,
+    dots: &mut SmallList<usize, 32>,
+) {
     let bytes = text.as_bytes();
-    // Allocated on the first marker only: most messages hold none.
-    let mut found = Vec::new();
     each_position_of(bytes, [b':', b'.', b']', b'<'], |at| {
         let next = |n: usize| bytes.get(at + n).copied();
+        if bytes[at] == b'.' {
+            dots.push(at);
+        }
         let start = match bytes[at] {
             b':' if next(1) == Some(b'/') && next(2) == Some(b'/') => Start {
                 kind: StartKind::Scheme,
@@ -106,7 +128,6 @@ fn link_starts(text: &str) -> Vec<Start> {
         };
         found.push(start);
     });
-    found
 }
 
 impl LinkExtractor {
@@ -117,7 +138,10 @@ impl LinkExtractor {
 
     /// All links in `text`, in order of appearance (a link is reported once).
     pub fn extract<'a>(&self, text: &'a str) -> Vec<Link<'a>> {
-        let matches = link_starts(text);
+        let mut matches = SmallList::new(NO_START);
+        let mut dots = SmallList::new(0);
+        link_starts_and_dots(text, &mut matches, &mut dots);
+        let matches = matches.as_slice();
         // Room for every marked link and a few bare hosts, so neither list regrows; nothing
         // allocated for a message without markers (most), until a bare host turns up.
         let mut links = if matches.is_empty() {
@@ -125,11 +149,15 @@ impl LinkExtractor {
         } else {
             Vec::with_capacity(matches.len() + 4)
         };
-        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(matches.len());
+        let mut spans: SmallList<(usize, usize), 8> = SmallList::new((0, 0));
         // Markdown and HTML links first: their display text may itself look like a URL, and it
         // is display, not a link.
-        for m in &matches {
-            if spans.iter().any(|&(s, e)| m.start >= s && m.start < e) {
+        for m in matches {
+            if spans
+                .as_slice()
+                .iter()
+                .any(|&(s, e)| m.start >= s && m.start < e)
+            {
                 continue;
             }
             let found = match m.kind {
@@ -146,15 +174,15 @@ impl LinkExtractor {
         }
         let inside =
             |spans: &[(usize, usize)], at: usize| spans.iter().any(|&(s, e)| at >= s && at < e);
-        for m in &matches {
-            if inside(&spans, m.start) {
+        for m in matches {
+            if inside(spans.as_slice(), m.start) {
                 continue;
             }
             match m.kind {
                 StartKind::Scheme => {
                     // Back up over the scheme name.
                     let scheme_start = scheme_start(text.as_bytes(), m.start);
-                    if scheme_start == m.start || inside(&spans, scheme_start) {
+                    if scheme_start == m.start || inside(spans.as_slice(), scheme_start) {
                         continue;
                     }
                     let (link, end) = parse_after_scheme(text, m.end, LinkSource::Scheme);
@@ -176,8 +204,48 @@ impl LinkExtractor {
                 StartKind::Markdown | StartKind::Anchor => {}
             }
         }
-        bare_hosts(text, &spans, &mut links);
+        bare_hosts_at(text, spans.as_slice(), dots.as_slice(), &mut links);
         links
+    }
+}
+
+/// A list kept on the stack up to `N` items (links and their markers are few in nearly every
+/// message), on the heap beyond.
+#[derive(Debug)]
+struct SmallList<T: Copy, const N: usize> {
+    inline: [T; N],
+    len: usize,
+    heap: Vec<T>,
+}
+
+impl<T: Copy, const N: usize> SmallList<T, N> {
+    /// An empty list; `fill` only initialises the unused slots.
+    fn new(fill: T) -> Self {
+        SmallList {
+            inline: [fill; N],
+            len: 0,
+            heap: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = item;
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.inline);
+            }
+            self.heap.push(item);
+        }
+        self.len += 1;
+    }
+
+    fn as_slice(&self) -> &[T] {
+        if self.len <= N {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
     }
 }
 
@@ -424,7 +492,20 @@ const ASCII_SEPARATOR: [bool; 128] = ascii_table!(is_token_separator);
 ///   separator): its token cannot start before the span, so it starts inside it, and
 ///   [`bare_host_token`] skips tokens starting inside a span. Its other dots are visited on
 ///   their own and come to the same answer.
+#[cfg(test)]
 fn bare_hosts<'a>(text: &'a str, spans: &[(usize, usize)], links: &mut Vec<Link<'a>>) {
+    let mut dots = Vec::new();
+    crate::bytescan::each_position_of(text.as_bytes(), [b'.'], |at| dots.push(at));
+    bare_hosts_at(text, spans, &dots, links);
+}
+
+/// [`bare_hosts`], given the positions of the text's dots, in order.
+fn bare_hosts_at<'a>(
+    text: &'a str,
+    spans: &[(usize, usize)],
+    dots: &[usize],
+    links: &mut Vec<Link<'a>>,
+) {
     let bytes = text.as_bytes();
     let separator_before = |at: usize| {
         at == 0
@@ -433,10 +514,10 @@ fn bare_hosts<'a>(text: &'a str, spans: &[(usize, usize)], links: &mut Vec<Link<
                 .is_some_and(|&b| b.is_ascii() && ASCII_SEPARATOR[usize::from(b)])
     };
     let mut from = 0;
-    each_position_of(bytes, [b'.'], |dot| {
+    for &dot in dots {
         if dot < from {
             // Inside the token just visited.
-            return;
+            continue;
         }
         let mut end = dot + 1;
         while bytes
@@ -450,18 +531,18 @@ fn bare_hosts<'a>(text: &'a str, spans: &[(usize, usize)], links: &mut Vec<Link<
             .is_none_or(|&b| b.is_ascii() && ASCII_SEPARATOR[usize::from(b)])
         {
             from = end;
-            return;
+            continue;
         }
         if spans
             .iter()
             .any(|&(s, e)| dot >= s && dot < e && separator_before(s))
         {
-            return;
+            continue;
         }
         let (start, end) = token_around(text, dot);
         from = end;
         bare_host_token(&text[start..end], start, spans, links);
-    });
+    }
 }
 
 /// The byte offset of the first character of `s` for which `stop` holds (or `s.len()`): as
@@ -611,9 +692,7 @@ mod tests {
     /// What `extract` replaced: the scheme name found by a char search, every dot's token
     /// taken.
     fn extract_reference<'a>(text: &'a str) -> Vec<Link<'a>> {
-        let matches = link_starts(text);
-        // Room for every marked link and a few bare hosts, so neither list regrows; nothing
-        // allocated for a message without markers (most), until a bare host turns up.
+        let matches = link_starts_reference(text);
         let mut links = if matches.is_empty() {
             Vec::new()
         } else {
@@ -655,7 +734,7 @@ mod tests {
                     if scheme_start == m.start || inside(&spans, scheme_start) {
                         continue;
                     }
-                    let (link, end) = parse_after_scheme(text, m.end, LinkSource::Scheme);
+                    let (link, end) = parse_after_scheme_reference(text, m.end, LinkSource::Scheme);
                     spans.push((scheme_start, end));
                     links.extend(link);
                 }
@@ -667,7 +746,7 @@ mod tests {
                     if preceded_by_word {
                         continue;
                     }
-                    let (link, end) = parse_after_scheme(text, m.start, LinkSource::Www);
+                    let (link, end) = parse_after_scheme_reference(text, m.start, LinkSource::Www);
                     spans.push((m.start, end));
                     links.extend(link);
                 }
@@ -767,6 +846,15 @@ mod tests {
         }
 
         #[test]
+        fn small_lists_hold_what_was_pushed(items in proptest::collection::vec(any::<u16>(), 0..40)) {
+            let mut list: SmallList<u16, 8> = SmallList::new(0);
+            for &item in &items {
+                list.push(item);
+            }
+            prop_assert_eq!(list.as_slice(), &items[..]);
+        }
+
+        #[test]
         fn links_match_the_reference_extract(text in adversarial()) {
             prop_assert_eq!(LinkExtractor::new().extract(&text), extract_reference(&text));
         }
@@ -792,7 +880,8 @@ mod tests {
 
         #[test]
         fn link_starts_match_the_automaton(text in adversarial()) {
-            prop_assert_eq!(link_starts(&text), link_starts_reference(&text));
+            let fast = link_starts(&text);
+            prop_assert_eq!(fast.as_slice(), &link_starts_reference(&text)[..]);
         }
 
         #[test]

@@ -362,7 +362,9 @@ impl PhishingRules {
             // Without punycode the decoded spelling is the name.
             registrable_name
         };
-        let label = registrable.split('.').next().unwrap_or(registrable);
+        let label = pieces(registrable, b'.', b'.')
+            .next()
+            .unwrap_or(registrable);
         let mut flagged = false;
         if host.had_punycode() || !unicode.is_ascii() {
             if unicode.split('.').any(host::mixes_scripts) {
@@ -387,8 +389,8 @@ impl PhishingRules {
         }
         let mut typo = self.one_edit_from_a_brand(&label_skeleton);
         let mut impersonated: Option<usize> = None;
-        if label.contains('-') {
-            for part in label.split('-') {
+        if label.as_bytes().contains(&b'-') {
+            for part in pieces(label, b'-', b'-') {
                 let part = Skeleton::of(part);
                 if let Some(i) = self.equal_brand_indices(&part).next() {
                     impersonated = Some(impersonated.map_or(i, |j| j.min(i)));
@@ -402,7 +404,7 @@ impl PhishingRules {
         }
         let sub = &unicode[..unicode.len() - registrable.len()];
         let mut in_subdomain: Option<usize> = None;
-        for part in sub.split(['.', '-']).filter(|p| !p.is_empty()) {
+        for part in pieces(sub, b'.', b'-').filter(|p| !p.is_empty()) {
             if let Some(i) = self.equal_brand_indices(&Skeleton::of(part)).next() {
                 in_subdomain = Some(in_subdomain.map_or(i, |j| j.min(i)));
             }
@@ -577,6 +579,26 @@ impl PhishingRules {
             out.push(Finding::phishing(rule));
         }
     }
+}
+
+/// `s.split([a, b])` for ASCII `a` and `b`, by bytes: `str::split` sets up a searcher per
+/// call, which costs more than these few-byte labels take to walk.
+fn pieces(s: &str, a: u8, b: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.as_bytes().iter().position(|&c| c == a || c == b) {
+            Some(i) => {
+                // An ASCII byte: both sides are character boundaries.
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
 }
 
 /// The registrable domain of a name with `dots` dots, as where it starts and its rules, from
@@ -804,6 +826,12 @@ mod tests {
                 rules.check_reference(&link, &mut reference);
                 prop_assert_eq!(findings(&fast), findings(&reference));
             }
+        }
+
+        #[test]
+        fn pieces_are_the_split(text in prop_oneof![crate::test_text::adversarial(), "[a.-]{0,8}"]) {
+            prop_assert_eq!(pieces(&text, b'.', b'-').collect::<Vec<_>>(), text.split(['.', '-']).collect::<Vec<_>>());
+            prop_assert_eq!(pieces(&text, b'-', b'-').collect::<Vec<_>>(), text.split('-').collect::<Vec<_>>());
         }
 
         #[test]
