@@ -518,20 +518,6 @@ impl Skeleton {
             Skeleton::Heap(_, ascii) => *ascii,
         }
     }
-
-    /// Length in characters.
-    pub(crate) fn chars(&self) -> usize {
-        match self {
-            Skeleton::Inline { len, .. } => *len,
-            Skeleton::Heap(s, true) => s.len(),
-            Skeleton::Heap(s, false) => s.chars().count(),
-        }
-    }
-
-    /// As a string (borrowed: an inline skeleton is ASCII, which the lossy decode keeps).
-    pub(crate) fn to_str(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(self.as_bytes())
-    }
 }
 
 /// [`confusable`] of every ASCII character, computed at compile time: most labels are ASCII,
@@ -737,8 +723,6 @@ mod tests {
             let reference = skeleton(&label);
             prop_assert_eq!(s.as_bytes(), reference.as_bytes());
             prop_assert_eq!(s.is_ascii(), reference.is_ascii());
-            prop_assert_eq!(s.chars(), reference.chars().count());
-            prop_assert_eq!(s.to_str(), reference);
         }
 
         #[test]

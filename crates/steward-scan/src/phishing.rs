@@ -20,9 +20,9 @@ struct Brand {
 impl Brand {
     /// Whether `skeleton` is one edit from this brand's skeleton. Two ASCII strings whose
     /// lengths differ by more than one are not, and most pairs end there.
-    fn one_edit_from(&self, skeleton: &Skeleton) -> bool {
-        if skeleton.is_ascii() && self.ascii {
-            let (a, b) = (skeleton.as_bytes(), self.skeleton.as_bytes());
+    fn one_edit_from(&self, skeleton: SkeletonView<'_>) -> bool {
+        if skeleton.ascii && self.ascii {
+            let (a, b) = (skeleton.bytes, self.skeleton.as_bytes());
             if a.len().abs_diff(b.len()) > 1 {
                 return false;
             }
@@ -49,6 +49,44 @@ impl Brand {
             }
         }
         host::edit_distance_is_one(skeleton, &self.skeleton)
+    }
+}
+
+/// A skeleton ([`Skeleton`]) or a dash- or dot-separated piece of one, as its bytes.
+#[derive(Clone, Copy, Debug)]
+struct SkeletonView<'s> {
+    bytes: &'s [u8],
+    ascii: bool,
+}
+
+impl<'s> SkeletonView<'s> {
+    fn of(skeleton: &'s Skeleton) -> SkeletonView<'s> {
+        SkeletonView {
+            bytes: skeleton.as_bytes(),
+            ascii: skeleton.is_ascii(),
+        }
+    }
+
+    /// The text (a whole skeleton, or a piece split at an ASCII byte: valid UTF-8, which the
+    /// lossy decode borrows as it is).
+    fn to_str(self) -> std::borrow::Cow<'s, str> {
+        String::from_utf8_lossy(self.bytes)
+    }
+
+    /// Length in characters.
+    fn chars(self) -> usize {
+        if self.ascii {
+            self.bytes.len()
+        } else {
+            self.to_str().chars().count()
+        }
+    }
+
+    /// The pieces between the bytes `split` holds for, of an ASCII skeleton.
+    fn ascii_pieces(self, split: impl Fn(u8) -> bool) -> impl Iterator<Item = SkeletonView<'s>> {
+        self.bytes
+            .split(move |&b| split(b))
+            .map(|bytes| SkeletonView { bytes, ascii: true })
     }
 }
 
@@ -375,11 +413,12 @@ impl PhishingRules {
             }
         }
         let label_skeleton = Skeleton::of(label);
+        let label_view = SkeletonView::of(&label_skeleton);
         // The brand's exact name on a domain it does not list (`paypal.support`) is left to
         // the blocklist: brands own many country domains we do not list.
         if self
-            .equal_brands(&label_skeleton)
-            .any(|brand| label != brand.name)
+            .equal_brand_indices(label_view)
+            .any(|i| label != self.brands[i].name)
         {
             out.push(Finding::phishing(rule::CONFUSABLE_BRAND));
             return;
@@ -387,15 +426,25 @@ impl PhishingRules {
         if flagged {
             return;
         }
-        let mut typo = self.one_edit_from_a_brand(&label_skeleton);
+        // The skeleton of an ASCII text short enough to be folded inline is the skeletons of
+        // its dash- and dot-separated pieces joined by the same dashes and dots: the fold
+        // maps `-` and `.` to themselves and nothing else to them, and its pairs (`rn`, `vv`,
+        // `cl`) hold neither. So pieces are cut from one skeleton, not folded one by one.
+        let mut typo = self.one_edit_from_a_brand(label_view);
         let mut impersonated: Option<usize> = None;
         if label.as_bytes().contains(&b'-') {
-            for part in pieces(label, b'-', b'-') {
-                let part = Skeleton::of(part);
-                if let Some(i) = self.equal_brand_indices(&part).next() {
+            let mut part = |part: SkeletonView<'_>| {
+                if let Some(i) = self.equal_brand_indices(part).next() {
                     impersonated = Some(impersonated.map_or(i, |j| j.min(i)));
                 }
-                typo = typo || self.one_edit_from_a_brand(&part);
+                typo = typo || self.one_edit_from_a_brand(part);
+            };
+            if let Skeleton::Inline { .. } = label_skeleton {
+                label_view.ascii_pieces(|b| b == b'-').for_each(&mut part);
+            } else {
+                for piece in pieces(label, b'-', b'-') {
+                    part(SkeletonView::of(&Skeleton::of(piece)));
+                }
             }
         }
         if typo {
@@ -404,9 +453,22 @@ impl PhishingRules {
         }
         let sub = &unicode[..unicode.len() - registrable.len()];
         let mut in_subdomain: Option<usize> = None;
-        for part in pieces(sub, b'.', b'-').filter(|p| !p.is_empty()) {
-            if let Some(i) = self.equal_brand_indices(&Skeleton::of(part)).next() {
+        let mut sub_part = |part: SkeletonView<'_>| {
+            if let Some(i) = self.equal_brand_indices(part).next() {
                 in_subdomain = Some(in_subdomain.map_or(i, |j| j.min(i)));
+            }
+        };
+        if !sub.is_empty() {
+            let sub_skeleton = Skeleton::of(sub);
+            if let Skeleton::Inline { .. } = sub_skeleton {
+                SkeletonView::of(&sub_skeleton)
+                    .ascii_pieces(|b| b == b'.' || b == b'-')
+                    .filter(|p| !p.bytes.is_empty())
+                    .for_each(&mut sub_part);
+            } else {
+                for piece in pieces(sub, b'.', b'-').filter(|p| !p.is_empty()) {
+                    sub_part(SkeletonView::of(&Skeleton::of(piece)));
+                }
             }
         }
         let rule = match (impersonated, in_subdomain) {
@@ -421,44 +483,45 @@ impl PhishingRules {
     /// Indices of the brands whose skeleton is `skeleton`, ascending.
     fn equal_brand_indices<'s>(
         &'s self,
-        skeleton: &'s Skeleton,
+        skeleton: SkeletonView<'s>,
     ) -> impl Iterator<Item = usize> + 's {
         self.by_length
             .get(skeleton.chars())
-            .into_iter()
-            .flatten()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
             .copied()
-            .filter(|&i| self.brands[i].skeleton.as_bytes() == skeleton.as_bytes())
-    }
-
-    /// The brands whose skeleton is `skeleton`.
-    fn equal_brands<'s>(&'s self, skeleton: &'s Skeleton) -> impl Iterator<Item = &'s Brand> + 's {
-        self.equal_brand_indices(skeleton).map(|i| &self.brands[i])
+            .filter(move |&i| self.brands[i].skeleton.as_bytes() == skeleton.bytes)
     }
 
     /// Whether `skeleton` is one edit from the skeleton of a brand long enough for typos to
     /// count (six bytes or more: shorter names are one edit from too many words).
-    fn one_edit_from_a_brand(&self, skeleton: &Skeleton) -> bool {
+    fn one_edit_from_a_brand(&self, skeleton: SkeletonView<'_>) -> bool {
         let length = skeleton.chars();
-        let ends = match (skeleton.is_ascii(), skeleton.as_bytes()) {
+        let Some(buckets) = self
+            .typo_by_length
+            .get(length.saturating_sub(1)..(length + 2).min(self.typo_by_length.len()))
+        else {
+            return false;
+        };
+        let ends = match (skeleton.ascii, skeleton.bytes) {
             (true, [first, .., last]) => Some((*first, *last)),
             _ => None,
         };
-        (length.saturating_sub(1)..=length + 1)
-            .filter_map(|l| self.typo_by_length.get(l))
-            .flatten()
-            .any(|candidate| {
-                // Both ASCII and at least five long (the brand has six or more, the other is
-                // within one): one edit leaves the first or the last byte in place.
-                if candidate.ascii
-                    && let Some((first, last)) = ends
-                    && first != candidate.first
-                    && last != candidate.last
-                {
-                    return false;
-                }
-                self.brands[candidate.brand].one_edit_from(skeleton)
-            })
+        for candidate in buckets.iter().flatten() {
+            // Both ASCII and at least five long (the brand has six or more, the other is
+            // within one): one edit leaves the first or the last byte in place.
+            if candidate.ascii
+                && let Some((first, last)) = ends
+                && first != candidate.first
+                && last != candidate.last
+            {
+                continue;
+            }
+            if self.brands[candidate.brand].one_edit_from(skeleton) {
+                return true;
+            }
+        }
+        false
     }
 
     /// What `check` replaced: a lookup per list, skeleton strings, every brand tried.
@@ -829,6 +892,22 @@ mod tests {
         }
 
         #[test]
+        fn pieces_of_a_skeleton_are_skeletons_of_the_pieces(
+            text in prop_oneof![host_text(), "[a-z0-9rnvcl1|.-]{0,48}"],
+        ) {
+            let whole = Skeleton::of(&text);
+            if let Skeleton::Inline { .. } = whole {
+                let cut: Vec<&[u8]> = SkeletonView::of(&whole)
+                    .ascii_pieces(|b| b == b'.' || b == b'-')
+                    .map(|p| p.bytes)
+                    .collect();
+                let folded: Vec<String> = pieces(&text, b'.', b'-').map(host::skeleton).collect();
+                let folded: Vec<&[u8]> = folded.iter().map(|p| p.as_bytes()).collect();
+                prop_assert_eq!(cut, folded);
+            }
+        }
+
+        #[test]
         fn pieces_are_the_split(text in prop_oneof![crate::test_text::adversarial(), "[a.-]{0,8}"]) {
             prop_assert_eq!(pieces(&text, b'.', b'-').collect::<Vec<_>>(), text.split(['.', '-']).collect::<Vec<_>>());
             prop_assert_eq!(pieces(&text, b'-', b'-').collect::<Vec<_>>(), text.split('-').collect::<Vec<_>>());
@@ -869,7 +948,7 @@ mod tests {
             );
             let ascii = other.is_ascii();
             prop_assert_eq!(
-                b.one_edit_from(&Skeleton::Heap(other.clone(), ascii)),
+                b.one_edit_from(SkeletonView { bytes: other.as_bytes(), ascii }),
                 host::edit_distance_is_one(&other, &b.skeleton)
             );
             if ascii && other.len() <= host::INLINE_SKELETON {
@@ -878,7 +957,7 @@ mod tests {
                 let inline = Skeleton::of(&folded);
                 if inline.as_bytes() == folded.as_bytes() {
                     prop_assert_eq!(
-                        b.one_edit_from(&inline),
+                        b.one_edit_from(SkeletonView::of(&inline)),
                         host::edit_distance_is_one(&folded, &b.skeleton)
                     );
                 }
