@@ -18,6 +18,20 @@ macro_rules! ascii_table {
     }};
 }
 
+/// `$test` of every ASCII character and `true` for every other byte, for walks that stop at
+/// each non-ASCII byte to decode its character.
+macro_rules! byte_table {
+    ($test:ident) => {{
+        let mut table = [true; 256];
+        let mut b = 0u8;
+        while b < 128 {
+            table[b as usize] = $test(b as char);
+            b += 1;
+        }
+        table
+    }};
+}
+
 /// How a link appeared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkSource {
@@ -290,9 +304,9 @@ fn parse_after_scheme(text: &str, from: usize, source: LinkSource) -> (Option<Li
     // A bracketed IPv6 host keeps its brackets; elsewhere brackets end the URL too, found in
     // the same walk.
     let len = if rest.starts_with('[') {
-        first_char_where(rest, &ASCII_URL_END, url_end)
+        first_char_where(rest, &BYTE_URL_END, url_end)
     } else {
-        first_char_where(rest, &ASCII_URL_OR_BRACKET_END, url_or_bracket_end)
+        first_char_where(rest, &BYTE_URL_OR_BRACKET_END, url_or_bracket_end)
     };
     let url = trim_ascii_end(&rest[..len], |b| {
         matches!(b, b'.' | b',' | b';' | b':' | b'!' | b'?')
@@ -306,8 +320,8 @@ const fn url_or_bracket_end(c: char) -> bool {
     url_end(c) || c == '[' || c == ']'
 }
 
-/// [`url_or_bracket_end`] of every ASCII character, computed at compile time.
-const ASCII_URL_OR_BRACKET_END: [bool; 128] = ascii_table!(url_or_bracket_end);
+/// [`url_or_bracket_end`] of every ASCII character, and `true` for every non-ASCII byte.
+const BYTE_URL_OR_BRACKET_END: [bool; 256] = byte_table!(url_or_bracket_end);
 
 /// Where a URL after its scheme ends: at a character that is not a URL character, brackets
 /// excepted (they end it only outside a bracketed IPv6 host).
@@ -315,8 +329,9 @@ const fn url_end(c: char) -> bool {
     !is_url_char(c) && c != '[' && c != ']'
 }
 
-/// [`url_end`] of every ASCII character, computed at compile time.
-const ASCII_URL_END: [bool; 128] = ascii_table!(url_end);
+/// [`url_end`] of every ASCII character, computed at compile time, and `true` for every
+/// non-ASCII byte (see [`first_char_where`]).
+const BYTE_URL_END: [bool; 256] = byte_table!(url_end);
 
 /// The first index of a byte `hit` holds for: `str::find` with ASCII characters, without
 /// decoding (an ASCII byte in UTF-8 is always that character, at a character boundary).
@@ -389,11 +404,11 @@ fn link_from_authority_and_path<'a>(
 fn parse_markdown(text: &str, at: usize) -> Option<(Link<'_>, usize, usize)> {
     // Byte searches for ASCII characters: a char pattern decodes every character.
     let bytes = text.as_bytes();
-    let line_start = bytes[..at]
+    // The last `[` after the last line break: the first of the two met walking back.
+    let open = bytes[..at]
         .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let open = bytes[line_start..at].iter().rposition(|&b| b == b'[')? + line_start;
+        .rposition(|&b| b == b'[' || b == b'\n')
+        .filter(|&i| bytes[i] == b'[')?;
     let display = &text[open + 1..at];
     let url_start = at + 2;
     let close = bytes[url_start..].iter().position(|&b| b == b')')? + url_start;
@@ -563,18 +578,23 @@ fn bare_hosts_at<'a>(
 }
 
 /// The byte offset of the first character of `s` for which `stop` holds (or `s.len()`): as
-/// `s.find(stop)`, but looking ASCII bytes up in `ascii_stop` (`stop` of each ASCII
-/// character) and decoding only non-ASCII characters.
-fn first_char_where(s: &str, ascii_stop: &[bool; 128], stop: impl Fn(char) -> bool) -> usize {
+/// `s.find(stop)`, but walking bytes with `byte_stop` (`stop` of each ASCII character, and
+/// `true` for every non-ASCII byte) and decoding only characters at non-ASCII bytes. The walk
+/// only ever stops at a character's first byte: it steps over ASCII bytes one at a time and
+/// over decoded characters whole.
+fn first_char_where(s: &str, byte_stop: &[bool; 256], stop: impl Fn(char) -> bool) -> usize {
     let bytes = s.as_bytes();
     let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b.is_ascii() {
-            if ascii_stop[usize::from(b)] {
-                return i;
-            }
-            i += 1;
-            continue;
+    loop {
+        let Some(skip) = bytes
+            .get(i..)
+            .and_then(|rest| rest.iter().position(|&b| byte_stop[usize::from(b)]))
+        else {
+            return s.len();
+        };
+        i += skip;
+        if bytes[i].is_ascii() {
+            return i;
         }
         let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) else {
             return s.len();
@@ -584,7 +604,6 @@ fn first_char_where(s: &str, ascii_stop: &[bool; 128], stop: impl Fn(char) -> bo
         }
         i += c.len_utf8();
     }
-    s.len()
 }
 
 /// The token of `text` holding byte `at` (not a separator): from just after the separator
@@ -947,8 +966,12 @@ mod tests {
         #[test]
         fn first_char_where_matches_find(text in adversarial()) {
             prop_assert_eq!(
-                first_char_where(&text, &ASCII_URL_END, url_end),
+                first_char_where(&text, &BYTE_URL_END, url_end),
                 text.find(url_end).unwrap_or(text.len())
+            );
+            prop_assert_eq!(
+                first_char_where(&text, &BYTE_URL_OR_BRACKET_END, url_or_bracket_end),
+                text.find(url_or_bracket_end).unwrap_or(text.len())
             );
         }
 

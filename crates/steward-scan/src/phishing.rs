@@ -161,7 +161,9 @@ pub struct PhishingRules {
     /// the same length can equal one, and only one within one character can be one edit away.
     by_length: Vec<Vec<usize>>,
     /// The brands long enough for typos, by their skeleton's length in characters.
-    typo_by_length: Vec<Vec<TypoCandidate>>,
+    typo_candidates: Vec<TypoCandidate>,
+    /// `typo_candidates[typo_starts[l]..typo_starts[l + 1]]` are those of length `l`.
+    typo_starts: Vec<usize>,
     /// The separate lists the reference check reads.
     #[cfg(test)]
     reference: ReferenceLists,
@@ -296,7 +298,14 @@ impl PhishingRules {
             blocklist_len: blocklist.len(),
             brands: parsed_brands,
             by_length,
-            typo_by_length,
+            typo_starts: {
+                let mut starts = vec![0];
+                for bucket in &typo_by_length {
+                    starts.push(starts.last().copied().unwrap_or(0) + bucket.len());
+                }
+                starts
+            },
+            typo_candidates: typo_by_length.into_iter().flatten().collect(),
             #[cfg(test)]
             reference: ReferenceLists {
                 blocklist,
@@ -330,10 +339,14 @@ impl PhishingRules {
             blocked = rules.block;
         }
         let mut dots = 0;
-        for (at, &b) in name.as_bytes().iter().enumerate() {
-            if b != b'.' {
-                continue;
-            }
+        let bytes = name.as_bytes();
+        let mut from = 0;
+        while let Some(at) = bytes
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'.'))
+            .map(|i| from + i)
+        {
+            from = at + 1;
             dots += 1;
             let rules = self.domains.get(&name[at + 1..]);
             if let Some(rules) = rules {
@@ -497,17 +510,19 @@ impl PhishingRules {
     /// count (six bytes or more: shorter names are one edit from too many words).
     fn one_edit_from_a_brand(&self, skeleton: SkeletonView<'_>) -> bool {
         let length = skeleton.chars();
-        let Some(buckets) = self
-            .typo_by_length
-            .get(length.saturating_sub(1)..(length + 2).min(self.typo_by_length.len()))
-        else {
+        // Lengths `length - 1 ..= length + 1`, clamped to those with candidates.
+        let last = self.typo_starts.len().saturating_sub(1);
+        let start = self.typo_starts.get(length.saturating_sub(1).min(last));
+        let end = self.typo_starts.get((length + 2).min(last));
+        let (Some(&start), Some(&end)) = (start, end) else {
             return false;
         };
+        let candidates = self.typo_candidates.get(start..end).unwrap_or_default();
         let ends = match (skeleton.ascii, skeleton.bytes) {
             (true, [first, .., last]) => Some((*first, *last)),
             _ => None,
         };
-        for candidate in buckets.iter().flatten() {
+        for candidate in candidates {
             // Both ASCII and at least five long (the brand has six or more, the other is
             // within one): one edit leaves the first or the last byte in place.
             if candidate.ascii
