@@ -114,9 +114,18 @@ impl Hasher for RuleHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+            // The tail zero-padded to a word, without a copy into a buffer (a `memcpy` call
+            // for a few bytes, on every lookup): from the last eight bytes shifted down, or
+            // byte by byte when there are fewer than eight.
+            let word = match bytes.len().checked_sub(8).and_then(|at| bytes.get(at..)) {
+                Some(last) => {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(last);
+                    u64::from_le_bytes(word) >> (8 * (8 - rest.len()))
+                }
+                None => rest.iter().rev().fold(0, |w, &b| (w << 8) | u64::from(b)),
+            };
+            self.add(word ^ ((rest.len() as u64) << 59));
         }
     }
 
@@ -920,6 +929,27 @@ mod tests {
                 let folded: Vec<&[u8]> = folded.iter().map(|p| p.as_bytes()).collect();
                 prop_assert_eq!(cut, folded);
             }
+        }
+
+        #[test]
+        fn rule_hash_tails_are_the_zero_padded_words(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let mut fast = RuleHasher::default();
+            fast.write(&bytes);
+            // What `write` replaced: the tail copied into a zeroed word.
+            let mut reference = RuleHasher::default();
+            let mut chunks = bytes.chunks_exact(8);
+            for chunk in &mut chunks {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                reference.add(u64::from_le_bytes(word));
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                let mut word = [0u8; 8];
+                word[..rest.len()].copy_from_slice(rest);
+                reference.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
+            }
+            prop_assert_eq!(fast.finish(), reference.finish());
         }
 
         #[test]
