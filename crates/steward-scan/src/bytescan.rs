@@ -41,34 +41,37 @@ pub(crate) fn each_position_of<const N: usize>(
     targets: [u8; N],
     mut each: impl FnMut(usize),
 ) {
-    let mut blocks = bytes.chunks_exact(BLOCK);
+    // One loop over the full blocks and a zero-padded last one, so `each` is inlined once.
+    let mut padded = [0u8; BLOCK];
+    let full = bytes.len() / BLOCK * BLOCK;
     let mut block_start = 0;
-    let mut visit = |hits: [u64; 2], block_start: usize| {
+    while block_start < bytes.len() {
+        let block = match bytes.get(block_start..block_start + BLOCK) {
+            Some(block) if block_start < full => block,
+            _ => {
+                let rest = &bytes[block_start..];
+                padded[..rest.len()].copy_from_slice(rest);
+                &padded[..]
+            }
+        };
+        let mut hits = target_bytes(block, targets);
+        // Padding may equal a target (0): only the real bytes' flags are kept.
+        let real = bytes.len() - block_start;
+        if real < BLOCK {
+            for (k, word) in hits.iter_mut().enumerate() {
+                let bytes_in_word = real.saturating_sub(k * 8).min(8);
+                *word &= u64::MAX
+                    .checked_shr(64 - 8 * bytes_in_word as u32)
+                    .unwrap_or(0);
+            }
+        }
         for (k, mut word) in hits.into_iter().enumerate() {
             while word != 0 {
                 each(block_start + k * 8 + word.trailing_zeros() as usize / 8);
                 word &= word - 1;
             }
         }
-    };
-    for block in &mut blocks {
-        let hits = target_bytes(block, targets);
-        if hits != [0, 0] {
-            visit(hits, block_start);
-        }
         block_start += BLOCK;
-    }
-    let rest = blocks.remainder();
-    if !rest.is_empty() {
-        // Padding may equal a target (0): only the real bytes' bits are kept.
-        let mut padded = [0u8; BLOCK];
-        padded[..rest.len()].copy_from_slice(rest);
-        let mut hits = target_bytes(&padded, targets);
-        for (k, word) in hits.iter_mut().enumerate() {
-            let real = rest.len().saturating_sub(k * 8).min(8);
-            *word &= u64::MAX.checked_shr(64 - 8 * real as u32).unwrap_or(0);
-        }
-        visit(hits, block_start);
     }
 }
 
