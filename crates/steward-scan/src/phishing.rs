@@ -171,8 +171,9 @@ pub struct PhishingRules {
     by_length: Vec<Vec<usize>>,
     /// The brands long enough for typos, by their skeleton's length in characters.
     typo_candidates: Vec<TypoCandidate>,
-    /// `typo_candidates[typo_starts[l]..typo_starts[l + 1]]` are those of length `l`.
-    typo_starts: Vec<usize>,
+    /// For a skeleton of `n` characters, `typo_candidates[typo_ranges[n]]` are the candidates
+    /// of lengths `n - 1 ..= n + 1` (empty past the longest).
+    typo_ranges: Vec<std::ops::Range<usize>>,
     /// The separate lists the reference check reads.
     #[cfg(test)]
     reference: ReferenceLists,
@@ -307,12 +308,19 @@ impl PhishingRules {
             blocklist_len: blocklist.len(),
             brands: parsed_brands,
             by_length,
-            typo_starts: {
+            typo_ranges: {
+                // `starts[l]`: where the candidates of length `l` start, for every `l` up to
+                // one past the longest.
                 let mut starts = vec![0];
                 for bucket in &typo_by_length {
                     starts.push(starts.last().copied().unwrap_or(0) + bucket.len());
                 }
-                starts
+                let last = starts.len() - 1;
+                (0..=last + 1)
+                    .map(|n: usize| {
+                        starts[n.saturating_sub(1).min(last)]..starts[(n + 2).min(last)]
+                    })
+                    .collect()
             },
             typo_candidates: typo_by_length.into_iter().flatten().collect(),
             #[cfg(test)]
@@ -518,15 +526,16 @@ impl PhishingRules {
     /// Whether `skeleton` is one edit from the skeleton of a brand long enough for typos to
     /// count (six bytes or more: shorter names are one edit from too many words).
     fn one_edit_from_a_brand(&self, skeleton: SkeletonView<'_>) -> bool {
-        let length = skeleton.chars();
-        // Lengths `length - 1 ..= length + 1`, clamped to those with candidates.
-        let last = self.typo_starts.len().saturating_sub(1);
-        let start = self.typo_starts.get(length.saturating_sub(1).min(last));
-        let end = self.typo_starts.get((length + 2).min(last));
-        let (Some(&start), Some(&end)) = (start, end) else {
+        let length = if skeleton.ascii {
+            skeleton.bytes.len()
+        } else {
+            skeleton.chars()
+        };
+        let Some(range) = self.typo_ranges.get(length) else {
+            // Longer than every brand by two or more.
             return false;
         };
-        let candidates = self.typo_candidates.get(start..end).unwrap_or_default();
+        let candidates = self.typo_candidates.get(range.clone()).unwrap_or_default();
         let ends = match (skeleton.ascii, skeleton.bytes) {
             (true, [first, .., last]) => Some((*first, *last)),
             _ => None,
