@@ -476,14 +476,17 @@ impl Skeleton {
             return Skeleton::Heap(s, ascii);
         }
         let mut bytes = [0u8; INLINE_SKELETON];
+        // Folded bytes, noting on the way whether a fold pair follows (see `FOLD`).
+        let mut pairs = 0u16;
+        let mut starts = 0u16;
         for (out, &b) in bytes.iter_mut().zip(input) {
-            *out = ASCII_CONFUSABLE[usize::from(b & 0x7f)];
+            let fold = FOLD[usize::from(b & 0x7f)];
+            *out = fold as u8;
+            pairs |= starts & (fold >> 11);
+            starts = (fold >> 8) & 7;
         }
         let mut len = input.len();
-        if bytes[..len]
-            .windows(2)
-            .any(|w| matches!(w, [b'r', b'n'] | [b'v', b'v'] | [b'c', b'l']))
-        {
+        if pairs != 0 {
             // In place, left to right, folding the three pairs at once: their letters (`r n`,
             // `v`, `c l`) are disjoint and their replacements (`m w d`) are none of them, so
             // the three sequential replaces of `skeleton` find exactly these leftmost matches.
@@ -519,6 +522,32 @@ impl Skeleton {
         }
     }
 }
+
+/// For each ASCII byte: its fold ([`ASCII_CONFUSABLE`]) in the low byte, then which fold pair
+/// the folded byte can start (bits 8–10: `r`, `v`, `c`) and end (bits 11–13: `n`, `v`, `l`),
+/// so a pair is a byte whose start bits meet the next byte's end bits.
+const FOLD: [u16; 128] = {
+    let mut table = [0u16; 128];
+    let mut b = 0usize;
+    while b < 128 {
+        let folded = ASCII_CONFUSABLE[b];
+        let starts: u16 = match folded {
+            b'r' => 1,
+            b'v' => 2,
+            b'c' => 4,
+            _ => 0,
+        };
+        let ends: u16 = match folded {
+            b'n' => 1,
+            b'v' => 2,
+            b'l' => 4,
+            _ => 0,
+        };
+        table[b] = folded as u16 | (starts << 8) | (ends << 11);
+        b += 1;
+    }
+    table
+};
 
 /// [`confusable`] of every ASCII character, computed at compile time: most labels are ASCII,
 /// and a table lookup spares them the walk through the Unicode arms.

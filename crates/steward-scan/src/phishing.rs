@@ -74,6 +74,7 @@ impl<'s> SkeletonView<'s> {
     }
 
     /// Length in characters.
+    #[inline]
     fn chars(self) -> usize {
         if self.ascii {
             self.bytes.len()
@@ -520,7 +521,12 @@ impl PhishingRules {
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .copied()
-            .filter(move |&i| self.brands[i].skeleton.as_bytes() == skeleton.bytes)
+            .filter(move |&i| {
+                // The first bytes first: most candidates differ there, and a slice compare
+                // is a `memcmp` call.
+                let brand = self.brands[i].skeleton.as_bytes();
+                brand.first() == skeleton.bytes.first() && brand == skeleton.bytes
+            })
     }
 
     /// Whether `skeleton` is one edit from the skeleton of a brand long enough for typos to
