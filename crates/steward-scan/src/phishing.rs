@@ -175,6 +175,12 @@ pub struct PhishingRules {
     /// For a skeleton of `n` characters, `typo_candidates[typo_ranges[n]]` are the candidates
     /// of lengths `n - 1 ..= n + 1` (empty past the longest).
     typo_ranges: Vec<std::ops::Range<usize>>,
+    /// Columns of `typo_candidates`, padded with zeros to whole words: the first and the last
+    /// byte of each one's skeleton, and `0x80` for one whose skeleton is not ASCII (whose
+    /// bytes say nothing of its characters).
+    typo_firsts: Vec<u8>,
+    typo_lasts: Vec<u8>,
+    typo_unfiltered: Vec<u8>,
     /// The separate lists the reference check reads.
     #[cfg(test)]
     reference: ReferenceLists,
@@ -304,7 +310,7 @@ impl PhishingRules {
                 });
             }
         }
-        Ok(PhishingRules {
+        let mut rules = PhishingRules {
             domains,
             blocklist_len: blocklist.len(),
             brands: parsed_brands,
@@ -324,6 +330,9 @@ impl PhishingRules {
                     .collect()
             },
             typo_candidates: typo_by_length.into_iter().flatten().collect(),
+            typo_firsts: Vec::new(),
+            typo_lasts: Vec::new(),
+            typo_unfiltered: Vec::new(),
             #[cfg(test)]
             reference: ReferenceLists {
                 blocklist,
@@ -331,7 +340,18 @@ impl PhishingRules {
                 shorteners,
                 brand_domains,
             },
-        })
+        };
+        // Padded to whole words (and one more) so every word read is in bounds.
+        let padded = rules.typo_candidates.len() / 8 * 8 + 16;
+        let column = |f: &dyn Fn(&TypoCandidate) -> u8| {
+            let mut column: Vec<u8> = rules.typo_candidates.iter().map(f).collect();
+            column.resize(padded, 0);
+            column
+        };
+        rules.typo_firsts = column(&|c| c.first);
+        rules.typo_lasts = column(&|c| c.last);
+        rules.typo_unfiltered = column(&|c| if c.ascii { 0 } else { 0x80 });
+        Ok(rules)
     }
 
     /// Number of blocklisted domains loaded.
@@ -541,6 +561,38 @@ impl PhishingRules {
             // Longer than every brand by two or more.
             return false;
         };
+        if let (true, [first, .., last]) = (skeleton.ascii, skeleton.bytes) {
+            // Eight candidates at a time: those sharing the first or the last byte (or with a
+            // non-ASCII skeleton, `unfiltered`), found by comparing bytes within words.
+            let (first, last) = (*first, *last);
+            let mut chunk = range.start / 8 * 8;
+            while chunk < range.end {
+                let word = |bytes: &[u8]| {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(bytes.get(chunk..chunk + 8).unwrap_or(&[0; 8]));
+                    u64::from_le_bytes(w)
+                };
+                let mut todo = equal_bytes(word(&self.typo_firsts), first)
+                    | equal_bytes(word(&self.typo_lasts), last)
+                    | word(&self.typo_unfiltered);
+                // Only candidates in the range.
+                let from = range.start.saturating_sub(chunk).min(8);
+                let to = (range.end - chunk).min(8);
+                todo &= u64::MAX.checked_shl(8 * from as u32).unwrap_or(0)
+                    & u64::MAX.checked_shr(64 - 8 * to as u32).unwrap_or(0);
+                while todo != 0 {
+                    let at = chunk + todo.trailing_zeros() as usize / 8;
+                    todo &= todo - 1;
+                    if let Some(c) = self.typo_candidates.get(at)
+                        && self.brands[c.brand].one_edit_from(skeleton)
+                    {
+                        return true;
+                    }
+                }
+                chunk += 8;
+            }
+            return false;
+        }
         let candidates = self.typo_candidates.get(range.clone()).unwrap_or_default();
         let ends = match (skeleton.ascii, skeleton.bytes) {
             (true, [first, .., last]) => Some((*first, *last)),
@@ -681,6 +733,15 @@ impl PhishingRules {
             out.push(Finding::phishing(rule));
         }
     }
+}
+
+/// High bit of each byte of `word` that equals `byte`, all other bits clear.
+#[inline]
+fn equal_bytes(word: u64, byte: u8) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ (0x0101_0101_0101_0101 * u64::from(byte));
+    // A byte's high bit in `((x & 0x7f) + 0x7f) | x` is set iff it is not zero, no carries.
+    !(((x & LOW7).wrapping_add(LOW7)) | x) & !LOW7
 }
 
 /// `s.split([a, b])` for ASCII `a` and `b`, by bytes: `str::split` sets up a searcher per
@@ -965,6 +1026,25 @@ mod tests {
                 reference.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
             }
             prop_assert_eq!(fast.finish(), reference.finish());
+        }
+
+        #[test]
+        fn typo_words_keep_the_candidate_walk(label in prop_oneof![host_text(), "[a-z0-9]{3,12}"]) {
+            let rules = builtin();
+            let skeleton = Skeleton::of(&label);
+            let view = SkeletonView::of(&skeleton);
+            let every_brand = rules.brands.iter().any(|b| {
+                b.skeleton.len() >= 6 && host::edit_distance_is_one(&view.to_str(), &b.skeleton)
+            });
+            prop_assert_eq!(rules.one_edit_from_a_brand(view), every_brand);
+        }
+
+        #[test]
+        fn equal_bytes_flags_exactly_the_equal_bytes(word in any::<u64>(), byte in any::<u8>()) {
+            let flags = equal_bytes(word, byte);
+            for (i, b) in word.to_le_bytes().into_iter().enumerate() {
+                prop_assert_eq!((flags >> (8 * i)) & 0xff, if b == byte { 0x80 } else { 0 });
+            }
         }
 
         #[test]
