@@ -273,6 +273,7 @@ pub enum IpLiteral {
 }
 
 /// Classifies a host as an IP literal.
+#[inline]
 pub fn ip_literal(host: &str) -> Option<IpLiteral> {
     // Every form below starts with `[` or a digit; host names seldom do.
     if !host
@@ -282,6 +283,11 @@ pub fn ip_literal(host: &str) -> Option<IpLiteral> {
     {
         return None;
     }
+    ip_literal_of_ip_shape(host)
+}
+
+/// [`ip_literal`] of a host starting with `[` or a digit.
+fn ip_literal_of_ip_shape(host: &str) -> Option<IpLiteral> {
     if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         let addr: std::net::Ipv6Addr = inner.parse().ok()?;
         let private = addr.is_loopback()
