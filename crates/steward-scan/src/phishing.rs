@@ -150,7 +150,7 @@ type RuleMap<V> = HashMap<Box<str>, V, BuildHasherDefault<RuleHasher>>;
 
 /// What the rule files say about one domain: every list is folded into one map, so each
 /// parent domain of a link costs one lookup, not one per list.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct DomainRules {
     allow: bool,
     block: bool,
@@ -165,6 +165,9 @@ struct DomainRules {
 #[derive(Debug)]
 pub struct PhishingRules {
     domains: RuleMap<DomainRules>,
+    /// The entries of `domains` without a dot, when there are at most 16 (see
+    /// [`PhishingRules::single_label_rules`]).
+    single_labels: Option<Vec<(Box<str>, DomainRules)>>,
     blocklist_len: usize,
     brands: Vec<Brand>,
     /// Brand indices by their skeleton's length in characters, ascending: only a skeleton of
@@ -310,7 +313,13 @@ impl PhishingRules {
                 });
             }
         }
+        let single_labels: Vec<(Box<str>, DomainRules)> = domains
+            .iter()
+            .filter(|(key, _)| !key.contains('.'))
+            .map(|(key, rules)| (key.clone(), *rules))
+            .collect();
         let mut rules = PhishingRules {
+            single_labels: (single_labels.len() <= 16).then_some(single_labels),
             domains,
             blocklist_len: blocklist.len(),
             brands: parsed_brands,
@@ -354,6 +363,18 @@ impl PhishingRules {
         Ok(rules)
     }
 
+    /// The rules of a domain without a dot (a top-level label): from the short list of such
+    /// domains when there is one, which a few compares search faster than a hash lookup.
+    fn single_label_rules(&self, domain: &str) -> Option<&DomainRules> {
+        match &self.single_labels {
+            Some(list) => list
+                .iter()
+                .find(|(key, _)| key.len() == domain.len() && **key == *domain)
+                .map(|(_, rules)| rules),
+            None => self.domains.get(domain),
+        }
+    }
+
     /// Number of blocklisted domains loaded.
     pub fn blocklist_len(&self) -> usize {
         self.blocklist_len
@@ -378,15 +399,23 @@ impl PhishingRules {
         }
         let mut dots = 0;
         let bytes = name.as_bytes();
-        let mut from = 0;
-        while let Some(at) = bytes
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'.'))
-            .map(|i| from + i)
-        {
-            from = at + 1;
+        let dot_from = |from: usize| {
+            bytes
+                .get(from..)
+                .and_then(|rest| rest.iter().position(|&b| b == b'.'))
+                .map(|i| from + i)
+        };
+        let mut next = dot_from(0);
+        while let Some(at) = next {
+            next = dot_from(at + 1);
             dots += 1;
-            let rules = self.domains.get(&name[at + 1..]);
+            let parent = &name[at + 1..];
+            let rules = if next.is_none() {
+                // The top-level label: few rules name a single label.
+                self.single_label_rules(parent)
+            } else {
+                self.domains.get(parent)
+            };
             if let Some(rules) = rules {
                 if rules.allow {
                     return;
@@ -1045,6 +1074,19 @@ mod tests {
             for (i, b) in word.to_le_bytes().into_iter().enumerate() {
                 prop_assert_eq!((flags >> (8 * i)) & 0xff, if b == byte { 0x80 } else { 0 });
             }
+        }
+
+        #[test]
+        fn single_label_rules_are_the_map_entries(label in prop_oneof![
+            "[a-z0-9]{1,14}",
+            proptest::sample::select(&["com12786312634", "iclexofmarket", "com", "uk", "ly"][..]).prop_map(str::to_owned),
+        ]) {
+            let rules = builtin();
+            prop_assert!(rules.single_labels.is_some());
+            prop_assert_eq!(
+                rules.single_label_rules(&label),
+                rules.domains.get(label.as_str())
+            );
         }
 
         #[test]
