@@ -263,6 +263,17 @@ impl<T: Copy, const N: usize> SmallList<T, N> {
     }
 }
 
+/// The bytes of a scheme name: ASCII alphanumerics, `+`, `-` and `.`.
+const SCHEME_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0u8;
+    while b < 128 {
+        table[b as usize] = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.');
+        b += 1;
+    }
+    table
+};
+
 /// Where the scheme before `://` at `at` starts: after the last character before `at` that
 /// is not ASCII alphanumeric, `+`, `-` or `.` (or at 0). Bytes, not characters: only ASCII
 /// bytes are scheme characters. When the stop is a non-ASCII character this answers one past
@@ -273,7 +284,7 @@ fn scheme_start(bytes: &[u8], at: usize) -> usize {
     while i > 0
         && bytes
             .get(i - 1)
-            .is_some_and(|&b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+            .is_some_and(|&b| SCHEME_BYTE[usize::from(b)])
     {
         i -= 1;
     }
@@ -533,7 +544,8 @@ fn parse_markdown(text: &str, at: usize) -> Option<(Link<'_>, usize, usize)> {
         .filter(|&i| bytes[i] == b'[')?;
     let display = &text[open + 1..at];
     let url_start = at + 2;
-    let close = bytes[url_start..].iter().position(|&b| b == b')')? + url_start;
+    // `str::find` of a character searches with `memchr`, quicker than a byte walk here.
+    let close = text[url_start..].find(')')? + url_start;
     let url = text[url_start..close].trim();
     let link = link_from_url(url, display_host(display))?;
     Some((link, open, close + 1))
