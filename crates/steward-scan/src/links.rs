@@ -119,11 +119,17 @@ fn link_starts_and_dots(
                 start: at,
                 end: at + 3,
             },
-            b'.' if at >= 3 && bytes[at - 3..at].eq_ignore_ascii_case(b"www") => Start {
-                kind: StartKind::Www,
-                start: at - 3,
-                end: at + 1,
-            },
+            // The byte before first: most dots end a word or sentence, not `www`.
+            b'.' if at >= 3
+                && bytes[at - 1] | 0x20 == b'w'
+                && bytes[at - 3..at].eq_ignore_ascii_case(b"www") =>
+            {
+                Start {
+                    kind: StartKind::Www,
+                    start: at - 3,
+                    end: at + 1,
+                }
+            }
             b']' if next(1) == Some(b'(') => Start {
                 kind: StartKind::Markdown,
                 start: at,
