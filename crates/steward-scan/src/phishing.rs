@@ -178,15 +178,42 @@ pub struct PhishingRules {
     /// For a skeleton of `n` characters, `typo_candidates[typo_ranges[n]]` are the candidates
     /// of lengths `n - 1 ..= n + 1` (empty past the longest).
     typo_ranges: Vec<std::ops::Range<usize>>,
-    /// Columns of `typo_candidates`, padded with zeros to whole words: the first and the last
-    /// byte of each one's skeleton, and `0x80` for one whose skeleton is not ASCII (whose
-    /// bytes say nothing of its characters).
-    typo_firsts: Vec<u8>,
-    typo_lasts: Vec<u8>,
-    typo_unfiltered: Vec<u8>,
+    /// `typo_candidates[typo_ranges[n]]` as words of eight candidates (see [`TypoWord`]).
+    typo_words: Vec<Vec<TypoWord>>,
     /// The separate lists the reference check reads.
     #[cfg(test)]
     reference: ReferenceLists,
+}
+
+/// Up to eight typo candidates as bytes of words, one byte each: the first and the last byte of
+/// their skeletons, `0x80` in `loose` for one whose skeleton is not ASCII (whose bytes say
+/// nothing of its characters: always compared), and `0x80` in `valid` for each real one.
+#[derive(Clone, Copy, Debug)]
+struct TypoWord {
+    firsts: u64,
+    lasts: u64,
+    loose: u64,
+    valid: u64,
+}
+
+impl TypoWord {
+    fn of(candidates: &[TypoCandidate]) -> TypoWord {
+        let mut word = TypoWord {
+            firsts: 0,
+            lasts: 0,
+            loose: 0,
+            valid: 0,
+        };
+        for (i, c) in candidates.iter().take(8).enumerate() {
+            word.firsts |= u64::from(c.first) << (8 * i);
+            word.lasts |= u64::from(c.last) << (8 * i);
+            if !c.ascii {
+                word.loose |= 0x80 << (8 * i);
+            }
+            word.valid |= 0x80 << (8 * i);
+        }
+        word
+    }
 }
 
 /// A brand whose typos count, with its skeleton's ends for a cheap first test.
@@ -339,9 +366,7 @@ impl PhishingRules {
                     .collect()
             },
             typo_candidates: typo_by_length.into_iter().flatten().collect(),
-            typo_firsts: Vec::new(),
-            typo_lasts: Vec::new(),
-            typo_unfiltered: Vec::new(),
+            typo_words: Vec::new(),
             #[cfg(test)]
             reference: ReferenceLists {
                 blocklist,
@@ -350,16 +375,14 @@ impl PhishingRules {
                 brand_domains,
             },
         };
-        // Padded to whole words (and one more) so every word read is in bounds.
-        let padded = rules.typo_candidates.len() / 8 * 8 + 16;
-        let column = |f: &dyn Fn(&TypoCandidate) -> u8| {
-            let mut column: Vec<u8> = rules.typo_candidates.iter().map(f).collect();
-            column.resize(padded, 0);
-            column
-        };
-        rules.typo_firsts = column(&|c| c.first);
-        rules.typo_lasts = column(&|c| c.last);
-        rules.typo_unfiltered = column(&|c| if c.ascii { 0 } else { 0x80 });
+        rules.typo_words = rules
+            .typo_ranges
+            .iter()
+            .map(|range| {
+                let candidates = rules.typo_candidates.get(range.clone()).unwrap_or_default();
+                candidates.chunks(8).map(TypoWord::of).collect()
+            })
+            .collect();
         Ok(rules)
     }
 
@@ -592,25 +615,17 @@ impl PhishingRules {
         };
         if let (true, [first, .., last]) = (skeleton.ascii, skeleton.bytes) {
             // Eight candidates at a time: those sharing the first or the last byte (or with a
-            // non-ASCII skeleton, `unfiltered`), found by comparing bytes within words.
+            // non-ASCII skeleton), found by comparing bytes within words.
             let (first, last) = (*first, *last);
-            let mut chunk = range.start / 8 * 8;
-            while chunk < range.end {
-                let word = |bytes: &[u8]| {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(bytes.get(chunk..chunk + 8).unwrap_or(&[0; 8]));
-                    u64::from_le_bytes(w)
-                };
-                let mut todo = equal_bytes(word(&self.typo_firsts), first)
-                    | equal_bytes(word(&self.typo_lasts), last)
-                    | word(&self.typo_unfiltered);
-                // Only candidates in the range.
-                let from = range.start.saturating_sub(chunk).min(8);
-                let to = (range.end - chunk).min(8);
-                todo &= u64::MAX.checked_shl(8 * from as u32).unwrap_or(0)
-                    & u64::MAX.checked_shr(64 - 8 * to as u32).unwrap_or(0);
+            let Some(words) = self.typo_words.get(length) else {
+                return false;
+            };
+            for (k, word) in words.iter().enumerate() {
+                let mut todo =
+                    (equal_bytes(word.firsts, first) | equal_bytes(word.lasts, last) | word.loose)
+                        & word.valid;
                 while todo != 0 {
-                    let at = chunk + todo.trailing_zeros() as usize / 8;
+                    let at = range.start + k * 8 + todo.trailing_zeros() as usize / 8;
                     todo &= todo - 1;
                     if let Some(c) = self.typo_candidates.get(at)
                         && self.brands[c.brand].one_edit_from(skeleton)
@@ -618,7 +633,6 @@ impl PhishingRules {
                         return true;
                     }
                 }
-                chunk += 8;
             }
             return false;
         }
@@ -982,6 +996,51 @@ mod tests {
         .prop_map(|parts| parts.concat())
     }
 
+    /// A brand's name with one random edit (or two): typo candidates of every shape.
+    fn brand_typo() -> impl Strategy<Value = String> {
+        const NAMES: &[&str] = &[
+            "linkedin",
+            "microsoft",
+            "google",
+            "amazon",
+            "paypal",
+            "facebook",
+            "instagram",
+            "netflix",
+            "dropbox",
+            "docusign",
+            "github",
+            "indeed",
+            "glassdoor",
+            "wellsfargo",
+            "coinbase",
+            "binance",
+            "metamask",
+            "myetherwallet",
+        ];
+        (
+            proptest::sample::select(NAMES),
+            proptest::collection::vec((0usize..4, 0usize..16, "[a-z0-9]"), 1..3),
+        )
+            .prop_map(|(name, edits)| {
+                let mut b: Vec<u8> = name.as_bytes().to_vec();
+                for (kind, at, c) in edits {
+                    let at = at % (b.len() + 1);
+                    let c = c.as_bytes()[0];
+                    match kind {
+                        0 if at < b.len() => b[at] = c,
+                        1 => b.insert(at, c),
+                        2 if at < b.len() => {
+                            b.remove(at);
+                        }
+                        _ if at + 1 < b.len() => b.swap(at, at + 1),
+                        _ => {}
+                    }
+                }
+                String::from_utf8(b).unwrap()
+            })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
         #[test]
@@ -1058,7 +1117,9 @@ mod tests {
         }
 
         #[test]
-        fn typo_words_keep_the_candidate_walk(label in prop_oneof![host_text(), "[a-z0-9]{3,12}"]) {
+        fn typo_words_keep_the_candidate_walk(
+            label in prop_oneof![host_text(), brand_typo(), "[a-z0-9]{3,12}"],
+        ) {
             let rules = builtin();
             let skeleton = Skeleton::of(&label);
             let view = SkeletonView::of(&skeleton);
