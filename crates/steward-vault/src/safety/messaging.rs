@@ -19,6 +19,10 @@ use crate::keystore::MemberKeyState;
 use crate::store::{Access, PrefetchedKeyStore, key_state, open_stored};
 use crate::{TxKeyStore, VaultError, VaultSealer};
 
+/// Smallest batch [`Safety::send_batch`] scans on a second thread: below it, starting the
+/// thread costs more than the scans it would overlap.
+pub const SCAN_BESIDE_STORE_MIN: usize = 8;
+
 /// Largest report reason, in bytes.
 const MAX_REASON: usize = 2_000;
 
@@ -313,6 +317,34 @@ impl SendSession<'_, '_> {
                 harmful_detection: spam_scanned,
             },
         );
+        self.store_scanned(
+            &OutgoingMessage {
+                author,
+                conversation,
+                text,
+                attachments,
+                at_ms,
+            },
+            spam_scanned,
+            verdict,
+        )
+    }
+
+    /// Seals and stores a message whose author was checked and whose text was scanned
+    /// (`verdict`, spam included iff `spam_scanned`); scans and stores its attachments.
+    fn store_scanned(
+        &mut self,
+        message: &OutgoingMessage<'_>,
+        spam_scanned: bool,
+        verdict: Verdict,
+    ) -> Result<SentMessage, SafetyError> {
+        let &OutgoingMessage {
+            author,
+            conversation,
+            text,
+            attachments,
+            at_ms,
+        } = message;
         self.sealer.ensure_member(
             self.safety.vault,
             &mut PrefetchedKeyStore {
@@ -724,10 +756,56 @@ impl Safety<'_> {
         session.prefetch(&conversations)?;
         let authors: Vec<i64> = messages.iter().map(|m| m.author).collect();
         session.prefetch_author_keys(&authors)?;
-        messages
+        let beside = self.scan_beside_store
+            && messages.len() >= SCAN_BESIDE_STORE_MIN
+            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        if !beside {
+            return messages
+                .iter()
+                .map(|m| session.send(m.author, m.conversation, m.text, m.attachments, m.at_ms))
+                .collect();
+        }
+        // Each message's participant check and spam setting first (they read the store; the
+        // scans do not), kept in order so the first refusal is still the one reported.
+        let checks: Vec<Result<bool, SafetyError>> = messages
             .iter()
-            .map(|m| session.send(m.author, m.conversation, m.text, m.attachments, m.at_ms))
-            .collect()
+            .map(|m| session.recipients_want_spam_scan(m.author, m.conversation, m.at_ms))
+            .collect();
+        let flags: Vec<Option<bool>> = checks.iter().map(|c| c.as_ref().ok().copied()).collect();
+        let scanner = self.scanner;
+        // The scans run on a second thread, in order, while this one seals and stores: the
+        // batch then takes about as long as the longer of the two, not their sum. The text is
+        // only borrowed by the scoped thread, and the scanner keeps none of it.
+        std::thread::scope(|scope| {
+            let (verdicts, scanned) = std::sync::mpsc::channel::<Option<Verdict>>();
+            scope.spawn(move || {
+                for (m, flag) in messages.iter().zip(flags) {
+                    let verdict = flag.map(|harmful_detection| {
+                        scanner.scan_message(m.text, ScanFlags { harmful_detection })
+                    });
+                    // The storing side stopped at a refusal or an error: nothing more to scan.
+                    if verdicts.send(verdict).is_err() {
+                        return;
+                    }
+                }
+            });
+            let mut sent = Vec::with_capacity(messages.len());
+            for (m, check) in messages.iter().zip(checks) {
+                let verdict = scanned.recv();
+                let spam_scanned = check?;
+                let verdict = match verdict {
+                    Ok(Some(v)) => v,
+                    // Only if the scanning thread died, which a panic there would also report.
+                    _ => {
+                        return Err(SafetyError::Invalid(
+                            "the message scanner stopped before the batch was scanned".to_owned(),
+                        ));
+                    }
+                };
+                sent.push(session.store_scanned(m, spam_scanned, verdict)?);
+            }
+            Ok(sent)
+        })
     }
 
     /// Reads `conversation` as `reader` (a participant; `service.core`, not ledgered), oldest
