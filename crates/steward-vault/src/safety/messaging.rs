@@ -8,8 +8,10 @@ use std::sync::OnceLock;
 
 use steward_core::consent;
 use steward_core::{ConsentKey, Taxonomy};
-use steward_scan::{ScanFlags, Verdict, VerdictKind};
-use steward_store::content::{NewMessage, insert_message};
+use steward_scan::{ScanFlags, Scanner, Verdict, VerdictKind};
+use steward_store::content::{
+    NewMessage, SealedMessage, insert_message, insert_sealed_message, seal_message,
+};
 use steward_store::member::{consent_events, effective_consent, get_member, setting_history};
 use steward_store::{SealContext, Sealer, Tx, Value};
 
@@ -338,13 +340,32 @@ impl SendSession<'_, '_> {
         spam_scanned: bool,
         verdict: Verdict,
     ) -> Result<SentMessage, SafetyError> {
-        let &OutgoingMessage {
-            author,
-            conversation,
-            text,
+        let m = message;
+        self.ensure_key(m.author)?;
+        let message_id = insert_message(
+            self.tx,
+            &self.sealer,
+            &NewMessage {
+                conversation_id: m.conversation,
+                author_id: m.author,
+                sent_at_ms: m.at_ms,
+                plaintext: m.text.as_bytes(),
+                verdict: Some(stored_verdict(&verdict)),
+            },
+        )?;
+        let attachments =
+            store_attachments(self.tx, &self.sealer, self.safety.scanner, m, message_id)?;
+        Ok(SentMessage {
+            message_id,
+            conversation_id: m.conversation,
+            verdict,
+            spam_scanned,
             attachments,
-            at_ms,
-        } = message;
+        })
+    }
+
+    /// Holds `author`'s content key, unwrapped (or made, in this transaction).
+    fn ensure_key(&mut self, author: i64) -> Result<(), VaultError> {
         self.sealer.ensure_member(
             self.safety.vault,
             &mut PrefetchedKeyStore {
@@ -352,64 +373,7 @@ impl SendSession<'_, '_> {
                 states: &mut self.key_states,
             },
             author,
-        )?;
-        let tx = &mut *self.tx;
-        let sealer = &self.sealer;
-        let message_id = insert_message(
-            tx,
-            sealer,
-            &NewMessage {
-                conversation_id: conversation,
-                author_id: author,
-                sent_at_ms: at_ms,
-                plaintext: text.as_bytes(),
-                verdict: Some(stored_verdict(&verdict)),
-            },
-        )?;
-        let mut sent = Vec::with_capacity(attachments.len());
-        for a in attachments {
-            let v = self.safety.scanner.scan_attachment(a.file_name, a.bytes);
-            let attachment_id = tx.next_id("attachments", "attachment_id")?;
-            let sealed = sealer
-                .seal(
-                    &SealContext {
-                        table: "attachments",
-                        row_id: attachment_id,
-                        member_id: author,
-                        container_id: Some(conversation),
-                    },
-                    a.bytes,
-                )
-                .map_err(|e| steward_store::StoreError::Invalid(e.to_string()))?;
-            let (kind, rule) = stored_verdict(&v);
-            tx.execute(
-                "INSERT INTO attachments (attachment_id, message_id, member_id, media_type, \
-                 size_bytes, content_sealed, sealing, verdict, verdict_rule) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                &[
-                    attachment_id.into(),
-                    message_id.into(),
-                    author.into(),
-                    a.media_type.into(),
-                    i64::try_from(a.bytes.len()).unwrap_or(i64::MAX).into(),
-                    Value::Bytes(sealed.into_stored_bytes()),
-                    sealer.scheme().into(),
-                    kind.into(),
-                    rule.into(),
-                ],
-            )?;
-            sent.push(SentAttachment {
-                attachment_id,
-                verdict: v,
-            });
-        }
-        Ok(SentMessage {
-            message_id,
-            conversation_id: conversation,
-            verdict,
-            spam_scanned,
-            attachments: sent,
-        })
+        )
     }
 
     /// Reads the participants of `conversations` and every participant's
@@ -577,6 +541,62 @@ impl SendSession<'_, '_> {
         Ok(false)
     }
 }
+
+/// Scans, seals and stores the attachments of `message` (stored as `message_id`); malware is
+/// scanned for always.
+fn store_attachments(
+    tx: &mut Tx<'_>,
+    sealer: &VaultSealer,
+    scanner: &Scanner,
+    message: &OutgoingMessage<'_>,
+    message_id: i64,
+) -> Result<Vec<SentAttachment>, SafetyError> {
+    let mut sent = Vec::with_capacity(message.attachments.len());
+    for a in message.attachments {
+        let v = scanner.scan_attachment(a.file_name, a.bytes);
+        let attachment_id = tx.next_id("attachments", "attachment_id")?;
+        let sealed = sealer
+            .seal(
+                &SealContext {
+                    table: "attachments",
+                    row_id: attachment_id,
+                    member_id: message.author,
+                    container_id: Some(message.conversation),
+                },
+                a.bytes,
+            )
+            .map_err(|e| steward_store::StoreError::Invalid(e.to_string()))?;
+        let (kind, rule) = stored_verdict(&v);
+        tx.execute(
+            "INSERT INTO attachments (attachment_id, message_id, member_id, media_type, \
+             size_bytes, content_sealed, sealing, verdict, verdict_rule) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                attachment_id.into(),
+                message_id.into(),
+                message.author.into(),
+                a.media_type.into(),
+                i64::try_from(a.bytes.len()).unwrap_or(i64::MAX).into(),
+                Value::Bytes(sealed.into_stored_bytes()),
+                sealer.scheme().into(),
+                kind.into(),
+                rule.into(),
+            ],
+        )?;
+        sent.push(SentAttachment {
+            attachment_id,
+            verdict: v,
+        });
+    }
+    Ok(sent)
+}
+
+/// A batch message scanned and sealed for its reserved row, or `None` when its participant
+/// check or its author's key refused it (the refusal is reported in order by the storing side).
+type Prepared<'m> = Option<(
+    Verdict,
+    Result<SealedMessage<'m>, steward_store::StoreError>,
+)>;
 
 /// `{select} IN ($1, ...){tail}` over `ids` in chunks of 500; every row.
 ///
@@ -756,55 +776,95 @@ impl Safety<'_> {
         session.prefetch(&conversations)?;
         let authors: Vec<i64> = messages.iter().map(|m| m.author).collect();
         session.prefetch_author_keys(&authors)?;
+        // Before any row is written: each message's participant check and spam setting, each
+        // author's content key (unwrapped, or made) and the messages' ids, since these read the
+        // store and scanning and sealing do not. A refusal is kept and reported at its message,
+        // so the first in order is still the one returned.
+        let mut checks: Vec<Result<bool, SafetyError>> = messages
+            .iter()
+            .map(|m| session.recipients_want_spam_scan(m.author, m.conversation, m.at_ms))
+            .collect();
+        let mut key_refusals: HashMap<i64, VaultError> = HashMap::new();
+        for m in messages {
+            if !session.sealer.holds(m.author)
+                && !key_refusals.contains_key(&m.author)
+                && let Err(e) = session.ensure_key(m.author)
+            {
+                key_refusals.insert(m.author, e);
+            }
+        }
+        let ids = session
+            .tx
+            .next_ids("messages", "message_id", messages.len())?;
+        let flags: Vec<Option<bool>> = checks.iter().map(|c| c.as_ref().ok().copied()).collect();
+        let SendSession { tx, sealer, .. } = &mut session;
+        let (tx, sealer): (&mut Tx<'_>, &VaultSealer) = (tx, sealer);
+        let scanner = self.scanner;
+        let prepare = |i: usize| -> Prepared<'_> {
+            let (m, harmful_detection) = (messages.get(i)?, (*flags.get(i)?)?);
+            if !sealer.holds(m.author) {
+                return None;
+            }
+            let verdict = scanner.scan_message(m.text, ScanFlags { harmful_detection });
+            let sealed = seal_message(
+                sealer,
+                *ids.get(i)?,
+                &NewMessage {
+                    conversation_id: m.conversation,
+                    author_id: m.author,
+                    sent_at_ms: m.at_ms,
+                    plaintext: m.text.as_bytes(),
+                    verdict: Some(stored_verdict(&verdict)),
+                },
+            );
+            Some((verdict, sealed))
+        };
+        let mut store = |i: usize, prepared: Prepared<'_>| -> Result<SentMessage, SafetyError> {
+            let m = &messages[i];
+            if let Some(check) = checks.get_mut(i) {
+                std::mem::replace(check, Ok(false))?;
+            }
+            if let Some(refusal) = key_refusals.remove(&m.author) {
+                return Err(refusal.into());
+            }
+            let Some((verdict, sealed)) = prepared else {
+                return Err(SafetyError::Invalid(
+                    "a batch message was neither refused nor scanned".to_owned(),
+                ));
+            };
+            let message_id = insert_sealed_message(tx, sealed?, sealer.scheme())?;
+            let attachments = store_attachments(tx, sealer, scanner, m, message_id)?;
+            Ok(SentMessage {
+                message_id,
+                conversation_id: m.conversation,
+                verdict,
+                spam_scanned: flags.get(i).copied().flatten().unwrap_or(false),
+                attachments,
+            })
+        };
         let beside = self.scan_beside_store
             && messages.len() >= SCAN_BESIDE_STORE_MIN
             && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         if !beside {
-            return messages
-                .iter()
-                .map(|m| session.send(m.author, m.conversation, m.text, m.attachments, m.at_ms))
-                .collect();
+            return (0..messages.len()).map(|i| store(i, prepare(i))).collect();
         }
-        // Each message's participant check and spam setting first (they read the store; the
-        // scans do not), kept in order so the first refusal is still the one reported.
-        let checks: Vec<Result<bool, SafetyError>> = messages
-            .iter()
-            .map(|m| session.recipients_want_spam_scan(m.author, m.conversation, m.at_ms))
-            .collect();
-        let flags: Vec<Option<bool>> = checks.iter().map(|c| c.as_ref().ok().copied()).collect();
-        let scanner = self.scanner;
-        // The scans run on a second thread, in order, while this one seals and stores: the
-        // batch then takes about as long as the longer of the two, not their sum. The text is
-        // only borrowed by the scoped thread, and the scanner keeps none of it.
+        // Scanning and sealing run on a second thread, in order, while this one writes the
+        // rows: the batch then takes about as long as the longer of the two, not their sum.
+        // The text is only borrowed by the scoped thread; the scanner keeps none of it.
         std::thread::scope(|scope| {
-            let (verdicts, scanned) = std::sync::mpsc::channel::<Option<Verdict>>();
+            let (prepared, received) = std::sync::mpsc::channel::<Prepared<'_>>();
+            let prepare = &prepare;
             scope.spawn(move || {
-                for (m, flag) in messages.iter().zip(flags) {
-                    let verdict = flag.map(|harmful_detection| {
-                        scanner.scan_message(m.text, ScanFlags { harmful_detection })
-                    });
-                    // The storing side stopped at a refusal or an error: nothing more to scan.
-                    if verdicts.send(verdict).is_err() {
+                for i in 0..messages.len() {
+                    // The storing side stopped at a refusal or an error: nothing more to do.
+                    if prepared.send(prepare(i)).is_err() {
                         return;
                     }
                 }
             });
-            let mut sent = Vec::with_capacity(messages.len());
-            for (m, check) in messages.iter().zip(checks) {
-                let verdict = scanned.recv();
-                let spam_scanned = check?;
-                let verdict = match verdict {
-                    Ok(Some(v)) => v,
-                    // Only if the scanning thread died, which a panic there would also report.
-                    _ => {
-                        return Err(SafetyError::Invalid(
-                            "the message scanner stopped before the batch was scanned".to_owned(),
-                        ));
-                    }
-                };
-                sent.push(session.store_scanned(m, spam_scanned, verdict)?);
-            }
-            Ok(sent)
+            (0..messages.len())
+                .map(|i| store(i, received.recv().ok().flatten()))
+                .collect()
         })
     }
 
