@@ -332,7 +332,8 @@ fn a_batch_stores_what_sending_one_by_one_stores() {
 fn a_large_batch_scans_beside_the_store_with_the_outcome_of_one_thread() {
     let w = world();
     let texts = [SPAM, PHISHING, "Hello, are you free on Tuesday?"];
-    let n = 3 * steward_vault::safety::messaging::SCAN_BESIDE_STORE_MIN;
+    // Several of the scanning thread's hand-overs, the refusal in the last.
+    let n = 10 * steward_vault::safety::messaging::SCAN_BESIDE_STORE_MIN;
     for db in databases() {
         let b = db.backend;
         let convs = setup(&db, &w);

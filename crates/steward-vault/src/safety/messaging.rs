@@ -25,6 +25,9 @@ use crate::{TxKeyStore, VaultError, VaultSealer};
 /// thread costs more than the scans it would overlap.
 pub const SCAN_BESIDE_STORE_MIN: usize = 8;
 
+/// How many prepared messages the scanning thread of [`Safety::send_batch`] hands over at once.
+const HAND_OVER_CHUNK: usize = 32;
+
 /// Largest report reason, in bytes.
 const MAX_REASON: usize = 2_000;
 
@@ -852,19 +855,40 @@ impl Safety<'_> {
         // rows: the batch then takes about as long as the longer of the two, not their sum.
         // The text is only borrowed by the scoped thread; the scanner keeps none of it.
         std::thread::scope(|scope| {
-            let (prepared, received) = std::sync::mpsc::channel::<Prepared<'_>>();
+            // Handed over in chunks: a hand-over per message would put a thread wake-up on
+            // every message whenever one side catches up with the other.
+            let (prepared, received) = std::sync::mpsc::channel::<Vec<Prepared<'_>>>();
             let prepare = &prepare;
             scope.spawn(move || {
-                for i in 0..messages.len() {
-                    // The storing side stopped at a refusal or an error: nothing more to do.
-                    if prepared.send(prepare(i)).is_err() {
+                let mut from = 0;
+                for chunk in 0.. {
+                    if from >= messages.len() {
                         return;
                     }
+                    // A short first chunk, so the storing side starts soon.
+                    let len = if chunk == 0 { 4 } else { HAND_OVER_CHUNK };
+                    let to = (from + len).min(messages.len());
+                    let batch = (from..to).map(prepare).collect();
+                    // The storing side stopped at a refusal or an error: nothing more to do.
+                    if prepared.send(batch).is_err() {
+                        return;
+                    }
+                    from = to;
                 }
             });
-            (0..messages.len())
-                .map(|i| store(i, received.recv().ok().flatten()))
-                .collect()
+            let mut sent = Vec::with_capacity(messages.len());
+            let mut ready = Vec::new().into_iter();
+            for i in 0..messages.len() {
+                let item = match ready.next() {
+                    Some(item) => item,
+                    None => {
+                        ready = received.recv().unwrap_or_default().into_iter();
+                        ready.next().flatten()
+                    }
+                };
+                sent.push(store(i, item)?);
+            }
+            Ok(sent)
         })
     }
 
