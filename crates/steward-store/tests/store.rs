@@ -853,3 +853,46 @@ fn next_ids_reserves_what_next_id_would_give_in_order() {
             .unwrap();
     });
 }
+
+/// The hottest per-member reads (`member_id = $1 ... ORDER BY`) run from the prepared-statement
+/// cache: SQLite re-prepared them on every new member id until the store turned on the query
+/// planner stability guarantee.
+#[test]
+fn cached_statements_are_not_re_prepared_for_each_new_binding() {
+    each_backend(|db| {
+        let taxonomy = Taxonomy::builtin();
+        db.store
+            .transaction(|tx| {
+                for m in 1..=30i64 {
+                    tx.execute(
+                        "INSERT INTO members (member_id, first_name, last_name, email, country, \
+                         jurisdiction, created_at) VALUES ($1, 'A', 'B', 'a@example.org', 'US', 'US', 0)",
+                        &[Value::Int(m)],
+                    )?;
+                    member::set_setting(
+                        tx,
+                        &taxonomy,
+                        m,
+                        "messaging.harmful_detection=off",
+                        &Actor::Member,
+                        m,
+                    )?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let before = db.store.sqlite_reprepares();
+        for _ in 0..2 {
+            db.store
+                .read(|tx| {
+                    for m in 1..=30i64 {
+                        assert_eq!(member::setting_history(tx, m)?.len(), 1);
+                        member::profile_history(tx, m)?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        }
+        assert_eq!(db.store.sqlite_reprepares() - before, 0, "{}", db.backend);
+    });
+}

@@ -236,6 +236,7 @@ fn a_batch_stores_what_sending_one_by_one_stores() {
             }
         }
         let s = w.safety();
+        let reprepared = [&one_by_one, &batched].map(|db| db.store.sqlite_reprepares());
         let single: Vec<SentMessage> = one_by_one
             .store
             .transaction(|tx| {
@@ -252,6 +253,9 @@ fn a_batch_stores_what_sending_one_by_one_stores() {
             .transaction(|tx| s.send_batch(tx, &outgoing))
             .unwrap();
         assert_eq!(single.len(), batch.len(), "{b}");
+        // Message by message, every lookup ran from SQLite's statement cache, none re-planned.
+        assert_eq!(one_by_one.store.sqlite_reprepares(), reprepared[0], "{b}");
+        assert_eq!(batched.store.sqlite_reprepares(), reprepared[1], "{b}");
         for (k, (a, c)) in single.iter().zip(&batch).enumerate() {
             assert_eq!(
                 outcome(a),
