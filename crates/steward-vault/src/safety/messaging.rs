@@ -662,14 +662,18 @@ fn detection_of(
     key: ConsentKey,
     member: i64,
 ) -> Result<Detection, SafetyError> {
-    let m = match get_member(tx, member) {
-        Ok(m) => m,
-        Err(steward_store::StoreError::NotFound { .. }) => return Ok(Detection::Off),
-        Err(e) => return Err(e.into()),
+    // Only the two columns this needs: the whole member row cost more than the rest of a send.
+    let Some(row) = tx.query_opt(
+        "SELECT jurisdiction, deleted_at FROM members WHERE member_id = $1",
+        &[member.into()],
+    )?
+    else {
+        return Ok(Detection::Off);
     };
-    if m.deleted_at.is_some() {
+    if !row.get(1).is_null() {
         return Ok(Detection::Off);
     }
+    let jurisdiction = row.text(0)?;
     let mut changes: Vec<(i64, bool)> = consent_events(taxonomy, &setting_history(tx, member)?)
         .into_iter()
         .filter(|e| e.key == key)
@@ -678,7 +682,7 @@ fn detection_of(
     // Stable, like `consent::effective_at`: same-instant changes keep their recorded order.
     changes.sort_by_key(|(at, _)| *at);
     Ok(Detection::History {
-        default: consent::defaults_for(taxonomy, &m.jurisdiction).granted(key),
+        default: consent::defaults_for(taxonomy, &jurisdiction).granted(key),
         changes,
     })
 }
