@@ -1,0 +1,367 @@
+//! The urgency and money phrase search, without a lowercased copy of the message and without
+//! looking at every byte.
+//!
+//! The rule it implements (and the reference test holds it to) is the one the spam rules have
+//! always had: leftmost-longest non-overlapping matches over the ASCII-lowercased text, each
+//! counted if it stands as a whole word (a `$` at a phrase's end counts as its boundary), and
+//! distinct phrases counted per list. A match that fails the word test still consumes its
+//! text, so it can hide a phrase that starts inside it: in `send moneygram`, `send money` is
+//! found, fails (`g` follows), and `moneygram` is never seen.
+//!
+//! Every phrase starts with a letter, so a counted match starts at a word start (a letter not
+//! preceded by an ASCII alphanumeric byte). The fast path looks only there: it finds the
+//! longest phrase at each word start through a table keyed by the first two bytes and a
+//! four-byte compare. What it cannot see are matches that start inside a word; they are never
+//! counted themselves, but they, like any match, can hide a phrase. A phrase found at a word
+//! start is hidden only by a match that covers its first byte, whose phrase therefore has a
+//! non-alphanumeric byte just before the overlap. `new` lists those (hider, offset) pairs per
+//! phrase — today `respond asap` over `asap`, `send money` over `moneygram`, `verify your
+//! account` over the `account …` phrases and `work from home and earn` over `earn $`. The fast
+//! path checks them in place: a hider at a word start that nothing can hide and that no longer
+//! phrase extends is certainly reported, so the phrase is hidden; a hider inside a word may or
+//! may not be reported (something earlier may hide it), and the text goes to the exact
+//! left-to-right search, `exact_counts`.
+
+use crate::ScanError;
+
+/// Number of first-two-byte keys: five low bits of each byte.
+const KEYS: usize = 32 * 32;
+
+/// Buckets of the filter that most letter starts stop at: a hash of their first three bytes.
+const BUCKETS: usize = 4096;
+
+/// Phrases are compared eight bytes at a time, in at most this many words.
+const WORDS: usize = 4;
+
+#[derive(Debug)]
+struct Phrase {
+    text: &'static [u8],
+    /// The phrase in little-endian words of eight bytes, zero beyond its end.
+    words: [u64; WORDS],
+    /// Ones over the bytes of `words` that belong to the phrase.
+    keeps: [u64; WORDS],
+    /// `0x20` over the letters of `words`: a text byte `t` equals the lowercase letter `p`
+    /// ASCII-case-insensitively exactly when `t | 0x20 == p`, and other bytes must be equal.
+    folds: [u64; WORDS],
+    money: bool,
+    bit: u64,
+    /// The whole-word test after the match is waived (the phrase ends with `$`).
+    open_end: bool,
+    /// (phrase, offset): that phrase, starting `offset` bytes earlier, covers this one's
+    /// first byte with a non-alphanumeric byte just before it.
+    hiders: Vec<(usize, usize)>,
+    /// Found at a word start, this phrase is certainly reported by the left-to-right search:
+    /// nothing can hide it there and no longer phrase starts with it.
+    sure: bool,
+}
+
+/// The phrases, grouped by the key of their first two bytes, longest first in each group.
+#[derive(Debug)]
+pub(super) struct PhraseIndex {
+    phrases: Vec<Phrase>,
+    /// `groups[key]` is the range of `phrases` with that key.
+    groups: Vec<(u8, u8)>,
+    /// One bit per bucket (`bucket`) that some phrase or extra key falls in.
+    starts: Box<[u64; BUCKETS / 64]>,
+}
+
+/// What the fast path found so far: one bit per distinct counted phrase.
+#[derive(Debug, Default)]
+pub(super) struct Hits {
+    urgency: u64,
+    money: u64,
+    /// A hider inside a word may hide a phrase: only the exact search can tell.
+    undecided: bool,
+}
+
+fn rule_error(message: String) -> ScanError {
+    ScanError::RuleData {
+        file: "spam phrases",
+        line: 0,
+        message,
+    }
+}
+
+/// Group key of a position or phrase from its first two bytes: their low five bits.
+/// Case-insensitively equal bytes have equal low five bits.
+fn key(a: u8, b: u8) -> usize {
+    usize::from(a & 0x1f) << 5 | usize::from(b & 0x1f)
+}
+
+/// Filter bucket of the four bytes of `head` (little-endian), from their low five bits (a
+/// multiplicative hash).
+fn bucket(head: u32) -> usize {
+    ((head & 0x1f1f_1f1f).wrapping_mul(0x9E37_79B1) >> 20) as usize
+}
+
+/// The eight bytes at `at`, zero-padded past the end.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        Some(word) => u64::from_le_bytes(*word),
+        None => {
+            let mut word = [0u8; 8];
+            for (w, &b) in word.iter_mut().zip(bytes.get(at..).unwrap_or_default()) {
+                *w = b;
+            }
+            u64::from_le_bytes(word)
+        }
+    }
+}
+
+pub(super) fn is_word_start(bytes: &[u8], i: usize) -> bool {
+    i == 0 || !bytes[i - 1].is_ascii_alphanumeric()
+}
+
+/// Whether `x`, starting `offset` bytes into `n`, agrees with `n` where they overlap.
+fn overlaps(n: &[u8], offset: usize, x: &[u8]) -> bool {
+    n[offset..].iter().zip(x).all(|(a, b)| a == b)
+}
+
+impl PhraseIndex {
+    /// Indexes the urgency and money phrases (ASCII lowercase, each starting with a letter,
+    /// at most 64 per list); `may_start` also lets through the first three bytes of each of
+    /// `extra`.
+    pub(super) fn new(
+        urgency: &[&'static str],
+        money: &[&'static str],
+        extra: &[&'static str],
+    ) -> Result<Self, ScanError> {
+        if urgency.len() > 64 || money.len() > 64 {
+            return Err(rule_error("more than 64 phrases in a list".into()));
+        }
+        let mut phrases = Vec::new();
+        for (list, money) in [(urgency, false), (money, true)] {
+            for (n, text) in list.iter().enumerate() {
+                let text = text.as_bytes();
+                if !text.first().is_some_and(u8::is_ascii_lowercase)
+                    || text.iter().any(u8::is_ascii_uppercase)
+                {
+                    return Err(rule_error(format!(
+                        "phrase {:?} must be ASCII lowercase and start with a letter",
+                        String::from_utf8_lossy(text)
+                    )));
+                }
+                if text.len() > 8 * WORDS {
+                    return Err(rule_error(format!(
+                        "phrase {:?} is longer than {} bytes",
+                        String::from_utf8_lossy(text),
+                        8 * WORDS
+                    )));
+                }
+                let (mut words, mut keeps, mut folds) =
+                    ([0u64; WORDS], [0u64; WORDS], [0u64; WORDS]);
+                for (j, &b) in text.iter().enumerate() {
+                    let shift = 8 * (j % 8);
+                    words[j / 8] |= u64::from(b) << shift;
+                    keeps[j / 8] |= 0xff << shift;
+                    if b.is_ascii_lowercase() {
+                        folds[j / 8] |= 0x20 << shift;
+                    }
+                }
+                phrases.push(Phrase {
+                    text,
+                    words,
+                    keeps,
+                    folds,
+                    money,
+                    bit: 1u64 << n,
+                    open_end: text.last() == Some(&b'$'),
+                    hiders: Vec::new(),
+                    sure: false,
+                });
+            }
+        }
+        phrases.sort_by_key(|p| (key(p.text[0], p.text[1]), std::cmp::Reverse(p.text.len())));
+        let texts: Vec<&[u8]> = phrases.iter().map(|p| p.text).collect();
+        for (x, phrase) in phrases.iter_mut().enumerate() {
+            for (n, hider) in texts.iter().enumerate() {
+                for offset in 1..hider.len() {
+                    if !hider[offset - 1].is_ascii_alphanumeric()
+                        && overlaps(hider, offset, texts[x])
+                    {
+                        phrase.hiders.push((n, offset));
+                    }
+                }
+            }
+        }
+        for phrase in &mut phrases {
+            let text = phrase.text;
+            let extended = texts
+                .iter()
+                .any(|t| t.len() > text.len() && t.starts_with(text));
+            phrase.sure = phrase.hiders.is_empty() && !extended;
+        }
+        let mut groups = vec![(0u8, 0u8); KEYS];
+        let index = |n: usize| u8::try_from(n).map_err(|_| rule_error("too many phrases".into()));
+        for (n, p) in phrases.iter().enumerate() {
+            let group = &mut groups[key(p.text[0], p.text[1])];
+            if group.0 == group.1 {
+                *group = (index(n)?, index(n)?);
+            }
+            group.1 = index(n + 1)?;
+        }
+        let mut starts = Box::new([0u64; BUCKETS / 64]);
+        for text in phrases
+            .iter()
+            .map(|p| p.text)
+            .chain(extra.iter().map(|e| e.as_bytes()))
+        {
+            let &[a, b, c, ..] = text else {
+                return Err(rule_error(
+                    "phrases must be at least three bytes long".into(),
+                ));
+            };
+            if ![a, b, c].iter().all(u8::is_ascii_alphabetic) {
+                // The byte pass offers only starts of three letters or more, and a phrase
+                // there must not end within its first three bytes.
+                return Err(rule_error("phrases must start with three letters".into()));
+            }
+            // A text that matches has the same first four bytes' low five bits; after a
+            // three-byte key, any fourth byte.
+            let fourth: Vec<u8> = match text.get(3) {
+                Some(&d) => vec![d],
+                None => (0..32).collect(),
+            };
+            for d in fourth {
+                let k = bucket(u32::from_le_bytes([a, b, c, d]));
+                starts[k / 64] |= 1 << (k % 64);
+            }
+        }
+        Ok(PhraseIndex {
+            phrases,
+            groups,
+            starts,
+        })
+    }
+
+    /// The longest phrase that matches at `i`, ASCII-case-insensitively.
+    #[inline]
+    fn longest_at(&self, bytes: &[u8], i: usize) -> Option<&Phrase> {
+        let (Some(&a), Some(&b)) = (bytes.get(i), bytes.get(i + 1)) else {
+            return None;
+        };
+        let (start, end) = self.groups[key(a, b)];
+        self.phrases[usize::from(start)..usize::from(end)]
+            .iter()
+            .find(|p| Self::matches_at(bytes, p, i))
+    }
+
+    /// Whether `p` matches at `i`, eight bytes at a time. Most candidates differ in the first
+    /// eight bytes; the rest is compared out of line.
+    #[inline(always)]
+    fn matches_at(bytes: &[u8], p: &Phrase, i: usize) -> bool {
+        let fits = bytes
+            .len()
+            .checked_sub(i)
+            .is_some_and(|left| left >= p.text.len());
+        fits && (word_at(bytes, i) & p.keeps[0]) | p.folds[0] == p.words[0]
+            && Self::rest_matches(bytes, p, i)
+    }
+
+    #[inline(never)]
+    fn rest_matches(bytes: &[u8], p: &Phrase, i: usize) -> bool {
+        (1..p.text.len().div_ceil(8))
+            .all(|k| (word_at(bytes, i + 8 * k) & p.keeps[k]) | p.folds[k] == p.words[k])
+    }
+
+    /// Whether `p`, matched at `i`, is followed by a word boundary.
+    fn ends_word(bytes: &[u8], p: &Phrase, i: usize) -> bool {
+        p.open_end
+            || bytes
+                .get(i + p.text.len())
+                .is_none_or(|b| !b.is_ascii_alphanumeric())
+    }
+
+    /// Whether a phrase or one of the extra keys given to `new` may start with the four bytes
+    /// of `head` (little-endian; zero past the end of the text): most letter starts stop at
+    /// this bit test, inlined into the byte pass.
+    #[inline(always)]
+    pub(super) fn may_start(&self, head: u32) -> bool {
+        let k = bucket(head);
+        self.starts[k / 64] & (1 << (k % 64)) != 0
+    }
+
+    /// Fast path: the phrase at word start `i` (a letter after no ASCII alphanumeric byte),
+    /// if it is counted.
+    #[inline]
+    pub(super) fn at_word_start(&self, bytes: &[u8], i: usize, hits: &mut Hits) {
+        let Some(p) = self.longest_at(bytes, i) else {
+            return;
+        };
+        if !Self::ends_word(bytes, p, i) {
+            return;
+        }
+        for &(n, offset) in &p.hiders {
+            let hider = &self.phrases[n];
+            let covered = i.checked_sub(offset).is_some_and(|s| {
+                bytes
+                    .get(s..s + hider.text.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(hider.text))
+            });
+            if covered {
+                if hider.sure && is_word_start(bytes, i - offset) {
+                    return;
+                }
+                hits.undecided = true;
+            }
+        }
+        if p.money {
+            hits.money |= p.bit;
+        } else {
+            hits.urgency |= p.bit;
+        }
+    }
+
+    /// Distinct (urgency, money) phrases counted in `bytes`, given what the fast path saw.
+    pub(super) fn counts(&self, bytes: &[u8], hits: &Hits) -> (usize, usize) {
+        if hits.undecided {
+            return self.exact_counts(bytes);
+        }
+        (
+            hits.urgency.count_ones() as usize,
+            hits.money.count_ones() as usize,
+        )
+    }
+
+    /// The left-to-right search itself, at every byte: the longest phrase at the leftmost
+    /// position that has one, then on from its end.
+    pub(super) fn exact_counts(&self, bytes: &[u8]) -> (usize, usize) {
+        let mut hits = Hits::default();
+        let mut i = 0;
+        while i < bytes.len() {
+            let Some(p) = self.longest_at(bytes, i) else {
+                i += 1;
+                continue;
+            };
+            if is_word_start(bytes, i) && Self::ends_word(bytes, p, i) {
+                if p.money {
+                    hits.money |= p.bit;
+                } else {
+                    hits.urgency |= p.bit;
+                }
+            }
+            i += p.text.len();
+        }
+        (
+            hits.urgency.count_ones() as usize,
+            hits.money.count_ones() as usize,
+        )
+    }
+
+    /// The (hider, hidden, offset) pairs the fast path checks, for tests.
+    #[cfg(test)]
+    pub(super) fn hider_pairs(&self) -> Vec<(&'static str, &'static str, usize)> {
+        let name = |p: &Phrase| std::str::from_utf8(p.text).unwrap_or_default();
+        let mut pairs: Vec<_> = self
+            .phrases
+            .iter()
+            .flat_map(|x| {
+                x.hiders
+                    .iter()
+                    .map(move |&(n, offset)| (name(&self.phrases[n]), name(x), offset))
+            })
+            .collect();
+        pairs.sort_unstable();
+        pairs
+    }
+}
