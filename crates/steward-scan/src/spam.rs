@@ -225,8 +225,9 @@ impl blocks::Visit for Pass<'_> {
         {
             Some(&head) => {
                 let head = u32::from_le_bytes(head);
-                if self.phrases.may_start(head) {
-                    letters_at(self.text, self.phrases, self.state, i, head);
+                let heads = self.phrases.heads(head);
+                if heads != 0 {
+                    letters_at(self.text, self.phrases, self.state, i, head, heads);
                 }
             }
             None => near_the_end(self.text, self.phrases, self.state, i),
@@ -240,24 +241,34 @@ impl blocks::Visit for Pass<'_> {
 fn near_the_end(text: &str, phrases: &PhraseIndex, state: &mut State, i: usize) {
     if let Some(&[a, b, c]) = text.as_bytes().get(i..i + 3) {
         let head = u32::from_le_bytes([a, b, c, 0]);
-        if phrases.may_start(head) {
-            letters_at(text, phrases, state, i, head);
+        let heads = phrases.heads(head);
+        if heads != 0 {
+            letters_at(text, phrases, state, i, head, heads);
         }
     }
 }
 
-/// A letter start whose first three bytes (in `head`, little-endian) may start a phrase or a
-/// currency code.
+/// A letter start whose first bytes (`head`, little-endian) may start a phrase or a currency
+/// code (`heads`, from the phrase index).
 #[inline(never)]
-fn letters_at(text: &str, phrases: &PhraseIndex, state: &mut State, i: usize, head: u32) {
+fn letters_at(
+    text: &str,
+    phrases: &PhraseIndex,
+    state: &mut State,
+    i: usize,
+    head: u32,
+    heads: u8,
+) {
     let bytes = text.as_bytes();
-    // The codes are lowercase letters: `b | 0x20` equals one exactly for its two cases.
-    let folded = (head | 0x0020_2020).to_le_bytes();
-    if !state.amount && CODES.iter().any(|code| code.as_bytes() == &folded[..3]) {
-        state.amount = code_amount_at(text, i);
+    if !state.amount && phrases.extra_may_start(heads) {
+        // The codes are lowercase letters: `b | 0x20` equals one exactly for its two cases.
+        let folded = (head | 0x0020_2020).to_le_bytes();
+        if CODES.iter().any(|code| code.as_bytes() == &folded[..3]) {
+            state.amount = code_amount_at(text, i);
+        }
     }
     if is_word_start(bytes, i) {
-        phrases.at_word_start(bytes, i, &mut state.hits);
+        phrases.at_word_start(bytes, i, heads, &mut state.hits);
     }
 }
 

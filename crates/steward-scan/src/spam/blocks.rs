@@ -62,14 +62,14 @@ impl Lanes {
         flags: [0; BLOCK],
     };
 
-    /// Moves the lane counts into `counts`.
-    fn flush(&mut self, counts: &mut ByteCounts) {
+    /// Adds the lane counts to `counts` (the caller zeroes the lanes to go on).
+    #[inline]
+    fn add_to(&self, counts: &mut ByteCounts) {
         counts.letters += sum_lanes(&self.letters);
         counts.upper += sum_lanes(&self.upper);
         counts.bangs += sum_lanes(&self.bangs);
         let (low, high) = halves(&self.flags);
         counts.dollar_or_non_ascii |= (low | high) & 0x8080_8080_8080_8080 != 0;
-        *self = Lanes::ZERO;
     }
 }
 
@@ -165,7 +165,8 @@ pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
         let used = count_chunk(chunk, &mut lanes, &mut masks);
         if n % 7 == 6 {
             // At most 32 additions per lane per chunk: 224 since the last flush.
-            lanes.flush(&mut counts);
+            lanes.add_to(&mut counts);
+            lanes = Lanes::ZERO;
         }
         let word = |w: usize| {
             masks[4 * w..4 * w + 4]
@@ -201,7 +202,7 @@ pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
             }
         }
     }
-    lanes.flush(&mut counts);
+    lanes.add_to(&mut counts);
     counts.ascii = !counts.dollar_or_non_ascii || bytes.is_ascii();
     counts
 }

@@ -27,7 +27,7 @@ use crate::ScanError;
 /// Number of first-two-byte keys: five low bits of each byte.
 const KEYS: usize = 32 * 32;
 
-/// Buckets of the filter that most letter starts stop at: a hash of their first three bytes.
+/// Buckets of the filter that most letter starts stop at: a hash of their first four bytes.
 const BUCKETS: usize = 4096;
 
 /// Phrases are compared eight bytes at a time, in at most this many words.
@@ -61,8 +61,18 @@ pub(super) struct PhraseIndex {
     phrases: Vec<Phrase>,
     /// `groups[key]` is the range of `phrases` with that key.
     groups: Vec<(u8, u8)>,
-    /// One bit per bucket (`bucket`) that some phrase or extra key falls in.
-    starts: Box<[u64; BUCKETS / 64]>,
+    /// Per filter bucket (`bucket`), the index in `heads` of what may start there; 0 for
+    /// nothing.
+    buckets: Box<[u8; BUCKETS]>,
+    /// What may start in a bucket: phrases (indices in `phrases`, longest first) and whether
+    /// an extra key may. Entry 0 is empty.
+    heads: Vec<Heads>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Heads {
+    phrases: Vec<usize>,
+    extra: bool,
 }
 
 /// What the fast path found so far: one bit per distinct counted phrase.
@@ -92,6 +102,16 @@ fn key(a: u8, b: u8) -> usize {
 /// multiplicative hash).
 fn bucket(head: u32) -> usize {
     ((head & 0x1f1f_1f1f).wrapping_mul(0x9E37_79B1) >> 20) as usize
+}
+
+/// The number of bits set in `bits`, cheaply for the usual 0 or 1 (the target may have no
+/// population-count instruction).
+fn ones(bits: u64) -> usize {
+    if bits & bits.wrapping_sub(1) == 0 {
+        usize::from(bits != 0)
+    } else {
+        bits.count_ones() as usize
+    }
 }
 
 /// The eight bytes at `at`, zero-padded past the end.
@@ -200,11 +220,13 @@ impl PhraseIndex {
             }
             group.1 = index(n + 1)?;
         }
-        let mut starts = Box::new([0u64; BUCKETS / 64]);
-        for text in phrases
+        let mut in_bucket = vec![Heads::default(); BUCKETS];
+        let extras = extra.iter().map(|e| (e.as_bytes(), None));
+        for (text, phrase) in phrases
             .iter()
-            .map(|p| p.text)
-            .chain(extra.iter().map(|e| e.as_bytes()))
+            .enumerate()
+            .map(|(n, p)| (p.text, Some(n)))
+            .chain(extras)
         {
             let &[a, b, c, ..] = text else {
                 return Err(rule_error(
@@ -223,14 +245,33 @@ impl PhraseIndex {
                 None => (0..32).collect(),
             };
             for d in fourth {
-                let k = bucket(u32::from_le_bytes([a, b, c, d]));
-                starts[k / 64] |= 1 << (k % 64);
+                let heads = &mut in_bucket[bucket(u32::from_le_bytes([a, b, c, d]))];
+                match phrase {
+                    // `phrases` is sorted longest first within a group, but a bucket may mix
+                    // groups.
+                    Some(n) => heads.phrases.push(n),
+                    None => heads.extra = true,
+                }
             }
+        }
+        let mut buckets = Box::new([0u8; BUCKETS]);
+        let mut heads = vec![Heads::default()];
+        for (k, mut bucket_heads) in in_bucket.into_iter().enumerate() {
+            if bucket_heads == Heads::default() {
+                continue;
+            }
+            bucket_heads
+                .phrases
+                .sort_by_key(|&n| std::cmp::Reverse(phrases[n].text.len()));
+            buckets[k] = u8::try_from(heads.len())
+                .map_err(|_| rule_error("too many phrase heads".into()))?;
+            heads.push(bucket_heads);
         }
         Ok(PhraseIndex {
             phrases,
             groups,
-            starts,
+            buckets,
+            heads,
         })
     }
 
@@ -272,20 +313,29 @@ impl PhraseIndex {
                 .is_none_or(|b| !b.is_ascii_alphanumeric())
     }
 
-    /// Whether a phrase or one of the extra keys given to `new` may start with the four bytes
-    /// of `head` (little-endian; zero past the end of the text): most letter starts stop at
-    /// this bit test, inlined into the byte pass.
+    /// What may start with the four bytes of `head` (little-endian; zero past the end of the
+    /// text), as an index for `extra_may_start` and `at_word_start`; 0 for nothing, where
+    /// most letter starts stop, at one table load inlined into the byte pass.
     #[inline(always)]
-    pub(super) fn may_start(&self, head: u32) -> bool {
-        let k = bucket(head);
-        self.starts[k / 64] & (1 << (k % 64)) != 0
+    pub(super) fn heads(&self, head: u32) -> u8 {
+        self.buckets[bucket(head)]
+    }
+
+    /// Whether an extra key given to `new` may start where `heads` gave `heads`.
+    pub(super) fn extra_may_start(&self, heads: u8) -> bool {
+        self.heads[usize::from(heads)].extra
     }
 
     /// Fast path: the phrase at word start `i` (a letter after no ASCII alphanumeric byte),
-    /// if it is counted.
+    /// where `heads` gave `heads`, if it is counted.
     #[inline]
-    pub(super) fn at_word_start(&self, bytes: &[u8], i: usize, hits: &mut Hits) {
-        let Some(p) = self.longest_at(bytes, i) else {
+    pub(super) fn at_word_start(&self, bytes: &[u8], i: usize, heads: u8, hits: &mut Hits) {
+        let Some(p) = self.heads[usize::from(heads)]
+            .phrases
+            .iter()
+            .map(|&n| &self.phrases[n])
+            .find(|p| Self::matches_at(bytes, p, i))
+        else {
             return;
         };
         if !Self::ends_word(bytes, p, i) {
@@ -313,14 +363,12 @@ impl PhraseIndex {
     }
 
     /// Distinct (urgency, money) phrases counted in `bytes`, given what the fast path saw.
+    #[inline]
     pub(super) fn counts(&self, bytes: &[u8], hits: &Hits) -> (usize, usize) {
         if hits.undecided {
             return self.exact_counts(bytes);
         }
-        (
-            hits.urgency.count_ones() as usize,
-            hits.money.count_ones() as usize,
-        )
+        (ones(hits.urgency), ones(hits.money))
     }
 
     /// The left-to-right search itself, at every byte: the longest phrase at the leftmost
