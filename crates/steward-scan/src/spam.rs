@@ -226,7 +226,7 @@ impl blocks::Visit for Pass<'_> {
             Some(&head) => {
                 let head = u32::from_le_bytes(head);
                 let heads = self.phrases.heads(head);
-                if heads != 0 {
+                if heads != 0 && self.phrases.may_match(heads, bytes, i) {
                     letters_at(self.text, self.phrases, self.state, i, head, heads);
                 }
             }
