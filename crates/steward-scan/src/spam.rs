@@ -217,33 +217,11 @@ impl blocks::Visit for Pass<'_> {
     /// Inlined into the byte pass: most letter starts begin no phrase or code and end at one
     /// bit test; the rest leave the loop.
     #[inline(always)]
-    fn letter_start(&mut self, i: usize) {
-        let bytes = self.text.as_bytes();
-        match bytes
-            .get(i..i + 4)
-            .and_then(|s| <&[u8; 4]>::try_from(s).ok())
-        {
-            Some(&head) => {
-                let head = u32::from_le_bytes(head);
-                let heads = self.phrases.heads(head);
-                if heads != 0 && self.phrases.may_match(heads, bytes, i) {
-                    letters_at(self.text, self.phrases, self.state, i, head, heads);
-                }
-            }
-            None => near_the_end(self.text, self.phrases, self.state, i),
-        }
-    }
-}
-
-/// A letter start fewer than four bytes from the end.
-#[cold]
-#[inline(never)]
-fn near_the_end(text: &str, phrases: &PhraseIndex, state: &mut State, i: usize) {
-    if let Some(&[a, b, c]) = text.as_bytes().get(i..i + 3) {
-        let head = u32::from_le_bytes([a, b, c, 0]);
-        let heads = phrases.heads(head);
-        if heads != 0 {
-            letters_at(text, phrases, state, i, head, heads);
+    fn letter_start(&mut self, i: usize, word: u64) {
+        let head = word as u32;
+        let heads = self.phrases.heads(head);
+        if heads != 0 && self.phrases.may_match(heads, word) {
+            letters_at(self.text, self.phrases, self.state, i, head, heads);
         }
     }
 }

@@ -26,8 +26,16 @@ const CHUNK: usize = 32;
 /// What the pass hands each start of three letters or more to. A trait rather than a closure so that the
 /// implementation can ask to be inlined into the loop (`#[inline(always)]`).
 pub(super) trait Visit {
-    fn letter_start(&mut self, i: usize);
+    /// A start at `i`; `word` holds the eight bytes there (little-endian), zero past the end
+    /// of the text.
+    fn letter_start(&mut self, i: usize, word: u64);
 }
+
+/// Bytes of a chunk: the letter loop reads eight bytes at any start without a bounds check.
+const CHUNK_BYTES: usize = CHUNK * BLOCK;
+
+/// A chunk's bytes and the seven after it (or zeros past the end of the text).
+type Copy = [u8; CHUNK_BYTES + 16];
 
 /// `KEEP[r..r + BLOCK]` keeps the last `r` lanes of a block: the final block of a chunk may
 /// overlap the one before, whose lanes were counted there.
@@ -112,15 +120,23 @@ fn block(cur: &[u8; BLOCK], keep: &[u8; BLOCK], lanes: &mut Lanes) -> u16 {
     gather_bits(&letters)
 }
 
-/// Counts the bytes of `chunk` (at most `CHUNK` blocks) into `lanes` and sets the letter bits
-/// of `masks` (which must be zero); returns how many entries of `masks` it used. Kept out of
-/// line so that the vector constants stay out of the caller's letter loop.
+/// Counts the bytes of `chunk` (at most `CHUNK` blocks) into `lanes`, sets the letter bits
+/// of `masks` (which must be zero) and copies the chunk to the start of `copy`; returns how
+/// many entries of `masks` it used. Kept out of line so that the vector constants stay out
+/// of the caller's letter loop.
 #[inline(never)]
-fn count_chunk(chunk: &[u8], lanes: &mut Lanes, masks: &mut [u16; CHUNK + 8]) -> usize {
+fn count_chunk(
+    chunk: &[u8],
+    lanes: &mut Lanes,
+    masks: &mut [u16; CHUNK + 8],
+    copy: &mut Copy,
+) -> usize {
     let all = [0xffu8; BLOCK];
     let (blocks, tail) = chunk.as_chunks::<BLOCK>();
-    for (mask, cur) in masks.iter_mut().zip(blocks) {
+    let (copies, _) = copy.as_chunks_mut::<BLOCK>();
+    for ((mask, cur), to) in masks.iter_mut().zip(blocks).zip(copies) {
         *mask = block(cur, &all, lanes);
+        *to = *cur;
     }
     if tail.is_empty() {
         return blocks.len();
@@ -131,10 +147,19 @@ fn count_chunk(chunk: &[u8], lanes: &mut Lanes, masks: &mut [u16; CHUNK + 8]) ->
         chunk.last_chunk::<BLOCK>(),
         KEEP[tail.len()..].first_chunk(),
     ) {
-        (Some(cur), Some(keep)) => (block(cur, keep, lanes), chunk.len() - BLOCK),
+        (Some(cur), Some(keep)) => {
+            let offset = chunk.len() - BLOCK;
+            if let Some(to) = copy.get_mut(offset..).and_then(<[u8]>::first_chunk_mut) {
+                *to = *cur;
+            }
+            (block(cur, keep, lanes), offset)
+        }
         _ => {
             let mut padded = [0u8; BLOCK];
             padded[..tail.len()].copy_from_slice(tail);
+            if let Some(to) = copy.first_chunk_mut() {
+                *to = padded;
+            }
             (block(&padded, &all, lanes), 0)
         }
     };
@@ -147,8 +172,8 @@ fn count_chunk(chunk: &[u8], lanes: &mut Lanes, masks: &mut [u16; CHUNK + 8]) ->
 }
 
 /// Counts the bytes of `bytes` and hands `visit`, in order, the position of every run of three
-/// ASCII letters or more that starts the text or follows a byte that is not one. `visit` is taken by value
-/// so that its fields stay in registers.
+/// ASCII letters or more that starts the text or follows a byte that is not one. `visit` is
+/// taken by value so that its fields stay in registers.
 pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
     let mut counts = ByteCounts {
         ascii: true,
@@ -157,16 +182,30 @@ pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
     let mut lanes = Lanes::ZERO;
     // Whether the byte before the current chunk is a letter (bit 0).
     let mut carry = 0u64;
-    for (n, chunk) in bytes.chunks(CHUNK * BLOCK).enumerate() {
-        let start = n * CHUNK * BLOCK;
+    let mut until_flush = 7;
+    for (n, chunk) in bytes.chunks(CHUNK_BYTES).enumerate() {
+        let start = n * CHUNK_BYTES;
         // Letter bits of the chunk, sixteen per entry; one more entry for the final block's
         // bits that spill over, and zeros to read whole words of four entries.
         let mut masks = [0u16; CHUNK + 8];
-        let used = count_chunk(chunk, &mut lanes, &mut masks);
-        if n % 7 == 6 {
+        let mut copy: Copy = [0; CHUNK_BYTES + 16];
+        let used = count_chunk(chunk, &mut lanes, &mut masks, &mut copy);
+        until_flush -= 1;
+        if until_flush == 0 {
             // At most 32 additions per lane per chunk: 224 since the last flush.
             lanes.add_to(&mut counts);
             lanes = Lanes::ZERO;
+            until_flush = 7;
+        }
+        // The bytes after the chunk: eight-byte reads near its end, and the letter test of
+        // starts in its last two bytes, look at them.
+        let end = start + chunk.len();
+        let mut after = 0u64;
+        if let Some(next) = bytes.get(end..) {
+            for (j, &b) in next.iter().take(7).enumerate() {
+                copy[chunk.len() + j] = b;
+                after |= u64::from(j < 2 && b.is_ascii_alphabetic()) << j;
+            }
         }
         let word = |w: usize| {
             masks[4 * w..4 * w + 4]
@@ -175,29 +214,24 @@ pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
                 .fold(0u64, |word, &m| (word << BLOCK) | u64::from(m))
         };
         let words = used.div_ceil(4);
-        // The two bytes after the chunk, as letter bits: starts near its end look at them.
-        let end = start + chunk.len();
-        let after = bytes[end.min(bytes.len())..]
-            .iter()
-            .take(2)
-            .enumerate()
-            .fold(0u64, |bits, (j, b)| {
-                bits | (u64::from(b.is_ascii_alphabetic()) << j)
-            });
+        let mut next = word(0);
         for w in 0..words {
-            let letters = word(w);
+            let letters = next;
+            next = word(w + 1);
             // This word's letter bits, the next word's, and (after the last word) the bytes
             // after the chunk: a start needs letters at its next two positions too.
-            let mut window = u128::from(letters) | (u128::from(word(w + 1)) << 64);
+            let mut window = u128::from(letters) | (u128::from(next) << 64);
             if w + 1 == words {
                 window |= u128::from(after) << (chunk.len() - 64 * w);
             }
             let ahead = (window >> 1) as u64 & (window >> 2) as u64;
             let mut starts = letters & !((letters << 1) | carry) & ahead;
             carry = letters >> 63;
-            let base = start + 64 * w;
             while starts != 0 {
-                visit.letter_start(base + starts.trailing_zeros() as usize);
+                // Below `CHUNK_BYTES`: the mask tells the compiler the read is in `copy`.
+                let at = (64 * w + starts.trailing_zeros() as usize) & (CHUNK_BYTES - 1);
+                let eight = copy[at..].first_chunk().unwrap_or(&[0; 8]);
+                visit.letter_start(start + at, u64::from_le_bytes(*eight));
                 starts &= starts - 1;
             }
         }
@@ -255,7 +289,7 @@ mod tests {
     struct Collect(Vec<usize>);
 
     impl Visit for &mut Collect {
-        fn letter_start(&mut self, i: usize) {
+        fn letter_start(&mut self, i: usize, _: u64) {
             self.0.push(i);
         }
     }

@@ -337,13 +337,14 @@ impl PhraseIndex {
         self.buckets[bucket(head)]
     }
 
-    /// Whether something may start at `i`, where `heads` gave `heads`: false only if the one
-    /// phrase there differs in its first eight bytes. Inlined into the byte pass, to spare
+    /// Whether something may start where the eight bytes are `text` (little-endian, zero past
+    /// the end) and `heads` gave `heads`: false only if the one phrase there differs in its
+    /// first eight bytes. Inlined into the byte pass, to spare
     /// a call for the commonest near misses (`you are` for `you have won`).
     #[inline(always)]
-    pub(super) fn may_match(&self, heads: u8, bytes: &[u8], i: usize) -> bool {
+    pub(super) fn may_match(&self, heads: u8, text: u64) -> bool {
         let [word, keep, fold] = self.firsts[usize::from(heads)];
-        (word_at(bytes, i) & keep) | fold == word
+        (text & keep) | fold == word
     }
 
     /// Whether an extra key given to `new` may start where `heads` gave `heads`.
