@@ -64,9 +64,10 @@ pub(crate) mod rule {
     pub const EXCLAMATIONS: &str = "spam.exclamations";
 }
 
-/// Spam heuristics. One pass over the bytes counts letters and hands the few positions that
-/// matter — letters after a non-letter, `!`, currency signs — to the features below (see
-/// `phrases.rs` for why word starts suffice for the phrases).
+/// Spam heuristics. One pass over the bytes counts letters, uppercase letters and `!` and
+/// hands each start of three letters to the phrase index and the currency-code check (see
+/// `phrases.rs` for why word starts suffice for the phrases); currency signs and `!!` pairs
+/// get their own pass only in the messages whose counts say they may matter.
 #[derive(Debug)]
 pub struct SpamRules {
     phrases: PhraseIndex,
@@ -214,8 +215,8 @@ struct Pass<'a> {
 }
 
 impl blocks::Visit for Pass<'_> {
-    /// Inlined into the byte pass: most letter starts begin no phrase or code and end at one
-    /// bit test; the rest leave the loop.
+    /// Inlined into the byte pass: most starts begin no phrase or code and end at one table
+    /// load, most of the rest at one eight-byte compare; the few left leave the loop.
     #[inline(always)]
     fn letter_start(&mut self, i: usize, word: u64) {
         let head = word as u32;

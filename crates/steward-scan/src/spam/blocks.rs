@@ -1,10 +1,12 @@
 //! One pass over a message's bytes, sixteen at a time, that counts what the spam rules count
-//! (letters, uppercase letters, `!`) and finds the letters that start a run of letters, where
-//! phrases and currency codes start.
+//! (letters, uppercase letters, `!`, and whether a `$` or non-ASCII byte occurs) and finds
+//! the starts of runs of three letters or more, where phrases and currency codes start.
 //!
-//! Each chunk of up to 32 blocks is done in two loops: one of vector compares that only
-//! counts and records a bit per letter, then one over those bits that hands each letter
-//! start to the caller. Split like this, neither loop spills the other's registers.
+//! Each chunk of up to 32 blocks is done in two loops: one of vector compares that counts,
+//! records a bit per letter and copies the chunk, then one over those bits, 64 at a time,
+//! that hands each start and its next eight bytes to the caller. Split like this, neither
+//! loop spills the other's registers, and the copy (zero-padded) lets every start read eight
+//! bytes without a bounds check.
 
 /// Byte counts of one message. `letters` and `upper` count ASCII letters only; they are the
 /// Unicode counts when `ascii` holds.
@@ -75,7 +77,10 @@ impl Lanes {
     fn add_to(&self, counts: &mut ByteCounts) {
         counts.letters += sum_lanes(&self.letters);
         counts.upper += sum_lanes(&self.upper);
-        counts.bangs += sum_lanes(&self.bangs);
+        // Most messages have no `!`.
+        if self.bangs != [0; BLOCK] {
+            counts.bangs += sum_lanes(&self.bangs);
+        }
         let (low, high) = halves(&self.flags);
         counts.dollar_or_non_ascii |= (low | high) & 0x8080_8080_8080_8080 != 0;
     }
@@ -197,14 +202,15 @@ pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
             lanes = Lanes::ZERO;
             until_flush = 7;
         }
-        // The bytes after the chunk: eight-byte reads near its end, and the letter test of
-        // starts in its last two bytes, look at them.
+        // The bytes after the chunk (which then is full, 32 entries): eight-byte reads near
+        // its end, and the letter test of starts in its last two bytes, look at them.
         let end = start + chunk.len();
-        let mut after = 0u64;
-        if let Some(next) = bytes.get(end..) {
+        if let Some(next) = bytes.get(end..).filter(|next| !next.is_empty()) {
             for (j, &b) in next.iter().take(7).enumerate() {
                 copy[chunk.len() + j] = b;
-                after |= u64::from(j < 2 && b.is_ascii_alphabetic()) << j;
+                if j < 2 {
+                    masks[CHUNK] |= u16::from(b.is_ascii_alphabetic()) << j;
+                }
             }
         }
         let word = |w: usize| {
@@ -218,12 +224,8 @@ pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
         for w in 0..words {
             let letters = next;
             next = word(w + 1);
-            // This word's letter bits, the next word's, and (after the last word) the bytes
-            // after the chunk: a start needs letters at its next two positions too.
-            let mut window = u128::from(letters) | (u128::from(next) << 64);
-            if w + 1 == words {
-                window |= u128::from(after) << (chunk.len() - 64 * w);
-            }
+            // A start needs letters at its next two positions too, maybe in the next word.
+            let window = u128::from(letters) | (u128::from(next) << 64);
             let ahead = (window >> 1) as u64 & (window >> 2) as u64;
             let mut starts = letters & !((letters << 1) | carry) & ahead;
             carry = letters >> 63;

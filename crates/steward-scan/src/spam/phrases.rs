@@ -8,10 +8,11 @@
 //! text, so it can hide a phrase that starts inside it: in `send moneygram`, `send money` is
 //! found, fails (`g` follows), and `moneygram` is never seen.
 //!
-//! Every phrase starts with a letter, so a counted match starts at a word start (a letter not
-//! preceded by an ASCII alphanumeric byte). The fast path looks only there: it finds the
-//! longest phrase at each word start through a table keyed by the first two bytes and a
-//! four-byte compare. What it cannot see are matches that start inside a word; they are never
+//! Every phrase starts with three letters, so a counted match starts at a word start (a letter
+//! not preceded by an ASCII alphanumeric byte, followed by two more). The fast path looks only
+//! there: a hash of the first four bytes picks a table entry listing the phrases that can
+//! start with them (most starts find none), and those are compared in place, eight bytes at a
+//! time, longest first. What it cannot see are matches that start inside a word; they are never
 //! counted themselves, but they, like any match, can hide a phrase. A phrase found at a word
 //! start is hidden only by a match that covers its first byte, whose phrase therefore has a
 //! non-alphanumeric byte just before the overlap. `new` lists those (hider, offset) pairs per
@@ -24,7 +25,7 @@
 
 use crate::ScanError;
 
-/// Number of first-two-byte keys: five low bits of each byte.
+/// Number of first-two-byte keys (five low bits of each byte), for the exact search.
 const KEYS: usize = 32 * 32;
 
 /// Buckets of the filter that most letter starts stop at: a hash of their first four bytes.
