@@ -514,6 +514,35 @@ mod tests {
         );
     }
 
+    /// Phrases, codes and amounts across the byte pass's chunk edge (512 bytes), where a start
+    /// reads its eight bytes and its letter test from the next chunk.
+    #[test]
+    fn phrases_across_the_chunk_edge() {
+        let rules = SpamRules::new().unwrap();
+        for tail in [
+            "URGENT act now",
+            "900 usd btc",
+            "2500USD",
+            "respond asap",
+            "BTC",
+        ] {
+            for pad in 490..520 {
+                let text = format!("{} {tail} {}", "a".repeat(pad), "z ".repeat(20));
+                assert_eq!(
+                    check_fast(&rules, &text, 0),
+                    check_reference(&text, 0),
+                    "{pad} {tail}"
+                );
+                let cut = &text[..pad + 1 + tail.len()];
+                assert_eq!(
+                    check_fast(&rules, cut, 0),
+                    check_reference(cut, 0),
+                    "{pad} {tail}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn hidden_phrases_are_not_counted() {
         let rules = SpamRules::new().unwrap();
