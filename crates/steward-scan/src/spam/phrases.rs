@@ -305,20 +305,19 @@ impl PhraseIndex {
     }
 
     /// Whether `p` matches at `i`, eight bytes at a time. Most candidates differ in the first
-    /// eight bytes; the rest is compared out of line.
+    /// sixteen bytes (`account at` for the `account …` phrases); the rest is compared out of
+    /// line.
     #[inline(always)]
     fn matches_at(bytes: &[u8], p: &Phrase, i: usize) -> bool {
-        let fits = bytes
-            .len()
-            .checked_sub(i)
-            .is_some_and(|left| left >= p.text.len());
-        fits && (word_at(bytes, i) & p.keeps[0]) | p.folds[0] == p.words[0]
-            && Self::rest_matches(bytes, p, i)
+        let len = p.text.len();
+        let fits = bytes.len().checked_sub(i).is_some_and(|left| left >= len);
+        let word = |k: usize| (word_at(bytes, i + 8 * k) & p.keeps[k]) | p.folds[k] == p.words[k];
+        fits && word(0) && (len <= 8 || word(1)) && (len <= 16 || Self::rest_matches(bytes, p, i))
     }
 
     #[inline(never)]
     fn rest_matches(bytes: &[u8], p: &Phrase, i: usize) -> bool {
-        (1..p.text.len().div_ceil(8))
+        (2..p.text.len().div_ceil(8))
             .all(|k| (word_at(bytes, i + 8 * k) & p.keeps[k]) | p.folds[k] == p.words[k])
     }
 
