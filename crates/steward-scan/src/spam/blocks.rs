@@ -140,8 +140,9 @@ fn count_chunk(
     let (blocks, tail) = chunk.as_chunks::<BLOCK>();
     let (copies, _) = copy.as_chunks_mut::<BLOCK>();
     for ((mask, cur), to) in masks.iter_mut().zip(blocks).zip(copies) {
-        *mask = block(cur, &all, lanes);
+        // Copied one block at a time: as one copy after the loop, it is a call.
         *to = *cur;
+        *mask = block(to, &all, lanes);
     }
     if tail.is_empty() {
         return blocks.len();
