@@ -37,7 +37,7 @@ pub(super) trait Visit {
 const CHUNK_BYTES: usize = CHUNK * BLOCK;
 
 /// A chunk's bytes and the seven after it (or zeros past the end of the text).
-type Copy = [u8; CHUNK_BYTES + 16];
+type ChunkCopy = [u8; CHUNK_BYTES + 16];
 
 /// `KEEP[r..r + BLOCK]` keeps the last `r` lanes of a block: the final block of a chunk may
 /// overlap the one before, whose lanes were counted there.
@@ -134,7 +134,7 @@ fn count_chunk(
     chunk: &[u8],
     lanes: &mut Lanes,
     masks: &mut [u16; CHUNK + 8],
-    copy: &mut Copy,
+    copy: &mut ChunkCopy,
 ) -> usize {
     let all = [0xffu8; BLOCK];
     let (blocks, tail) = chunk.as_chunks::<BLOCK>();
@@ -194,7 +194,7 @@ pub(super) fn scan(bytes: &[u8], mut visit: impl Visit) -> ByteCounts {
         // Letter bits of the chunk, sixteen per entry; one more entry for the final block's
         // bits that spill over, and zeros to read whole words of four entries.
         let mut masks = [0u16; CHUNK + 8];
-        let mut copy: Copy = [0; CHUNK_BYTES + 16];
+        let mut copy: ChunkCopy = [0; CHUNK_BYTES + 16];
         let used = count_chunk(chunk, &mut lanes, &mut masks, &mut copy);
         until_flush -= 1;
         if until_flush == 0 {
