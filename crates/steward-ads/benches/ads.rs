@@ -145,31 +145,23 @@ fn seed(store: &Store, members: i64) {
         }
         // 8 % have personalized ads off, 5 % have skills off, 20 % refuse matched lists.
         let r = g.next() % 100;
-        if g.next().is_multiple_of(5) {
-            consent.push(vec![
+        // A member's refusal of one consent key, as the settings page records it.
+        let off = |key: &str| {
+            vec![
                 Value::Int(i),
-                Value::from("ads.third_party"),
+                Value::from(key),
                 Value::from("off"),
                 Value::Int(0),
                 Value::from("member"),
-            ]);
+            ]
+        };
+        if g.next().is_multiple_of(5) {
+            consent.push(off("ads.third_party"));
         }
         if r < 8 {
-            consent.push(vec![
-                Value::Int(i),
-                Value::from("ads.personalized"),
-                Value::from("off"),
-                Value::Int(0),
-                Value::from("member"),
-            ]);
+            consent.push(off("ads.personalized"));
         } else if r < 13 {
-            consent.push(vec![
-                Value::Int(i),
-                Value::from("ads.attr.skills"),
-                Value::from("off"),
-                Value::Int(0),
-                Value::from("member"),
-            ]);
+            consent.push(off("ads.attr.skills"));
         }
     }
     store

@@ -99,21 +99,6 @@ fn target_bytes<const N: usize>(block: &[u8], targets: [u8; N]) -> [u64; 2] {
     [!none[0] & !LOW7, !none[1] & !LOW7]
 }
 
-/// How many bytes of `bytes` `hit` holds for. Counted in wrapping `u8` adds over runs of at
-/// most 255 bytes (which cannot wrap), because the workspace builds release code with
-/// overflow checks, and a checked add per byte keeps the compiler from vectorizing the count.
-pub(crate) fn count(bytes: &[u8], hit: impl Fn(u8) -> bool) -> usize {
-    bytes
-        .chunks(usize::from(u8::MAX))
-        .map(|run| {
-            let n = run
-                .iter()
-                .fold(0u8, |n, &b| n.wrapping_add(u8::from(hit(b))));
-            usize::from(n)
-        })
-        .sum()
-}
-
 /// Bit `i` set iff `bytes[i]` is 1, for eight bytes each 0 or 1: the multiply moves byte
 /// `i`'s low bit to bit `56 + i` and nothing else reaches the top byte (no carries: the other
 /// products land on distinct lower bits).
@@ -139,12 +124,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn count_is_the_number_of_hits(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
-            let hit = |b: u8| b < 0x80;
-            prop_assert_eq!(count(&bytes, hit), bytes.iter().filter(|&&b| hit(b)).count());
-        }
-
         #[test]
         fn target_positions_are_every_hit_in_order(
             bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(b'.'), Just(b':'), any::<u8>()], 0..100),

@@ -23,6 +23,47 @@ impl Tx<'_> {
             )? + 1),
         }
     }
+
+    /// `n` fresh ids for `table.column`, ascending, in one query (a batch's rows, each id as
+    /// [`Tx::next_id`] would give it): `n` values of the identity sequence on PostgreSQL; on
+    /// SQLite the `n` integers after the largest, which no other writer can take while this
+    /// transaction holds the write lock. Rows must then be written with exactly these ids.
+    pub fn next_ids(
+        &mut self,
+        table: &str,
+        column: &str,
+        n: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let count = i64::try_from(n)
+            .map_err(|_| StoreError::Invalid(format!("cannot reserve {n} ids at once")))?;
+        match self.dialect() {
+            Dialect::Postgres => {
+                let rows = self.query(
+                    &format!(
+                        "SELECT nextval(pg_get_serial_sequence('{table}', '{column}')) \
+                         FROM generate_series(1::bigint, $1::bigint)"
+                    ),
+                    &[count.into()],
+                )?;
+                let mut ids = rows
+                    .iter()
+                    .map(|r| r.i64(0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ids.sort_unstable();
+                Ok(ids)
+            }
+            Dialect::Sqlite => {
+                let first = self.next_id(table, column)?;
+                let last = first
+                    .checked_add(count - 1)
+                    .ok_or_else(|| StoreError::Invalid(format!("`{table}` ids exhausted")))?;
+                Ok((first..=last).collect())
+            }
+        }
+    }
 }
 
 /// A message to store. `verdict` is the ingest scanners' answer (`clean`, `phishing`, ...)
@@ -43,32 +84,72 @@ pub fn insert_message(
     m: &NewMessage<'_>,
 ) -> Result<i64, StoreError> {
     let id = tx.next_id("messages", "message_id")?;
+    let sealed = seal_message(sealer, id, m)?;
+    insert_sealed_message(tx, sealed, sealer.scheme())
+}
+
+/// A message sealed for its row by [`seal_message`], ready for [`insert_sealed_message`]. It
+/// holds the ciphertext only; the plaintext stayed with the caller.
+#[derive(Debug)]
+pub struct SealedMessage<'a> {
+    message_id: i64,
+    conversation_id: i64,
+    author_id: i64,
+    sent_at_ms: i64,
+    verdict: Option<(&'a str, &'a str)>,
+    sealed: SealedBytes,
+}
+
+/// The half of [`insert_message`] that needs no database: seals `m` for the row `message_id`
+/// (an id from [`Tx::next_id`] or [`Tx::next_ids`]). A batch may seal on another thread
+/// while this one writes the rows sealed before.
+pub fn seal_message<'a>(
+    sealer: &dyn Sealer,
+    message_id: i64,
+    m: &NewMessage<'a>,
+) -> Result<SealedMessage<'a>, StoreError> {
     let sealed = sealer
         .seal(
             &SealContext {
                 table: "messages",
-                row_id: id,
+                row_id: message_id,
                 member_id: m.author_id,
                 container_id: Some(m.conversation_id),
             },
             m.plaintext,
         )
         .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(SealedMessage {
+        message_id,
+        conversation_id: m.conversation_id,
+        author_id: m.author_id,
+        sent_at_ms: m.sent_at_ms,
+        verdict: m.verdict,
+        sealed,
+    })
+}
+
+/// Stores a message [`seal_message`] sealed with a sealer of `scheme`; returns its id.
+pub fn insert_sealed_message(
+    tx: &mut Tx<'_>,
+    m: SealedMessage<'_>,
+    scheme: &str,
+) -> Result<i64, StoreError> {
     tx.execute(
         "INSERT INTO messages (message_id, conversation_id, member_id, sent_at, content_sealed, \
          sealing, verdict, verdict_rule) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
-            id.into(),
+            m.message_id.into(),
             m.conversation_id.into(),
             m.author_id.into(),
             m.sent_at_ms.into(),
-            Value::Bytes(sealed.into_stored_bytes()),
-            sealer.scheme().into(),
+            Value::Bytes(m.sealed.into_stored_bytes()),
+            scheme.into(),
             m.verdict.map(|v| v.0).into(),
             m.verdict.map(|v| v.1).into(),
         ],
     )?;
-    Ok(id)
+    Ok(m.message_id)
 }
 
 /// A stored piece of private content, still sealed.

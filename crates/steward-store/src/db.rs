@@ -6,9 +6,11 @@
 //! PostgreSQL so an `i64` binds everywhere; byte columns are `BLOB` / `BYTEA`.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use rusqlite::config::DbConfig;
 
 use crate::error::StoreError;
 use crate::value::{Row, Value};
@@ -103,6 +105,8 @@ pub struct Store {
     dialect: Dialect,
     url: String,
     sqlite_path: Option<std::path::PathBuf>,
+    /// Times SQLite re-prepared a cached statement (see [`Store::sqlite_reprepares`]).
+    reprepares: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -155,11 +159,19 @@ impl Store {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
             )?;
             conn.set_prepared_statement_cache_capacity(256);
+            // The query planner stability guarantee: one plan per statement, whatever values
+            // are bound. Without it SQLite marks a parameter such as `member_id = ?1` in a
+            // query with an ORDER BY as plan-relevant and re-prepares the cached statement on
+            // every new binding — a parse and plan per execution of the hottest per-member
+            // reads. Our plans never depend on a bound value (no ANALYZE samples, no LIKE on
+            // parameters).
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
             Store {
                 conn: Mutex::new(Conn::Sqlite(conn)),
                 dialect: Dialect::Sqlite,
                 url: url.to_owned(),
                 sqlite_path,
+                reprepares: AtomicU64::new(0),
             }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut client = postgres::Client::connect(url, postgres::NoTls).map_err(|e| {
@@ -186,6 +198,7 @@ impl Store {
                 dialect: Dialect::Postgres,
                 url: url.to_owned(),
                 sqlite_path: None,
+                reprepares: AtomicU64::new(0),
             }
         } else {
             return Err(StoreError::InvalidUrl {
@@ -197,6 +210,13 @@ impl Store {
             store.migrate(&crate::schema::STORE_MIGRATIONS)?;
         }
         Ok(store)
+    }
+
+    /// How many times SQLite re-prepared a cached statement of this store because a new
+    /// binding could change its plan (a parse and plan each; 0 on PostgreSQL). Stays 0 with
+    /// the planner stability guarantee the store turns on; tests hold it there.
+    pub fn sqlite_reprepares(&self) -> u64 {
+        self.reprepares.load(Ordering::Relaxed)
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -237,6 +257,7 @@ impl Store {
                 let mut tx = Tx {
                     inner: TxInner::Sqlite(t),
                     dialect,
+                    reprepares: &self.reprepares,
                 };
                 let out = f(&mut tx)?;
                 tx.commit()?;
@@ -247,6 +268,7 @@ impl Store {
                 let mut tx = Tx {
                     inner: TxInner::Postgres(t),
                     dialect,
+                    reprepares: &self.reprepares,
                 };
                 let out = f(&mut tx)?;
                 tx.commit()?;
@@ -271,6 +293,7 @@ impl Store {
                 let mut tx = Tx {
                     inner: TxInner::Sqlite(t),
                     dialect,
+                    reprepares: &self.reprepares,
                 };
                 f(&mut tx)
             }
@@ -281,6 +304,7 @@ impl Store {
                 let mut tx = Tx {
                     inner: TxInner::Postgres(t),
                     dialect,
+                    reprepares: &self.reprepares,
                 };
                 f(&mut tx)
             }
@@ -343,6 +367,7 @@ enum TxInner<'a> {
 pub struct Tx<'a> {
     inner: TxInner<'a>,
     dialect: Dialect,
+    reprepares: &'a AtomicU64,
 }
 
 impl std::fmt::Debug for Tx<'_> {
@@ -442,6 +467,14 @@ fn sqlite_ref(v: &Value) -> rusqlite::types::ToSqlOutput<'_> {
     })
 }
 
+/// Adds the re-prepares SQLite made of `stmt` since the last look to `total`.
+fn count_reprepares(stmt: &rusqlite::Statement<'_>, total: &AtomicU64) {
+    let n = stmt.reset_status(rusqlite::StatementStatus::RePrepare);
+    if let Ok(n @ 1..) = u64::try_from(n) {
+        total.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
 impl Tx<'_> {
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -460,8 +493,9 @@ impl Tx<'_> {
         match &mut self.inner {
             TxInner::Sqlite(t) => {
                 let mut stmt = t.prepare_cached(&sqlite_placeholders(sql))?;
-                let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(SqliteParam)))?;
-                Ok(n as u64)
+                let n = stmt.execute(rusqlite::params_from_iter(params.iter().map(SqliteParam)));
+                count_reprepares(&stmt, self.reprepares);
+                Ok(n? as u64)
             }
             TxInner::Postgres(t) => {
                 let p: Vec<PgValue<'_>> = params.iter().map(PgValue).collect();
@@ -508,6 +542,8 @@ impl Tx<'_> {
                     }
                     each(&Row::new(columns.clone(), values))?;
                 }
+                drop(rows);
+                count_reprepares(&stmt, self.reprepares);
                 Ok(())
             }
             TxInner::Postgres(t) => {

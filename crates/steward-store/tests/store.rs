@@ -818,3 +818,81 @@ fn messages_are_sealed_on_the_way_in_and_come_back_sealed() {
         assert_eq!(e.code(), "store.not_found");
     });
 }
+
+/// A batch's ids reserved in one query are the ids one-at-a-time reservation would give, and
+/// rows written with them leave the next reservation after them.
+#[test]
+fn next_ids_reserves_what_next_id_would_give_in_order() {
+    each_backend(|db| {
+        let b = db.backend;
+        db.store
+            .transaction(|tx| {
+                assert!(tx.next_ids("reports", "report_id", 0)?.is_empty());
+                let first = tx.next_id("reports", "report_id")?;
+                let batch = tx.next_ids("reports", "report_id", 5)?;
+                // SQLite takes the next integers after the largest id; PostgreSQL's sequence
+                // has already handed out `first`.
+                let start = if b == "sqlite" { first } else { first + 1 };
+                assert_eq!(batch, (start..start + 5).collect::<Vec<_>>(), "{b}");
+                for id in &batch {
+                    tx.execute(
+                        "INSERT INTO members (member_id, first_name, last_name, email, country, \
+                         jurisdiction, created_at) VALUES ($1, 'A', 'B', 'a@example.org', 'US', 'US', 0)",
+                        &[Value::Int(*id)],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO reports (report_id, member_id, target_kind, target_id, reason, \
+                         created_at, status) VALUES ($1, $1, 'member', 1, 'r', 0, 'open')",
+                        &[Value::Int(*id)],
+                    )?;
+                }
+                let after = tx.next_id("reports", "report_id")?;
+                assert_eq!(after, start + 5, "{b}");
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    });
+}
+
+/// The hottest per-member reads (`member_id = $1 ... ORDER BY`) run from the prepared-statement
+/// cache: SQLite re-prepared them on every new member id until the store turned on the query
+/// planner stability guarantee.
+#[test]
+fn cached_statements_are_not_re_prepared_for_each_new_binding() {
+    each_backend(|db| {
+        let taxonomy = Taxonomy::builtin();
+        db.store
+            .transaction(|tx| {
+                for m in 1..=30i64 {
+                    tx.execute(
+                        "INSERT INTO members (member_id, first_name, last_name, email, country, \
+                         jurisdiction, created_at) VALUES ($1, 'A', 'B', 'a@example.org', 'US', 'US', 0)",
+                        &[Value::Int(m)],
+                    )?;
+                    member::set_setting(
+                        tx,
+                        &taxonomy,
+                        m,
+                        "messaging.harmful_detection=off",
+                        &Actor::Member,
+                        m,
+                    )?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let before = db.store.sqlite_reprepares();
+        for _ in 0..2 {
+            db.store
+                .read(|tx| {
+                    for m in 1..=30i64 {
+                        assert_eq!(member::setting_history(tx, m)?.len(), 1);
+                        member::profile_history(tx, m)?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        }
+        assert_eq!(db.store.sqlite_reprepares() - before, 0, "{}", db.backend);
+    });
+}

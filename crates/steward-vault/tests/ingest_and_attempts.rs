@@ -236,6 +236,7 @@ fn a_batch_stores_what_sending_one_by_one_stores() {
             }
         }
         let s = w.safety();
+        let reprepared = [&one_by_one, &batched].map(|db| db.store.sqlite_reprepares());
         let single: Vec<SentMessage> = one_by_one
             .store
             .transaction(|tx| {
@@ -252,6 +253,9 @@ fn a_batch_stores_what_sending_one_by_one_stores() {
             .transaction(|tx| s.send_batch(tx, &outgoing))
             .unwrap();
         assert_eq!(single.len(), batch.len(), "{b}");
+        // Message by message, every lookup ran from SQLite's statement cache, none re-planned.
+        assert_eq!(one_by_one.store.sqlite_reprepares(), reprepared[0], "{b}");
+        assert_eq!(batched.store.sqlite_reprepares(), reprepared[1], "{b}");
         for (k, (a, c)) in single.iter().zip(&batch).enumerate() {
             assert_eq!(
                 outcome(a),
@@ -321,6 +325,76 @@ fn a_batch_stores_what_sending_one_by_one_stores() {
                     assert_eq!(a.content.plaintext().unwrap().as_bytes(), EICAR, "{b}");
                 }
             }
+        }
+    }
+}
+
+/// A batch large enough to scan on a second thread beside the store gives what scanning on the
+/// calling thread gives, and refuses at the same message: the first refusal in order, even when
+/// a later message would be refused too, with nothing stored.
+#[test]
+fn a_large_batch_scans_beside_the_store_with_the_outcome_of_one_thread() {
+    let w = world();
+    let texts = [SPAM, PHISHING, "Hello, are you free on Tuesday?"];
+    // Several of the scanning thread's hand-overs, the refusal in the last.
+    let n = 10 * steward_vault::safety::messaging::SCAN_BESIDE_STORE_MIN;
+    for db in databases() {
+        let b = db.backend;
+        let convs = setup(&db, &w);
+        let batch: Vec<OutgoingMessage<'_>> = (0..n)
+            .map(|i| OutgoingMessage {
+                author: 1 + (i % 2) as i64,
+                conversation: convs[0],
+                text: texts[i % texts.len()],
+                attachments: &[],
+                at_ms: T0 + 200 + i as i64,
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for beside in [true, false] {
+            let s = w.safety().with_scan_beside_store(beside);
+            let sent = db.store.transaction(|tx| s.send_batch(tx, &batch)).unwrap();
+            outcomes.push(sent.iter().map(outcome).collect::<Vec<_>>());
+        }
+        assert_eq!(outcomes[0], outcomes[1], "{b}");
+        assert_eq!(outcomes[0].len(), n, "{b}");
+        let kinds: Vec<VerdictKind> = outcomes[0].iter().map(|o| o.0).collect();
+        assert!(kinds.contains(&VerdictKind::Phishing) && kinds.contains(&VerdictKind::Clean));
+        let stored = i64q(&db, "SELECT COUNT(*) FROM messages", &[]);
+        assert_eq!(stored, 2 * n as i64, "{b}");
+        // A non-participant late in the batch refuses it whole.
+        let mut intruded = batch.clone();
+        intruded[n - 3].author = 3;
+        for beside in [true, false] {
+            let s = w.safety().with_scan_beside_store(beside);
+            let e = db
+                .store
+                .transaction(|tx| s.send_batch(tx, &intruded))
+                .unwrap_err();
+            assert_eq!(e.code(), "safety.not_participant", "{b} beside={beside}");
+            assert_eq!(
+                i64q(&db, "SELECT COUNT(*) FROM messages", &[]),
+                stored,
+                "{b}"
+            );
+        }
+        // Once author 2's key is shredded, their first message (the second) refuses the batch
+        // before the intruder's does.
+        db.store
+            .transaction(|tx| w.vault.shred_member(&mut TxKeyStore::new(tx), 2))
+            .unwrap();
+        for beside in [true, false] {
+            let s = w.safety().with_scan_beside_store(beside);
+            let e = db
+                .store
+                .transaction(|tx| s.send_batch(tx, &intruded))
+                .unwrap_err();
+            assert_eq!(e.code(), "vault.member_shredded", "{b} beside={beside}");
+            assert_eq!(
+                i64q(&db, "SELECT COUNT(*) FROM messages", &[]),
+                stored,
+                "{b}"
+            );
         }
     }
 }
