@@ -162,8 +162,8 @@ impl LinkExtractor {
         let mut dots = SmallList::new(0);
         link_starts_and_dots(text, &mut matches, &mut dots);
         let matches = matches.as_slice();
-        // Room for every marked link and a few bare hosts, so neither list regrows; nothing
-        // allocated for a message without markers (most), until a bare host turns up.
+        // Room for every marked link and a few bare hosts, so the list does not regrow;
+        // nothing allocated for a message without markers, until a bare host turns up.
         let mut links = if matches.is_empty() {
             Vec::new()
         } else {

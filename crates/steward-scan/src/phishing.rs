@@ -164,6 +164,7 @@ struct DomainRules {
 /// Loaded phishing rule data.
 #[derive(Debug)]
 pub struct PhishingRules {
+    /// Every domain the rule files name, with what they say of it.
     domains: RuleMap<DomainRules>,
     /// The entries of `domains` without a dot, when there are at most 16 (see
     /// [`PhishingRules::single_label_rules`]).
@@ -173,7 +174,7 @@ pub struct PhishingRules {
     /// Brand indices by their skeleton's length in characters, ascending: only a skeleton of
     /// the same length can equal one, and only one within one character can be one edit away.
     by_length: Vec<Vec<usize>>,
-    /// The brands long enough for typos, by their skeleton's length in characters.
+    /// The brands long enough for typos, ordered by their skeleton's length in characters.
     typo_candidates: Vec<TypoCandidate>,
     /// For a skeleton of `n` characters, `typo_candidates[typo_ranges[n]]` are the candidates
     /// of lengths `n - 1 ..= n + 1` (empty past the longest).
