@@ -52,27 +52,23 @@ impl Dialect {
 
 /// Turns `$1` placeholders into `?1` for SQLite, leaving string literals and quoted names alone.
 ///
-/// Every SQLite query passes through here before the statement cache, so it works on bytes:
-/// the characters it looks at and writes are ASCII, so the rewrite keeps the text valid UTF-8
-/// and costs a copy and one pass (the char-by-char version cost ~3k instructions a query).
+/// Every SQLite query passes through here before the statement cache, so it visits only the
+/// bytes that matter — `$` and the two quotes, found by `memchr`'s vectorized search — and
+/// copies the text once. The bytes it changes are ASCII, so the rewrite keeps the text valid
+/// UTF-8 (a byte loop over every character cost ~1.2k instructions per `INSERT`).
 pub fn sqlite_placeholders(sql: &str) -> Cow<'_, str> {
-    if !sql.contains('$') {
+    if memchr::memchr(b'$', sql.as_bytes()).is_none() {
         return Cow::Borrowed(sql);
     }
     let mut out = sql.as_bytes().to_vec();
     let mut quote: Option<u8> = None;
-    for b in &mut out {
+    for at in memchr::memchr3_iter(b'$', b'\'', b'"', sql.as_bytes()) {
+        let b = sql.as_bytes()[at];
         match quote {
-            Some(q) => {
-                if *b == q {
-                    quote = None;
-                }
-            }
-            None => match *b {
-                b'\'' | b'"' => quote = Some(*b),
-                b'$' => *b = b'?',
-                _ => {}
-            },
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'$' => out[at] = b'?',
+            None => quote = Some(b),
         }
     }
     // Only ASCII bytes were replaced by ASCII bytes, so this cannot fail; the fallback keeps
