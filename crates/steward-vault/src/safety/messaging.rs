@@ -394,21 +394,18 @@ impl SendSession<'_, '_> {
         if wanted.is_empty() {
             return Ok(());
         }
-        // One query for both: each existing conversation with its participants (a
-        // conversation without any still comes back once, with a NULL member).
+        // The participants alone, from the primary key's index: a conversation that comes
+        // back is one that exists. One that does not (unknown, or without participants) stays
+        // uncached, and sending to it takes the one-conversation path and its refusal.
         let mut found: HashMap<i64, Vec<i64>> = HashMap::new();
         for row in query_in(
             self.tx,
-            "SELECT c.conversation_id, p.member_id FROM conversations c \
-             LEFT JOIN conversation_participants p ON p.conversation_id = c.conversation_id \
-             WHERE c.conversation_id",
+            "SELECT conversation_id, member_id FROM conversation_participants \
+             WHERE conversation_id",
             &wanted,
             "",
         )? {
-            let members = found.entry(row.i64(0)?).or_default();
-            if let Some(member) = row.get(1).as_i64() {
-                members.push(member);
-            }
+            found.entry(row.i64(0)?).or_default().push(row.i64(1)?);
         }
         let mut members: Vec<i64> = Vec::new();
         for (conversation, mut list) in found {
