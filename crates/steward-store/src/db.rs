@@ -521,6 +521,19 @@ impl Tx<'_> {
     where
         E: From<StoreError>,
     {
+        self.query_rows(sql, params, |row| each(&row))
+    }
+
+    /// Hands each row of a query to `each`, owned: [`Tx::query`] keeps them without a copy.
+    fn query_rows<E>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        mut each: impl FnMut(Row) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        E: From<StoreError>,
+    {
         match &mut self.inner {
             TxInner::Sqlite(t) => {
                 let mut stmt = t
@@ -536,7 +549,7 @@ impl Tx<'_> {
                     for i in 0..n {
                         values.push(sqlite_value(r.get_ref(i).map_err(StoreError::from)?));
                     }
-                    each(&Row::new(columns.clone(), values))?;
+                    each(Row::new(columns.clone(), values))?;
                 }
                 drop(rows);
                 count_reprepares(&stmt, self.reprepares);
@@ -557,7 +570,7 @@ impl Tx<'_> {
                     for i in 0..n {
                         values.push(pg_value(&r, i)?);
                     }
-                    each(&Row::new(columns.clone(), values))?;
+                    each(Row::new(columns.clone(), values))?;
                 }
                 Ok(())
             }
@@ -567,8 +580,8 @@ impl Tx<'_> {
     /// All rows of a query.
     pub fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let mut out = Vec::new();
-        self.query_each(sql, params, |r| {
-            out.push(r.clone());
+        self.query_rows(sql, params, |r| {
+            out.push(r);
             Ok::<(), StoreError>(())
         })?;
         Ok(out)
