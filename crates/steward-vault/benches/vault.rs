@@ -351,11 +351,8 @@ enum Send {
     Plain,
     /// `Safety::send_message` per message: every lookup per message.
     PerMessage,
-    /// `Safety::send_batch`: one send session per transaction, scanning on a second thread
-    /// while the calling one seals and stores.
+    /// `Safety::send_batch`: one send session per transaction.
     Batch,
-    /// `Safety::send_batch` with every scan on the calling thread: the cost on one core.
-    BatchInline,
 }
 
 /// Messages through `Safety::send_message`, `Safety::send_batch`, or the plaintext through
@@ -365,8 +362,7 @@ fn send_ingest(corpus: &[String], per_tx: usize, mode: Send, scanner: &Scanner) 
     let store = send_store(dir.path());
     let vault = Vault::new(Keyring::ephemeral().unwrap());
     let taxonomy = steward_core::Taxonomy::builtin();
-    let safety = Safety::new(&vault, scanner, &taxonomy, "bench")
-        .with_scan_beside_store(mode != Send::BatchInline);
+    let safety = Safety::new(&vault, scanner, &taxonomy, "bench");
     let start = Instant::now();
     for (chunk_index, chunk) in corpus.chunks(per_tx).enumerate() {
         store
@@ -410,7 +406,7 @@ fn send_ingest(corpus: &[String], per_tx: usize, mode: Send, scanner: &Scanner) 
                             )?;
                         }
                     }
-                    Send::Batch | Send::BatchInline => {
+                    Send::Batch => {
                         let batch: Vec<OutgoingMessage<'_>> = outgoing.collect();
                         safety.send_batch(tx, &batch)?;
                     }
@@ -436,20 +432,15 @@ fn bench_send(batched: usize, single: usize, reps: usize) {
         );
         let corpus = messages(n, 11);
         send_ingest(&corpus[..n.min(300)], per_tx, Send::Batch, &scanner);
-        let modes = [
-            Send::Plain,
-            Send::PerMessage,
-            Send::Batch,
-            Send::BatchInline,
-        ];
-        let mut best = [0f64; 4];
+        let modes = [Send::Plain, Send::PerMessage, Send::Batch];
+        let mut best = [0f64; 3];
         for _ in 0..reps {
             for (slot, mode) in best.iter_mut().zip(modes) {
                 let rate = n as f64 / send_ingest(&corpus, per_tx, mode, &scanner).as_secs_f64();
                 *slot = slot.max(rate);
             }
         }
-        let [plain, send, batch, inline] = best;
+        let [plain, send, batch] = best;
         // Where the batched path's extra time goes: the scanner alone on the same messages,
         // with spam scanning on (every recipient has the default `messaging.harmful_detection`).
         let flags = ScanFlags {
@@ -462,7 +453,7 @@ fn bench_send(batched: usize, single: usize, reps: usize) {
                 .count()
         });
         let scan_us = elapsed.as_secs_f64() * 1e6 / (runs as f64 * n as f64);
-        let extra_us = 1e6 / inline - 1e6 / plain;
+        let extra_us = 1e6 / batch - 1e6 / plain;
         println!("insert_message, plaintext: {plain:>10.0} msg/s");
         println!(
             "send_message:              {send:>10.0} msg/s  ratio {:.2}: participant check, consent, scan and seal cost {:.0} % of plaintext ingest throughput (goal < 30 %)",
@@ -470,17 +461,12 @@ fn bench_send(batched: usize, single: usize, reps: usize) {
             (1.0 - send / plain) * 100.0
         );
         println!(
-            "send_batch (one session):  {batch:>10.0} msg/s  ratio {:.2}: the same checks, looked up once per transaction, scans on a second thread beside the store: cost {:.0} % (goal < 30 %)",
+            "send_batch (one session):  {batch:>10.0} msg/s  ratio {:.2}: the same checks, looked up once per transaction, ids reserved at once: cost {:.0} % (goal < 30 %)",
             batch / plain,
             (1.0 - batch / plain) * 100.0
         );
         println!(
-            "send_batch, one thread:    {inline:>10.0} msg/s  ratio {:.2}: the same batch with every scan on the calling thread costs {:.0} %",
-            inline / plain,
-            (1.0 - inline / plain) * 100.0
-        );
-        println!(
-            "  one core, send_batch adds {extra_us:.1} µs per message over plaintext; the scanner alone takes {scan_us:.1} µs of it ({:.0} %)",
+            "  send_batch adds {extra_us:.1} µs per message over plaintext; the scanner alone takes {scan_us:.1} µs of it ({:.0} %)",
             scan_us / extra_us * 100.0
         );
     }

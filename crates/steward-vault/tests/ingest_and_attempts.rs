@@ -329,18 +329,18 @@ fn a_batch_stores_what_sending_one_by_one_stores() {
     }
 }
 
-/// A batch large enough to scan on a second thread beside the store gives what scanning on the
-/// calling thread gives, and refuses at the same message: the first refusal in order, even when
-/// a later message would be refused too, with nothing stored.
+/// A large batch takes its message ids in one reservation: the rows get consecutive ids after
+/// those already stored, and a refusal anywhere (the first in order is the one reported) stores
+/// nothing and leaves the next batch the same ids.
 #[test]
-fn a_large_batch_scans_beside_the_store_with_the_outcome_of_one_thread() {
+fn a_large_batch_reserves_its_ids_and_refuses_in_order() {
     let w = world();
     let texts = [SPAM, PHISHING, "Hello, are you free on Tuesday?"];
-    // Several of the scanning thread's hand-overs, the refusal in the last.
-    let n = 10 * steward_vault::safety::messaging::SCAN_BESIDE_STORE_MIN;
+    let n = 80;
     for db in databases() {
         let b = db.backend;
         let convs = setup(&db, &w);
+        let s = w.safety();
         let batch: Vec<OutgoingMessage<'_>> = (0..n)
             .map(|i| OutgoingMessage {
                 author: 1 + (i % 2) as i64,
@@ -350,52 +350,45 @@ fn a_large_batch_scans_beside_the_store_with_the_outcome_of_one_thread() {
                 at_ms: T0 + 200 + i as i64,
             })
             .collect();
-        let mut outcomes = Vec::new();
-        for beside in [true, false] {
-            let s = w.safety().with_scan_beside_store(beside);
-            let sent = db.store.transaction(|tx| s.send_batch(tx, &batch)).unwrap();
-            outcomes.push(sent.iter().map(outcome).collect::<Vec<_>>());
-        }
-        assert_eq!(outcomes[0], outcomes[1], "{b}");
-        assert_eq!(outcomes[0].len(), n, "{b}");
-        let kinds: Vec<VerdictKind> = outcomes[0].iter().map(|o| o.0).collect();
-        assert!(kinds.contains(&VerdictKind::Phishing) && kinds.contains(&VerdictKind::Clean));
-        let stored = i64q(&db, "SELECT COUNT(*) FROM messages", &[]);
-        assert_eq!(stored, 2 * n as i64, "{b}");
         // A non-participant late in the batch refuses it whole.
         let mut intruded = batch.clone();
         intruded[n - 3].author = 3;
-        for beside in [true, false] {
-            let s = w.safety().with_scan_beside_store(beside);
-            let e = db
-                .store
-                .transaction(|tx| s.send_batch(tx, &intruded))
-                .unwrap_err();
-            assert_eq!(e.code(), "safety.not_participant", "{b} beside={beside}");
-            assert_eq!(
-                i64q(&db, "SELECT COUNT(*) FROM messages", &[]),
-                stored,
-                "{b}"
-            );
+        let e = db
+            .store
+            .transaction(|tx| s.send_batch(tx, &intruded))
+            .unwrap_err();
+        assert_eq!(e.code(), "safety.not_participant", "{b}");
+        assert_eq!(i64q(&db, "SELECT COUNT(*) FROM messages", &[]), 0, "{b}");
+        for round in 0..2 {
+            let sent = db.store.transaction(|tx| s.send_batch(tx, &batch)).unwrap();
+            let ids: Vec<i64> = sent.iter().map(|m| m.message_id).collect();
+            let first = ids[0];
+            assert_eq!(ids, (first..first + n as i64).collect::<Vec<_>>(), "{b}");
+            if round == 1 {
+                assert_eq!(
+                    i64q(&db, "SELECT MIN(message_id) FROM messages", &[]) + n as i64,
+                    first,
+                    "{b}"
+                );
+            }
         }
+        let stored = i64q(&db, "SELECT COUNT(*) FROM messages", &[]);
+        assert_eq!(stored, 2 * n as i64, "{b}");
         // Once author 2's key is shredded, their first message (the second) refuses the batch
         // before the intruder's does.
         db.store
             .transaction(|tx| w.vault.shred_member(&mut TxKeyStore::new(tx), 2))
             .unwrap();
-        for beside in [true, false] {
-            let s = w.safety().with_scan_beside_store(beside);
-            let e = db
-                .store
-                .transaction(|tx| s.send_batch(tx, &intruded))
-                .unwrap_err();
-            assert_eq!(e.code(), "vault.member_shredded", "{b} beside={beside}");
-            assert_eq!(
-                i64q(&db, "SELECT COUNT(*) FROM messages", &[]),
-                stored,
-                "{b}"
-            );
-        }
+        let e = db
+            .store
+            .transaction(|tx| s.send_batch(tx, &intruded))
+            .unwrap_err();
+        assert_eq!(e.code(), "vault.member_shredded", "{b}");
+        assert_eq!(
+            i64q(&db, "SELECT COUNT(*) FROM messages", &[]),
+            stored,
+            "{b}"
+        );
     }
 }
 

@@ -9,9 +9,7 @@ use std::sync::OnceLock;
 use steward_core::consent;
 use steward_core::{ConsentKey, Taxonomy};
 use steward_scan::{ScanFlags, Scanner, Verdict, VerdictKind};
-use steward_store::content::{
-    NewMessage, SealedMessage, insert_message, insert_sealed_message, seal_message,
-};
+use steward_store::content::{NewMessage, insert_sealed_message, seal_message};
 use steward_store::member::{consent_events, effective_consent, get_member, setting_history};
 use steward_store::{SealContext, Sealer, Tx, Value};
 
@@ -20,13 +18,6 @@ use crate::envelope::Plaintext;
 use crate::keystore::MemberKeyState;
 use crate::store::{Access, PrefetchedKeyStore, key_state, open_stored};
 use crate::{TxKeyStore, VaultError, VaultSealer};
-
-/// Smallest batch [`Safety::send_batch`] scans on a second thread: below it, starting the
-/// thread costs more than the scans it would overlap.
-pub const SCAN_BESIDE_STORE_MIN: usize = 8;
-
-/// How many prepared messages the scanning thread of [`Safety::send_batch`] hands over at once.
-const HAND_OVER_CHUNK: usize = 32;
 
 /// Largest report reason, in bytes.
 const MAX_REASON: usize = 2_000;
@@ -315,14 +306,7 @@ impl SendSession<'_, '_> {
         attachments: &[NewAttachment<'_>],
         at_ms: i64,
     ) -> Result<SentMessage, SafetyError> {
-        let spam_scanned = self.recipients_want_spam_scan(author, conversation, at_ms)?;
-        let verdict = self.safety.scanner.scan_message(
-            text,
-            ScanFlags {
-                harmful_detection: spam_scanned,
-            },
-        );
-        self.store_scanned(
+        self.send_one(
             &OutgoingMessage {
                 author,
                 conversation,
@@ -330,24 +314,32 @@ impl SendSession<'_, '_> {
                 attachments,
                 at_ms,
             },
-            spam_scanned,
-            verdict,
+            None,
         )
     }
 
-    /// Seals and stores a message whose author was checked and whose text was scanned
-    /// (`verdict`, spam included iff `spam_scanned`); scans and stores its attachments.
-    fn store_scanned(
+    /// Sends `m` as [`SendSession::send`] does, into the row `message_id` when the caller
+    /// reserved one ([`Safety::send_batch`] reserves a batch's ids in one query).
+    fn send_one(
         &mut self,
-        message: &OutgoingMessage<'_>,
-        spam_scanned: bool,
-        verdict: Verdict,
+        m: &OutgoingMessage<'_>,
+        message_id: Option<i64>,
     ) -> Result<SentMessage, SafetyError> {
-        let m = message;
+        let spam_scanned = self.recipients_want_spam_scan(m.author, m.conversation, m.at_ms)?;
+        let verdict = self.safety.scanner.scan_message(
+            m.text,
+            ScanFlags {
+                harmful_detection: spam_scanned,
+            },
+        );
         self.ensure_key(m.author)?;
-        let message_id = insert_message(
-            self.tx,
+        let message_id = match message_id {
+            Some(id) => id,
+            None => self.tx.next_id("messages", "message_id")?,
+        };
+        let sealed = seal_message(
             &self.sealer,
+            message_id,
             &NewMessage {
                 conversation_id: m.conversation,
                 author_id: m.author,
@@ -356,6 +348,7 @@ impl SendSession<'_, '_> {
                 verdict: Some(stored_verdict(&verdict)),
             },
         )?;
+        let message_id = insert_sealed_message(self.tx, sealed, self.sealer.scheme())?;
         let attachments =
             store_attachments(self.tx, &self.sealer, self.safety.scanner, m, message_id)?;
         Ok(SentMessage {
@@ -591,13 +584,6 @@ fn store_attachments(
     Ok(sent)
 }
 
-/// A batch message scanned and sealed for its reserved row, or `None` when its participant
-/// check or its author's key refused it (the refusal is reported in order by the storing side).
-type Prepared<'m> = Option<(
-    Verdict,
-    Result<SealedMessage<'m>, steward_store::StoreError>,
-)>;
-
 /// `{select} IN ($1, ...){tail}` over `ids` in chunks of 500; every row.
 ///
 /// Each chunk's list is padded to a power of two by repeating its last id (an `IN` list is a
@@ -780,117 +766,15 @@ impl Safety<'_> {
         session.prefetch(&conversations)?;
         let authors: Vec<i64> = messages.iter().map(|m| m.author).collect();
         session.prefetch_author_keys(&authors)?;
-        // Before any row is written: each message's participant check and spam setting, each
-        // author's content key (unwrapped, or made) and the messages' ids, since these read the
-        // store and scanning and sealing do not. A refusal is kept and reported at its message,
-        // so the first in order is still the one returned.
-        let mut checks: Vec<Result<bool, SafetyError>> = messages
-            .iter()
-            .map(|m| session.recipients_want_spam_scan(m.author, m.conversation, m.at_ms))
-            .collect();
-        let mut key_refusals: HashMap<i64, VaultError> = HashMap::new();
-        for m in messages {
-            if !session.sealer.holds(m.author)
-                && !key_refusals.contains_key(&m.author)
-                && let Err(e) = session.ensure_key(m.author)
-            {
-                key_refusals.insert(m.author, e);
-            }
-        }
+        // The batch's message ids in one query, not one `MAX(...)` or `nextval` per message.
         let ids = session
             .tx
             .next_ids("messages", "message_id", messages.len())?;
-        let flags: Vec<Option<bool>> = checks.iter().map(|c| c.as_ref().ok().copied()).collect();
-        let SendSession { tx, sealer, .. } = &mut session;
-        let (tx, sealer): (&mut Tx<'_>, &VaultSealer) = (tx, sealer);
-        let scanner = self.scanner;
-        let prepare = |i: usize| -> Prepared<'_> {
-            let (m, harmful_detection) = (messages.get(i)?, (*flags.get(i)?)?);
-            if !sealer.holds(m.author) {
-                return None;
-            }
-            let verdict = scanner.scan_message(m.text, ScanFlags { harmful_detection });
-            let sealed = seal_message(
-                sealer,
-                *ids.get(i)?,
-                &NewMessage {
-                    conversation_id: m.conversation,
-                    author_id: m.author,
-                    sent_at_ms: m.at_ms,
-                    plaintext: m.text.as_bytes(),
-                    verdict: Some(stored_verdict(&verdict)),
-                },
-            );
-            Some((verdict, sealed))
-        };
-        let mut store = |i: usize, prepared: Prepared<'_>| -> Result<SentMessage, SafetyError> {
-            let m = &messages[i];
-            if let Some(check) = checks.get_mut(i) {
-                std::mem::replace(check, Ok(false))?;
-            }
-            if let Some(refusal) = key_refusals.remove(&m.author) {
-                return Err(refusal.into());
-            }
-            let Some((verdict, sealed)) = prepared else {
-                return Err(SafetyError::Invalid(
-                    "a batch message was neither refused nor scanned".to_owned(),
-                ));
-            };
-            let message_id = insert_sealed_message(tx, sealed?, sealer.scheme())?;
-            let attachments = store_attachments(tx, sealer, scanner, m, message_id)?;
-            Ok(SentMessage {
-                message_id,
-                conversation_id: m.conversation,
-                verdict,
-                spam_scanned: flags.get(i).copied().flatten().unwrap_or(false),
-                attachments,
-            })
-        };
-        let beside = self.scan_beside_store
-            && messages.len() >= SCAN_BESIDE_STORE_MIN
-            && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        if !beside {
-            return (0..messages.len()).map(|i| store(i, prepare(i))).collect();
-        }
-        // Scanning and sealing run on a second thread, in order, while this one writes the
-        // rows: the batch then takes about as long as the longer of the two, not their sum.
-        // The text is only borrowed by the scoped thread; the scanner keeps none of it.
-        std::thread::scope(|scope| {
-            // Handed over in chunks: a hand-over per message would put a thread wake-up on
-            // every message whenever one side catches up with the other.
-            let (prepared, received) = std::sync::mpsc::channel::<Vec<Prepared<'_>>>();
-            let prepare = &prepare;
-            scope.spawn(move || {
-                let mut from = 0;
-                for chunk in 0.. {
-                    if from >= messages.len() {
-                        return;
-                    }
-                    // A short first chunk, so the storing side starts soon.
-                    let len = if chunk == 0 { 4 } else { HAND_OVER_CHUNK };
-                    let to = (from + len).min(messages.len());
-                    let batch = (from..to).map(prepare).collect();
-                    // The storing side stopped at a refusal or an error: nothing more to do.
-                    if prepared.send(batch).is_err() {
-                        return;
-                    }
-                    from = to;
-                }
-            });
-            let mut sent = Vec::with_capacity(messages.len());
-            let mut ready = Vec::new().into_iter();
-            for i in 0..messages.len() {
-                let item = match ready.next() {
-                    Some(item) => item,
-                    None => {
-                        ready = received.recv().unwrap_or_default().into_iter();
-                        ready.next().flatten()
-                    }
-                };
-                sent.push(store(i, item)?);
-            }
-            Ok(sent)
-        })
+        messages
+            .iter()
+            .zip(ids)
+            .map(|(m, id)| session.send_one(m, Some(id)))
+            .collect()
     }
 
     /// Reads `conversation` as `reader` (a participant; `service.core`, not ledgered), oldest

@@ -103,8 +103,6 @@ pub struct Safety<'a> {
     taxonomy: &'a Taxonomy,
     policy_version: String,
     config: SafetyConfig,
-    /// Whether [`Safety::send_batch`] may scan on a second thread while it stores.
-    scan_beside_store: bool,
 }
 
 impl<'a> Safety<'a> {
@@ -121,17 +119,7 @@ impl<'a> Safety<'a> {
             taxonomy,
             policy_version: policy_version.into(),
             config: SafetyConfig::default(),
-            scan_beside_store: true,
         }
-    }
-
-    /// Whether [`Safety::send_batch`] may scan a batch's messages on a second thread while this
-    /// one seals and stores them (on by default; it is used only for batches of at least
-    /// [`messaging::SCAN_BESIDE_STORE_MIN`] messages on a machine with more than one core).
-    /// Off, every message is scanned on the calling thread, as [`Safety::send_message`] does.
-    pub fn with_scan_beside_store(mut self, on: bool) -> Safety<'a> {
-        self.scan_beside_store = on;
-        self
     }
 
     /// The same flows with other limits. A default duration above the maximum is clamped.
