@@ -1,6 +1,8 @@
 //! Envelope encryption: the sealed-blob and wrapped-key byte formats, the row binding that
 //! becomes associated data, and AES-256-GCM with random nonces from the OS.
 
+use std::sync::OnceLock;
+
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use zeroize::Zeroizing;
@@ -133,27 +135,35 @@ impl RowBinding {
     }
 }
 
-/// A 256-bit secret key that is wiped from memory when dropped and never printed.
+/// A 256-bit secret key that is wiped from memory when dropped and never printed. Its AES key
+/// schedule is expanded on first use and kept (wiped on drop too, by `aes-gcm`'s `zeroize`
+/// feature): a key-encryption key unwraps a content key per author per transaction, and the
+/// expansion cost as much as the unwrap itself.
 #[derive(Clone)]
-pub(crate) struct SecretKey(Zeroizing<[u8; KEY_LEN]>);
+pub(crate) struct SecretKey(Zeroizing<[u8; KEY_LEN]>, OnceLock<Aes256Gcm>);
 
 impl SecretKey {
     pub(crate) fn random() -> Result<SecretKey, VaultError> {
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
         fill_random(key.as_mut())?;
-        Ok(SecretKey(key))
+        Ok(SecretKey::from_bytes(key))
     }
 
     pub(crate) fn from_bytes(bytes: Zeroizing<[u8; KEY_LEN]>) -> SecretKey {
-        SecretKey(bytes)
+        SecretKey(bytes, OnceLock::new())
     }
 
     pub(crate) fn expose(&self) -> &[u8; KEY_LEN] {
         &self.0
     }
 
-    fn cipher(&self) -> Result<Aes256Gcm, VaultError> {
-        Aes256Gcm::new_from_slice(self.0.as_ref()).map_err(|_| VaultError::Malformed("key length"))
+    fn cipher(&self) -> Result<&Aes256Gcm, VaultError> {
+        if let Some(cipher) = self.1.get() {
+            return Ok(cipher);
+        }
+        let cipher = Aes256Gcm::new_from_slice(self.0.as_ref())
+            .map_err(|_| VaultError::Malformed("key length"))?;
+        Ok(self.1.get_or_init(|| cipher))
     }
 }
 
@@ -199,16 +209,16 @@ impl std::fmt::Debug for Plaintext {
     }
 }
 
-/// Seals `plaintext` for `binding` under `dek` (generation `generation`).
+/// Seals `plaintext` for `binding` under `dek` (generation `generation`) with `nonce`, which
+/// must never have been used before (take it from a [`NoncePool`]).
 pub(crate) fn seal_content(
     dek: &SecretKey,
     generation: u32,
     binding: &RowBinding,
+    nonce: [u8; NONCE_LEN],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, VaultError> {
-    let mut nonce = [0u8; NONCE_LEN];
-    fill_random(&mut nonce)?;
-    seal_with(&dek.cipher()?, generation, binding, nonce, plaintext)
+    seal_with(dek.cipher()?, generation, binding, nonce, plaintext)
 }
 
 /// Most nonces one OS random call fetches for a [`NoncePool`].
@@ -219,8 +229,8 @@ const NONCES_PER_DRAW: usize = 64;
 /// draw twice as many, up to `NONCES_PER_DRAW`, so a sealer that seals once (one
 /// `send_message`) asks the OS for no more than before. Every nonce is still drawn from the OS
 /// and used once; nonces are public (each blob carries its own), so holding the next few in
-/// memory reveals nothing. A pool belongs to one sealer, which lives for one transaction or
-/// bulk job.
+/// memory reveals nothing. A pool belongs to one sealer (one transaction or bulk job) or to
+/// the [`crate::Vault`] itself, for its one-at-a-time seals.
 pub(crate) struct NoncePool {
     drawn: [u8; NONCE_LEN * NONCES_PER_DRAW],
     /// Nonces the last draw fetched.
@@ -274,7 +284,7 @@ pub(crate) struct ContentCipher {
 impl ContentCipher {
     pub(crate) fn new(dek: &SecretKey, generation: u32) -> Result<ContentCipher, VaultError> {
         Ok(ContentCipher {
-            cipher: dek.cipher()?,
+            cipher: dek.cipher()?.clone(),
             generation,
         })
     }

@@ -1,10 +1,12 @@
 //! The vault: seals content under per-member keys, opens it only for a permitted reason, and
 //! manages the key lifecycle (rotation, re-wrapping, crypto-shredding).
 
+use std::sync::Mutex;
+
 use crate::VaultError;
 use crate::envelope::{
-    self, ContentKind, Plaintext, RowBinding, SecretKey, WrappedKey, open_content, seal_content,
-    unwrap_key, wrap_key,
+    self, ContentKind, NoncePool, Plaintext, RowBinding, SecretKey, WrappedKey, open_content,
+    seal_content, unwrap_key, wrap_key,
 };
 use crate::keyring::Keyring;
 use crate::keystore::{MemberKeyState, MemberKeyStore};
@@ -19,6 +21,9 @@ const FIRST_GENERATION: u32 = 1;
 #[derive(Debug)]
 pub struct Vault {
     keyring: Keyring,
+    /// Nonces for [`Vault::seal`], drawn from the OS a few at a time (a system call per seal
+    /// cost about as much as the seal).
+    nonces: Mutex<NoncePool>,
 }
 
 /// What an open did, for the caller to ledger. `ledger_required` is true for every reason but a
@@ -74,7 +79,10 @@ pub struct ErasureReport {
 impl Vault {
     /// A vault over `keyring`.
     pub fn new(keyring: Keyring) -> Vault {
-        Vault { keyring }
+        Vault {
+            keyring,
+            nonces: Mutex::new(NoncePool::new()),
+        }
     }
 
     /// The keyring.
@@ -131,7 +139,12 @@ impl Vault {
         plaintext: &[u8],
     ) -> Result<Vec<u8>, VaultError> {
         let (dek, generation) = self.member_key_for_sealing(keys, binding.author)?;
-        seal_content(&dek, generation, binding, plaintext)
+        let nonce = self
+            .nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()?;
+        seal_content(&dek, generation, binding, nonce, plaintext)
     }
 
     /// Opens a sealed blob for a permitted `reason`. Fails with `vault.refused` if the reason

@@ -71,6 +71,11 @@ fn sealing_twice_gives_different_ciphertexts() {
     let a = vault.seal(&mut keys, &row, b"same").unwrap();
     let b = vault.seal(&mut keys, &row, b"same").unwrap();
     assert_ne!(a, b, "nonces must be fresh");
+    // Across the vault's nonce pool's draws (1, 2, 4, ... 64 nonces per OS call) too.
+    let blobs: std::collections::HashSet<Vec<u8>> = (0..300)
+        .map(|_| vault.seal(&mut keys, &row, b"same").unwrap())
+        .collect();
+    assert_eq!(blobs.len(), 300, "a nonce was used twice");
 }
 
 #[test]
