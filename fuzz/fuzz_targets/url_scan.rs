@@ -75,7 +75,7 @@ fn check_host(raw: &str) {
     );
     assert!(Host::suffixes(&h.name).any(|s| s == reg));
     let _ = host::ip_literal(&h.name);
-    for label in h.unicode.split('.') {
+    for label in h.unicode().split('.') {
         let _ = host::mixes_scripts(label);
         let _ = host::skeleton(label);
     }
