@@ -171,42 +171,70 @@ impl LinkExtractor {
         };
         let mut spans: SmallList<(usize, usize), 4> = SmallList::new((0, 0));
         // Markdown and HTML links first: their display text may itself look like a URL, and it
-        // is display, not a link.
+        // is display, not a link. The markers come in order, so each search below resumes
+        // where the last one's answer lies ahead: the whole loop reads each byte a bounded
+        // number of times however many markers a hostile message holds (a search per marker
+        // from scratch made `](` repeated 100 KB long take seconds).
+        let mut searches = MarkupSearches::new(text.as_bytes());
+        // Every span so far starts at or before the marker that made it, so a later marker is
+        // inside one exactly when it is before the furthest end.
+        let mut covered_until = 0;
         for m in matches {
-            if spans
-                .as_slice()
-                .iter()
-                .any(|&(s, e)| m.start >= s && m.start < e)
-            {
+            if m.start < covered_until {
                 continue;
             }
             let found = match m.kind {
-                StartKind::Markdown => parse_markdown(text, m.start),
-                StartKind::Anchor => {
-                    parse_anchor(text, m.start).map(|(link, end)| (link, m.start, end))
-                }
+                StartKind::Markdown => parse_markdown(text, m.start, &mut searches),
+                StartKind::Anchor => parse_anchor(text, m.start, &mut searches)
+                    .map(|(link, end)| (link, m.start, end)),
                 _ => None,
             };
             if let Some((link, start, end)) = found {
                 spans.push((start, end));
+                covered_until = covered_until.max(end);
                 links.push(link);
             }
         }
-        let inside =
-            |spans: &[(usize, usize)], at: usize| spans.iter().any(|&(s, e)| at >= s && at < e);
+        // Whether a position is inside a Markdown or anchor span: the last span starting at
+        // or before it, by start, with the furthest end of all those before it.
+        let mut markup: Vec<(usize, usize)> = spans.as_slice().to_vec();
+        markup.sort_unstable();
+        let mut furthest = 0;
+        let markup_reach: Vec<usize> = markup
+            .iter()
+            .map(|&(_, end)| {
+                furthest = furthest.max(end);
+                furthest
+            })
+            .collect();
+        let in_markup = |at: usize| {
+            let before = markup.partition_point(|&(start, _)| start <= at);
+            before > 0 && markup_reach[before - 1] > at
+        };
+        // URL spans found below never overlap and come in order: a span starting between a
+        // scheme name's start and its `://` would run over the `://` (scheme characters are URL
+        // characters), and so would hold that marker. Only the last can hold a later position.
+        let mut last_url: Option<(usize, usize)> = None;
+        let in_url = |last: Option<(usize, usize)>, at: usize| {
+            last.is_some_and(|(start, end)| at >= start && at < end)
+        };
         for m in matches {
-            if inside(spans.as_slice(), m.start) {
+            if in_markup(m.start) || in_url(last_url, m.start) {
                 continue;
             }
             match m.kind {
                 StartKind::Scheme => {
                     // Back up over the scheme name.
                     let scheme_start = scheme_start(text.as_bytes(), m.start);
-                    if scheme_start == m.start || inside(spans.as_slice(), scheme_start) {
+                    if scheme_start == m.start
+                        || in_markup(scheme_start)
+                        || in_url(last_url, scheme_start)
+                    {
                         continue;
                     }
                     let (link, end) = parse_after_scheme(text, m.end, LinkSource::Scheme);
                     spans.push((scheme_start, end));
+                    last_url = Some((scheme_start, end));
                     links.extend(link);
                 }
                 StartKind::Www => {
@@ -219,6 +247,7 @@ impl LinkExtractor {
                     }
                     let (link, end) = parse_after_scheme(text, m.start, LinkSource::Www);
                     spans.push((m.start, end));
+                    last_url = Some((m.start, end));
                     links.extend(link);
                 }
                 StartKind::Markdown | StartKind::Anchor => {}
@@ -540,32 +569,35 @@ fn link_from_delimiters<'a>(
 }
 
 /// `[display](url)`, with `at` pointing to `](`.
-fn parse_markdown(text: &str, at: usize) -> Option<(Link<'_>, usize, usize)> {
-    // Byte searches for ASCII characters: a char pattern decodes every character.
-    let bytes = text.as_bytes();
-    // The last `[` after the last line break: the first of the two met walking back.
-    let open = bytes[..at]
-        .iter()
-        .rposition(|&b| b == b'[' || b == b'\n')
-        .filter(|&i| bytes[i] == b'[')?;
+fn parse_markdown<'a>(
+    text: &'a str,
+    at: usize,
+    searches: &mut MarkupSearches<'_>,
+) -> Option<(Link<'a>, usize, usize)> {
+    // The last `[` after the last line break before `at`.
+    let open = searches.open_bracket_before(at)?;
     let display = &text[open + 1..at];
     let url_start = at + 2;
-    // `str::find` of a character searches with `memchr`, quicker than a byte walk here.
-    let close = text[url_start..].find(')')? + url_start;
+    let close = searches.close_paren.at_or_after(url_start)?;
     let url = text[url_start..close].trim();
     let link = link_from_url(url, display_host(display))?;
     Some((link, open, close + 1))
 }
 
 /// `<a ... href="url" ...>display</a>`, with `at` pointing to `<a `.
-fn parse_anchor(text: &str, at: usize) -> Option<(Link<'_>, usize)> {
-    let bytes = text.as_bytes();
-    let tag_end = bytes[at..].iter().position(|&b| b == b'>')? + at;
-    let tag = &text[at..tag_end];
-    // ASCII-case-insensitive searches in place of searches in a lowercased copy (ASCII
-    // lowercasing keeps every byte where it is).
-    let href_at = find_ignore_ascii_case(tag.as_bytes(), b"href")?;
-    let after = tag[href_at + 4..]
+fn parse_anchor<'a>(
+    text: &'a str,
+    at: usize,
+    searches: &mut MarkupSearches<'_>,
+) -> Option<(Link<'a>, usize)> {
+    let tag_end = searches.tag_end.at_or_after(at)?;
+    // The first `href` wholly inside the tag, ignoring ASCII case: the first at or after `at`,
+    // if it ends before the tag does.
+    let href_at = searches
+        .href
+        .at_or_after(at)
+        .filter(|&i| i + 4 <= tag_end)?;
+    let after = text[href_at + 4..tag_end]
         .trim_start()
         .strip_prefix('=')?
         .trim_start();
@@ -576,11 +608,104 @@ fn parse_anchor(text: &str, at: usize) -> Option<(Link<'_>, usize)> {
         }
         _ => &after[..after.find(char::is_whitespace).unwrap_or(after.len())],
     };
-    let close =
-        find_ignore_ascii_case(&bytes[tag_end..], b"</a").map_or(text.len(), |i| i + tag_end);
+    let close = searches
+        .anchor_close
+        .at_or_after(tag_end)
+        .unwrap_or(text.len());
     let display = &text[tag_end + 1..close.max(tag_end + 1)];
     let link = link_from_url(url.trim(), display_host(display))?;
     Some((link, close))
+}
+
+/// The searches Markdown and anchor parsing make, for markers met in order.
+struct MarkupSearches<'t> {
+    bytes: &'t [u8],
+    /// How far `last_open` and `last_break` have been brought.
+    scanned: usize,
+    last_open: Option<usize>,
+    last_break: Option<usize>,
+    close_paren: NextFind<'t>,
+    tag_end: NextFind<'t>,
+    href: NextFind<'t>,
+    anchor_close: NextFind<'t>,
+}
+
+impl<'t> MarkupSearches<'t> {
+    fn new(bytes: &'t [u8]) -> MarkupSearches<'t> {
+        MarkupSearches {
+            bytes,
+            scanned: 0,
+            last_open: None,
+            last_break: None,
+            close_paren: NextFind::new(bytes, b")"),
+            tag_end: NextFind::new(bytes, b">"),
+            href: NextFind::new(bytes, b"href"),
+            anchor_close: NextFind::new(bytes, b"</a"),
+        }
+    }
+
+    /// The last `[` before `at` with no line break after it: what walking back from `at` to
+    /// the first `[` or `\n` finds. Positions asked in order extend one forward scan.
+    fn open_bracket_before(&mut self, at: usize) -> Option<usize> {
+        if at < self.scanned {
+            return self.bytes[..at]
+                .iter()
+                .rposition(|&b| b == b'[' || b == b'\n')
+                .filter(|&i| self.bytes[i] == b'[');
+        }
+        for (i, &b) in self.bytes[self.scanned..at].iter().enumerate() {
+            match b {
+                b'[' => self.last_open = Some(self.scanned + i),
+                b'\n' => self.last_break = Some(self.scanned + i),
+                _ => {}
+            }
+        }
+        self.scanned = at;
+        let open = self.last_open?;
+        (self.last_break.is_none_or(|b| b < open)).then_some(open)
+    }
+}
+
+/// The first occurrence of a needle (ASCII case ignored; single bytes are punctuation) at or
+/// after a position. It remembers its last answer: for positions asked in non-decreasing
+/// order, a search runs only past the previous answer, so all of them together read each
+/// byte about once.
+struct NextFind<'t> {
+    bytes: &'t [u8],
+    needle: &'static [u8],
+    /// The last search started here and found `answer` (`None`: nothing from here on).
+    from: usize,
+    answer: Option<Option<usize>>,
+}
+
+impl<'t> NextFind<'t> {
+    fn new(bytes: &'t [u8], needle: &'static [u8]) -> NextFind<'t> {
+        NextFind {
+            bytes,
+            needle,
+            from: 0,
+            answer: None,
+        }
+    }
+
+    fn at_or_after(&mut self, at: usize) -> Option<usize> {
+        if at >= self.from {
+            match self.answer {
+                Some(None) => return None,
+                Some(Some(found)) if found >= at => return Some(found),
+                _ => {}
+            }
+        }
+        let rest = self.bytes.get(at..)?;
+        let found = match self.needle {
+            [single] => memchr::memchr(*single, rest),
+            needle => find_ignore_ascii_case(rest, needle),
+        }
+        .map(|i| i + at);
+        self.from = at;
+        self.answer = Some(found);
+        found
+    }
 }
 
 /// Where `needle` (lowercase ASCII) first occurs in `haystack`, ignoring ASCII case.
@@ -1163,6 +1288,19 @@ mod tests {
 
         #[test]
         fn links_match_the_reference_extract(text in prop_oneof![adversarial(), marked_links()]) {
+            prop_assert_eq!(LinkExtractor::new().extract(&text), extract_reference(&text));
+        }
+
+        /// Many Markdown and anchor markers, most of them broken: the searches that resume
+        /// where the previous marker's answer lies must find what a search from scratch finds.
+        #[test]
+        fn markup_dense_text_matches_the_reference_extract(
+            pieces in proptest::collection::vec(proptest::sample::select(&[
+                "](", "[", "(", ")", "<a ", "<A ", "href", "HREF", "=", "\"", "'", ">", "</a>",
+                "</A", "\n", " ", "x", "a.b", "http://e.x/", "paypal.com", "www.", "evil.example",
+            ][..]), 0..120)
+        ) {
+            let text = pieces.concat();
             prop_assert_eq!(LinkExtractor::new().extract(&text), extract_reference(&text));
         }
 
