@@ -171,6 +171,27 @@ fn bench_scanner(budget: Duration) {
             bytes / corpus.len()
         );
     }
+    // Hostile messages at the size limit: markup markers that a search per marker from
+    // scratch made quadratic (64 KiB of `](` took ~0.8 s), and 4,000 valid Markdown links.
+    let max = steward_vault::safety::messaging::MAX_MESSAGE_BYTES;
+    for (label, unit) in [
+        ("`](`", "]("),
+        ("`<a `", "<a "),
+        ("`[x](`", "[x]("),
+        ("Markdown links", "[a](http://b.c) "),
+    ] {
+        let text = unit.repeat(max / unit.len());
+        let flags = ScanFlags {
+            harmful_detection: true,
+        };
+        let (runs, elapsed) = time(budget, || scanner.scan_message(&text, flags));
+        println!(
+            "hostile, {label} x {}: {:.2} ms a message ({:.1} MB/s)",
+            max / unit.len(),
+            elapsed.as_secs_f64() * 1e3 / runs as f64,
+            mb_per_s(text.len(), runs, elapsed)
+        );
+    }
     let attachment: Vec<u8> = (0..1024 * 1024).map(|i| (i * 7 % 253) as u8).collect();
     let (runs, elapsed) = time(budget, || {
         scanner.scan_attachment(Some("report.pdf"), &attachment)

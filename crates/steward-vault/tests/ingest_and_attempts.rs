@@ -392,6 +392,54 @@ fn a_large_batch_reserves_its_ids_and_refuses_in_order() {
     }
 }
 
+/// A message over the size limit is refused with a stable code, alone or in a batch, and
+/// nothing is stored; one at the limit is sent.
+#[test]
+fn an_oversized_message_is_refused_and_nothing_is_stored() {
+    let w = world();
+    let max = steward_vault::safety::messaging::MAX_MESSAGE_BYTES;
+    let at_limit = "](".repeat(max / 2);
+    let over = format!("{at_limit}x");
+    for db in databases() {
+        let b = db.backend;
+        let convs = setup(&db, &w);
+        let s = w.safety();
+        let e = db
+            .store
+            .transaction(|tx| s.send_message(tx, 1, convs[0], &over, &[], T0 + 10))
+            .unwrap_err();
+        assert_eq!(e.code(), "safety.invalid", "{b}");
+        let batch = [
+            OutgoingMessage {
+                author: 1,
+                conversation: convs[0],
+                text: "fine",
+                attachments: &[],
+                at_ms: T0 + 11,
+            },
+            OutgoingMessage {
+                author: 1,
+                conversation: convs[0],
+                text: &over,
+                attachments: &[],
+                at_ms: T0 + 12,
+            },
+        ];
+        let e = db
+            .store
+            .transaction(|tx| s.send_batch(tx, &batch))
+            .unwrap_err();
+        assert_eq!(e.code(), "safety.invalid", "{b}");
+        assert_eq!(i64q(&db, "SELECT COUNT(*) FROM messages", &[]), 0, "{b}");
+        // At the limit, and made of Markdown link markers: scanned and sent.
+        let sent = db
+            .store
+            .transaction(|tx| s.send_message(tx, 1, convs[0], &at_limit, &[], T0 + 13))
+            .unwrap();
+        assert_eq!(sent.verdict.kind, VerdictKind::Clean, "{b}");
+    }
+}
+
 #[test]
 fn a_batch_refuses_a_non_participant_and_stores_nothing() {
     let w = world();

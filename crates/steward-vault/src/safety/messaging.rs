@@ -19,6 +19,10 @@ use crate::keystore::MemberKeyState;
 use crate::store::{Access, PrefetchedKeyStore, key_state, open_stored};
 use crate::{TxKeyStore, VaultError, VaultSealer};
 
+/// Largest message text, in bytes (64 KiB): far above what people write, and it bounds the
+/// work one message can ask of the scanner.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
 /// Largest report reason, in bytes.
 const MAX_REASON: usize = 2_000;
 
@@ -325,6 +329,12 @@ impl SendSession<'_, '_> {
         m: &OutgoingMessage<'_>,
         message_id: Option<i64>,
     ) -> Result<SentMessage, SafetyError> {
+        if m.text.len() > MAX_MESSAGE_BYTES {
+            return Err(SafetyError::Invalid(format!(
+                "a message is at most {MAX_MESSAGE_BYTES} bytes; this one has {}",
+                m.text.len()
+            )));
+        }
         let spam_scanned = self.recipients_want_spam_scan(m.author, m.conversation, m.at_ms)?;
         let verdict = self.safety.scanner.scan_message(
             m.text,
