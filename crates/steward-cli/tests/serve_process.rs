@@ -1,6 +1,6 @@
-//! `steward serve` runs with bounded malloc arenas: it re-executes itself once with
-//! `MALLOC_ARENA_MAX` set (glibc reads it only at start), keeping its process id, and leaves a
-//! value the caller chose alone.
+//! `steward serve` and a serving `steward demo` run with bounded malloc arenas: they
+//! re-execute themselves once with `MALLOC_ARENA_MAX` set (glibc reads it only at start),
+//! keeping the process id, and leave a value the caller chose alone.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::process::Stdio;
@@ -51,4 +51,37 @@ fn serve_bounds_malloc_arenas_unless_the_caller_chose() {
     let vars = serve_with(&env, Some("3"));
     assert!(vars.iter().any(|v| v == "MALLOC_ARENA_MAX=3"));
     assert!(!vars.iter().any(|v| v == "MALLOC_ARENA_MAX=1"));
+}
+
+#[test]
+fn a_serving_demo_bounds_malloc_arenas_too() {
+    let env = Env::new();
+    let port = free_port();
+    let server = Server(
+        env.command()
+            .args([
+                "demo",
+                "--dir",
+                env.path("demo").to_str().unwrap(),
+                "--members",
+                "100",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env_remove("MALLOC_ARENA_MAX")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port);
+    let vars = environ(server.0.id());
+    drop(server);
+    assert!(
+        vars.iter().any(|v| v == "MALLOC_ARENA_MAX=1"),
+        "the demo serves without bounded arenas: {:?}",
+        vars.iter()
+            .filter(|v| v.starts_with("MALLOC"))
+            .collect::<Vec<_>>()
+    );
 }

@@ -52,6 +52,11 @@ fn now_ms() -> i64 {
 }
 
 pub fn run(args: DemoArgs, global: &Global) -> Result<ExitCode, Failure> {
+    // A demo that serves is a server left running: bound its malloc arenas as `serve` does,
+    // before any work (the re-execution starts over with the same arguments).
+    if !args.no_serve {
+        super::serve::exec_with_bounded_arenas();
+    }
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("create `{}`", args.dir.display()))?;
     let db_path = args.dir.join("steward.db");

@@ -57,7 +57,8 @@ pub fn server_runtime(blocking_threads: u16) -> anyhow::Result<tokio::runtime::R
         .context("start the async runtime")
 }
 
-/// The malloc arenas `steward serve` runs with unless the environment says otherwise.
+/// The malloc arenas `steward serve` (and `steward demo`, which serves) runs with unless the
+/// environment says otherwise.
 ///
 /// The soak showed the heap flat (heaptrack) while RSS crept up after warm-up: memory freed
 /// into one glibc arena is not reused by threads of another, so with an arena per thread
@@ -71,7 +72,7 @@ const MALLOC_ARENA_MAX: &str = "1";
 /// Re-executes this process with `MALLOC_ARENA_MAX` set, unless it is set already (by the
 /// caller, or by this same step). Returns only if the exec failed: the server then runs with
 /// glibc's default arenas and says so.
-fn exec_with_bounded_arenas() {
+pub(super) fn exec_with_bounded_arenas() {
     if cfg!(not(all(target_os = "linux", target_env = "gnu")))
         || std::env::var_os("MALLOC_ARENA_MAX").is_some()
     {
