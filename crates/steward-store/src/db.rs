@@ -91,7 +91,47 @@ pub struct OpenOptions {
 
 enum Conn {
     Sqlite(rusqlite::Connection),
-    Postgres(Box<postgres::Client>),
+    Postgres(Box<PgConn>),
+}
+
+/// A PostgreSQL connection and the statements prepared on it.
+struct PgConn {
+    client: postgres::Client,
+    statements: PgStatements,
+}
+
+/// Statements prepared on one PostgreSQL connection, by SQL text: without it every query paid
+/// a round trip to prepare before the one to run. Prepared statements outlive transactions
+/// (commit or rollback) on PostgreSQL; DDL run through the store clears the cache, so no plan
+/// outlives a schema change it depends on.
+#[derive(Default)]
+struct PgStatements {
+    by_sql: std::collections::HashMap<String, postgres::Statement>,
+    /// Statements prepared so far (see [`Store::postgres_prepares`]).
+    prepared: u64,
+}
+
+/// Most statements kept per connection; past it the cache starts over (SQL text built with
+/// values, which the store's callers avoid, cannot grow it without bound).
+const PG_STATEMENTS_MAX: usize = 1024;
+
+impl PgStatements {
+    fn get_or_prepare(
+        &mut self,
+        t: &mut postgres::Transaction<'_>,
+        sql: &str,
+    ) -> Result<postgres::Statement, postgres::Error> {
+        if let Some(stmt) = self.by_sql.get(sql) {
+            return Ok(stmt.clone());
+        }
+        let stmt = t.prepare(sql)?;
+        if self.by_sql.len() >= PG_STATEMENTS_MAX {
+            self.by_sql.clear();
+        }
+        self.by_sql.insert(sql.to_owned(), stmt.clone());
+        self.prepared += 1;
+        Ok(stmt)
+    }
 }
 
 /// An open database. Cheap to share behind an `Arc`; one connection serialised by a mutex (the
@@ -190,7 +230,10 @@ impl Store {
                 ))?;
             }
             Store {
-                conn: Mutex::new(Conn::Postgres(Box::new(client))),
+                conn: Mutex::new(Conn::Postgres(Box::new(PgConn {
+                    client,
+                    statements: PgStatements::default(),
+                }))),
                 dialect: Dialect::Postgres,
                 url: url.to_owned(),
                 sqlite_path: None,
@@ -213,6 +256,15 @@ impl Store {
     /// the planner stability guarantee the store turns on; tests hold it there.
     pub fn sqlite_reprepares(&self) -> u64 {
         self.reprepares.load(Ordering::Relaxed)
+    }
+
+    /// How many statements the store prepared on its PostgreSQL connection (0 on SQLite): a
+    /// statement is prepared once and then served from the connection's cache until DDL.
+    pub fn postgres_prepares(&self) -> u64 {
+        match self.lock().as_deref() {
+            Ok(Conn::Postgres(c)) => c.statements.prepared,
+            _ => 0,
+        }
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -260,9 +312,10 @@ impl Store {
                 Ok(out)
             }
             Conn::Postgres(c) => {
-                let t = c.transaction().map_err(StoreError::from)?;
+                let PgConn { client, statements } = &mut **c;
+                let t = client.transaction().map_err(StoreError::from)?;
                 let mut tx = Tx {
-                    inner: TxInner::Postgres(t),
+                    inner: TxInner::Postgres(t, statements),
                     dialect,
                     reprepares: &self.reprepares,
                 };
@@ -294,11 +347,12 @@ impl Store {
                 f(&mut tx)
             }
             Conn::Postgres(c) => {
-                let mut t = c.transaction().map_err(StoreError::from)?;
+                let PgConn { client, statements } = &mut **c;
+                let mut t = client.transaction().map_err(StoreError::from)?;
                 t.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                     .map_err(StoreError::from)?;
                 let mut tx = Tx {
-                    inner: TxInner::Postgres(t),
+                    inner: TxInner::Postgres(t, statements),
                     dialect,
                     reprepares: &self.reprepares,
                 };
@@ -311,7 +365,10 @@ impl Store {
     pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
         match &mut *self.lock()? {
             Conn::Sqlite(c) => c.execute_batch(sql)?,
-            Conn::Postgres(c) => c.batch_execute(sql)?,
+            Conn::Postgres(c) => {
+                c.statements.by_sql.clear();
+                c.client.batch_execute(sql)?;
+            }
         }
         Ok(())
     }
@@ -356,7 +413,7 @@ impl Store {
 
 enum TxInner<'a> {
     Sqlite(rusqlite::Transaction<'a>),
-    Postgres(postgres::Transaction<'a>),
+    Postgres(postgres::Transaction<'a>, &'a mut PgStatements),
 }
 
 /// An open transaction. Everything written through it commits together.
@@ -479,7 +536,7 @@ impl Tx<'_> {
     fn commit(self) -> Result<(), StoreError> {
         match self.inner {
             TxInner::Sqlite(t) => t.commit()?,
-            TxInner::Postgres(t) => t.commit()?,
+            TxInner::Postgres(t, _) => t.commit()?,
         }
         Ok(())
     }
@@ -493,11 +550,12 @@ impl Tx<'_> {
                 count_reprepares(&stmt, self.reprepares);
                 Ok(n? as u64)
             }
-            TxInner::Postgres(t) => {
+            TxInner::Postgres(t, statements) => {
+                let stmt = statements.get_or_prepare(t, sql)?;
                 let p: Vec<PgValue<'_>> = params.iter().map(PgValue).collect();
                 let refs: Vec<&(dyn ToSql + Sync)> =
                     p.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-                Ok(t.execute(sql, &refs)?)
+                Ok(t.execute(&stmt, &refs)?)
             }
         }
     }
@@ -506,7 +564,10 @@ impl Tx<'_> {
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match &mut self.inner {
             TxInner::Sqlite(t) => t.execute_batch(sql)?,
-            TxInner::Postgres(t) => t.batch_execute(sql)?,
+            TxInner::Postgres(t, statements) => {
+                statements.by_sql.clear();
+                t.batch_execute(sql)?;
+            }
         }
         Ok(())
     }
@@ -555,10 +616,12 @@ impl Tx<'_> {
                 count_reprepares(&stmt, self.reprepares);
                 Ok(())
             }
-            TxInner::Postgres(t) => {
+            TxInner::Postgres(t, statements) => {
                 use postgres::fallible_iterator::FallibleIterator;
                 let p: Vec<PgValue<'_>> = params.iter().map(PgValue).collect();
-                let stmt = t.prepare(sql).map_err(StoreError::from)?;
+                let stmt = statements
+                    .get_or_prepare(t, sql)
+                    .map_err(StoreError::from)?;
                 let columns: Arc<[String]> =
                     stmt.columns().iter().map(|c| c.name().to_owned()).collect();
                 let n = columns.len();
@@ -637,7 +700,9 @@ impl Tx<'_> {
                 }
                 Ok(n)
             }
-            TxInner::Postgres(t) => {
+            TxInner::Postgres(t, statements) => {
+                // The temporary table below is DDL: no cached plan may outlive it.
+                statements.by_sql.clear();
                 // Binary COPY is PostgreSQL's bulk path; with a conflict clause the rows go
                 // through a temporary table so `ON CONFLICT` still applies.
                 let types: Vec<Type> = t

@@ -856,7 +856,8 @@ fn next_ids_reserves_what_next_id_would_give_in_order() {
 
 /// The hottest per-member reads (`member_id = $1 ... ORDER BY`) run from the prepared-statement
 /// cache: SQLite re-prepared them on every new member id until the store turned on the query
-/// planner stability guarantee.
+/// planner stability guarantee, and PostgreSQL prepared every query before running it until the
+/// store kept its statements.
 #[test]
 fn cached_statements_are_not_re_prepared_for_each_new_binding() {
     each_backend(|db| {
@@ -882,7 +883,8 @@ fn cached_statements_are_not_re_prepared_for_each_new_binding() {
             })
             .unwrap();
         let before = db.store.sqlite_reprepares();
-        for _ in 0..2 {
+        let mut prepared = Vec::new();
+        for _ in 0..3 {
             db.store
                 .read(|tx| {
                     for m in 1..=30i64 {
@@ -892,7 +894,14 @@ fn cached_statements_are_not_re_prepared_for_each_new_binding() {
                     Ok::<_, StoreError>(())
                 })
                 .unwrap();
+            prepared.push(db.store.postgres_prepares());
         }
         assert_eq!(db.store.sqlite_reprepares() - before, 0, "{}", db.backend);
+        // PostgreSQL prepares each statement once per connection, not once per query: the
+        // second and third rounds prepare nothing.
+        assert_eq!(prepared[0], prepared[2], "{}: {prepared:?}", db.backend);
+        if db.backend == "postgres" {
+            assert!(prepared[0] > 0, "{prepared:?}");
+        }
     });
 }
