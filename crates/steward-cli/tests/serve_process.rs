@@ -18,10 +18,13 @@ fn environ(pid: u32) -> Vec<String> {
         .collect()
 }
 
-fn serve_with(env: &Env, arenas: Option<&str>) -> Vec<String> {
+/// Runs `steward ARGS --addr 127.0.0.1:PORT` until it listens (so any re-execution has
+/// happened: the port is bound after it) and returns its environment.
+fn environment_of_serving(env: &Env, args: &[&str], arenas: Option<&str>) -> Vec<String> {
     let port = free_port();
     let mut cmd = env.command();
-    cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+    cmd.args(args)
+        .args(["--addr", &format!("127.0.0.1:{port}")])
         .env_remove("MALLOC_ARENA_MAX")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -29,11 +32,19 @@ fn serve_with(env: &Env, arenas: Option<&str>) -> Vec<String> {
         cmd.env("MALLOC_ARENA_MAX", v);
     }
     let server = Server(cmd.spawn().unwrap());
-    // Listening means the re-exec (if any) has happened: the port is bound after it.
     wait_for_port(port);
     let vars = environ(server.0.id());
     drop(server);
     vars
+}
+
+fn serve_with(env: &Env, arenas: Option<&str>) -> Vec<String> {
+    environment_of_serving(env, &["serve"], arenas)
+}
+
+/// The `MALLOC_*` variables, for failure messages.
+fn malloc_vars(vars: &[String]) -> Vec<&String> {
+    vars.iter().filter(|v| v.starts_with("MALLOC")).collect()
 }
 
 #[test]
@@ -44,9 +55,7 @@ fn serve_bounds_malloc_arenas_unless_the_caller_chose() {
     assert!(
         vars.iter().any(|v| v == "MALLOC_ARENA_MAX=1"),
         "serve runs without bounded arenas: {:?}",
-        vars.iter()
-            .filter(|v| v.starts_with("MALLOC"))
-            .collect::<Vec<_>>()
+        malloc_vars(&vars)
     );
     let vars = serve_with(&env, Some("3"));
     assert!(vars.iter().any(|v| v == "MALLOC_ARENA_MAX=3"));
@@ -56,32 +65,12 @@ fn serve_bounds_malloc_arenas_unless_the_caller_chose() {
 #[test]
 fn a_serving_demo_bounds_malloc_arenas_too() {
     let env = Env::new();
-    let port = free_port();
-    let server = Server(
-        env.command()
-            .args([
-                "demo",
-                "--dir",
-                env.path("demo").to_str().unwrap(),
-                "--members",
-                "100",
-                "--addr",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env_remove("MALLOC_ARENA_MAX")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port);
-    let vars = environ(server.0.id());
-    drop(server);
+    let dir = env.path("demo");
+    let args = ["demo", "--dir", dir.to_str().unwrap(), "--members", "100"];
+    let vars = environment_of_serving(&env, &args, None);
     assert!(
         vars.iter().any(|v| v == "MALLOC_ARENA_MAX=1"),
         "the demo serves without bounded arenas: {:?}",
-        vars.iter()
-            .filter(|v| v.starts_with("MALLOC"))
-            .collect::<Vec<_>>()
+        malloc_vars(&vars)
     );
 }

@@ -291,6 +291,15 @@ async fn oversized_bodies_and_headers_are_refused() {
         a.assert_error(413, "request.too_large")
     })
     .await;
+    // Within the body limit but over the message limit (64 KiB of text, all Markdown link
+    // markers): refused before the scanner or the store sees it.
+    let text = "](".repeat((64 << 10) / 2 + 1);
+    let body = format!("{{\"text\": \"{text}\"}}");
+    s.hostile(
+        &request("POST", &send, Some(&s.member), Some(body.as_bytes())),
+        |a| a.assert_error(400, "safety.invalid"),
+    )
+    .await;
     // Sent whole, with a truthful length.
     let text = "x".repeat(2 << 20);
     let body = format!("{{\"text\": \"{text}\"}}");

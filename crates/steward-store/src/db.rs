@@ -364,7 +364,12 @@ impl Store {
     /// Executes statements outside a transaction (PRAGMAs, `VACUUM`, `ANALYZE`).
     pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
         match &mut *self.lock()? {
-            Conn::Sqlite(c) => c.execute_batch(sql)?,
+            Conn::Sqlite(c) => {
+                // A cached statement prepared before a schema change would report its old
+                // columns (SQLite re-prepares it only when it steps): start the cache over.
+                c.flush_prepared_statement_cache();
+                c.execute_batch(sql)?;
+            }
             Conn::Postgres(c) => {
                 c.statements.by_sql.clear();
                 c.client.batch_execute(sql)?;
@@ -560,10 +565,26 @@ impl Tx<'_> {
         }
     }
 
+    /// Runs DDL that only creates what is missing (`CREATE ... IF NOT EXISTS`), keeping the
+    /// statement caches: no cached statement can depend on an object that did not exist. The
+    /// migrator runs its bookkeeping this way on every call, and servers call the migrator
+    /// per request; [`Tx::execute_batch`] would empty the caches each time.
+    pub(crate) fn create_if_missing(&mut self, sql: &str) -> Result<(), StoreError> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => t.execute_batch(sql)?,
+            TxInner::Postgres(t, _) => t.batch_execute(sql)?,
+        }
+        Ok(())
+    }
+
     /// Executes several statements without parameters (DDL).
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
         match &mut self.inner {
-            TxInner::Sqlite(t) => t.execute_batch(sql)?,
+            TxInner::Sqlite(t) => {
+                // As in `Store::execute_batch`: no cached statement outlives a schema change.
+                t.flush_prepared_statement_cache();
+                t.execute_batch(sql)?;
+            }
             TxInner::Postgres(t, statements) => {
                 statements.by_sql.clear();
                 t.batch_execute(sql)?;

@@ -92,7 +92,7 @@ impl Store {
             let sql = m.sql_for(dialect);
             let checksum = hex::encode(Sha256::digest(sql.as_bytes()));
             let applied = self.transaction(|tx| {
-                tx.execute_batch(BOOKKEEPING)?;
+                tx.create_if_missing(BOOKKEEPING)?;
                 if dialect == Dialect::Postgres {
                     // One migrator at a time per database; released at commit.
                     tx.execute("SELECT pg_advisory_xact_lock(7406514)", &[])?;
